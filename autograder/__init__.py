@@ -1,0 +1,1 @@
+"""Autograder: notebook extraction, sandboxed worker, judge, scoring, grades and leaderboard."""

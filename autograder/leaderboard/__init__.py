@@ -1,0 +1,1 @@
+"""The leaderboard web service: tokens, uploads, daily limits, public/private scores."""

@@ -1,0 +1,1 @@
+"""Data tools: synthetic identities, competition builder, validator and statistics."""

@@ -1,0 +1,5 @@
+"""Allow `python -m facekit ...`."""
+
+from facekit.cli import main
+
+raise SystemExit(main())
