@@ -1,0 +1,137 @@
+"""Read a CSV safely for validation: size limit, encoding, header, precise line numbers.
+
+Uses the `csv` module rather than pandas so every row keeps the physical line it started on, and
+every file-level defect becomes a `SubmissionProblem` instead of an exception.
+"""
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from autograder.scoring.errors import ProblemList
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+"""Largest submission accepted: a million verification rows take about 20 MB."""
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def read_bytes(source: bytes | Path, problems: ProblemList, max_bytes: int) -> bytes | None:
+    """The raw bytes of `source`, or None (with a problem recorded) if missing or too large.
+
+    A path's size is checked before reading so a huge file is never loaded into memory.
+    """
+    if isinstance(source, Path):
+        try:
+            size = source.stat().st_size
+        except OSError as error:
+            problems.add(None, None, f"cannot read the file: {error.strerror or error}")
+            return None
+        if size > max_bytes:
+            problems.add(
+                None, None, f"file is {_megabytes(size)}, over the limit of {_megabytes(max_bytes)}"
+            )
+            return None
+        return source.read_bytes()
+    if len(source) > max_bytes:
+        problems.add(
+            None,
+            None,
+            f"file is {_megabytes(len(source))}, over the limit of {_megabytes(max_bytes)}",
+        )
+        return None
+    return source
+
+
+def decode_text(data: bytes, problems: ProblemList, notes: list[str]) -> str | None:
+    """Decode UTF-8 text; a UTF-8 byte-order mark is accepted (Excel writes one) with a note."""
+    if not data.strip():
+        problems.add(None, None, "file is empty: expected a header row and one row per id")
+        return None
+    if data.startswith(_UTF16_BOMS):
+        problems.add(None, None, "file is UTF-16 encoded: save it as UTF-8 (plain CSV)")
+        return None
+    if b"\x00" in data:
+        line = data.count(b"\n", 0, data.index(b"\x00")) + 1
+        problems.add(
+            line, None, "file contains NUL bytes: expected a plain UTF-8 CSV, not UTF-16 or binary"
+        )
+        return None
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+        notes.append("ignored a UTF-8 byte-order mark (BOM) at the start of the file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        byte = data[error.start]
+        problems.add(line, None, f"not valid UTF-8 (byte 0x{byte:02x}): save the file as UTF-8")
+        return None
+
+
+def _header_problem(expected: tuple[str, ...], found: list[str]) -> str:
+    message = f"wrong header: expected '{','.join(expected)}', found '{','.join(found)}'"
+    if len(found) == 1:
+        for name, delimiter in (("semicolons", ";"), ("tabs", "\t")):
+            if delimiter in found[0]:
+                return f"{message} (separated by {name}? use commas)"
+    if len(found) == len(expected) and set(found) != set(expected) and found[0] not in expected:
+        return f"{message} (is the header row missing?)"
+    return message
+
+
+class CsvRows:
+    """Iterate `(line, fields)` over the data rows of `text`, fields stripped of whitespace.
+
+    `line` is the 1-based physical line the row starts on. Checks the header (a wrong one stops
+    the reading: its rows cannot be interpreted), skips blank lines, reports rows with the wrong
+    number of fields, and stops at the first quoting error since the rest cannot be trusted.
+    `complete` tells afterwards whether every row was read.
+    """
+
+    def __init__(self, text: str, expected_header: tuple[str, ...], problems: ProblemList) -> None:
+        self.text = text
+        self.expected_header = expected_header
+        self.problems = problems
+        self.complete = False
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        expected = self.expected_header
+        reader = csv.reader(io.StringIO(self.text, newline=""), strict=True)
+        previous_line = 0
+        header_seen = False
+        while True:
+            start_line = previous_line + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:
+                hint = " (a quoted field is never closed)" if "end of data" in str(error) else ""
+                self.problems.add(start_line, None, f"malformed CSV: {error}{hint}")
+                return
+            previous_line = reader.line_num
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue
+            fields = [field.strip() for field in row]
+            if not header_seen:
+                header_seen = True
+                if tuple(fields) != expected:
+                    self.problems.add(start_line, None, _header_problem(expected, fields))
+                    return
+                continue
+            if len(fields) != len(expected):
+                self.problems.add(
+                    start_line,
+                    None,
+                    f"expected {len(expected)} fields ({','.join(expected)}), found {len(fields)}",
+                )
+                continue
+            yield start_line, fields
+        self.complete = header_seen

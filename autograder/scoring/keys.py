@@ -1,0 +1,90 @@
+"""Load the hidden answer keys; any defect in them is a staff error (`KeysError`)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autograder.scoring.csv_reader import CsvRows, decode_text, read_bytes
+from autograder.scoring.errors import KeysError, ProblemList
+from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
+
+_NO_SIZE_LIMIT = 1 << 62
+
+
+@dataclass(frozen=True, eq=False)
+class Keys:
+    """One task's answer key, in file order.
+
+    `labels` is an object array of identity names (classification) or a bool array, True for
+    "same identity" (verification); `public` marks the rows of the public leaderboard.
+    """
+
+    task: str
+    path: Path
+    ids: tuple[str, ...]
+    index: dict[str, int]
+    labels: np.ndarray
+    public: np.ndarray
+    label_set: frozenset[str]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def check_task(task: str) -> str:
+    """Return `task` if it is one of TASKS, else raise ValueError naming the choices."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+    return task
+
+
+def load_keys(task: str, keys_dir: Path) -> Keys:
+    """Read `<keys_dir>/cls_test.csv` or `ver_test.csv` and check it can score a submission."""
+    check_task(task)
+    path = Path(keys_dir) / KEY_FILES[task]
+    problems = ProblemList(str(path))
+    data = read_bytes(path, problems, _NO_SIZE_LIMIT)
+    text = None if data is None else decode_text(data, problems, notes=[])
+    ids: list[str] = []
+    labels: list[str] = []
+    public: list[bool] = []
+    index: dict[str, int] = {}
+    id_column, label_column, usage_column = KEY_COLUMNS[task]
+    for line, (row_id, label, usage) in CsvRows(text or "", KEY_COLUMNS[task], problems):
+        if not row_id:
+            problems.add(line, id_column, "empty id")
+        elif row_id in index:
+            problems.add(line, id_column, f"duplicate id {row_id!r}")
+        if usage not in USAGES:
+            problems.add(line, usage_column, f"expected one of {USAGES}, found {usage!r}")
+        if task == "verification" and label not in ("0", "1"):
+            problems.add(line, label_column, f"expected 0 or 1, found {label!r}")
+        elif not label:
+            problems.add(line, label_column, "empty label")
+        index.setdefault(row_id, len(ids))
+        ids.append(row_id)
+        labels.append(label)
+        public.append(usage == "Public")
+    if text is not None and not problems and not ids:
+        problems.add(None, None, "no rows: the key must list every test id")
+    if problems:
+        raise KeysError(f"the answer keys are invalid (a staff error):\n{problems}")
+    public_mask = np.array(public, dtype=bool)
+    label_array = (
+        np.array(labels) == "1" if task == "verification" else np.array(labels, dtype=object)
+    )
+    keys = Keys(task, path, tuple(ids), index, label_array, public_mask, frozenset(labels))
+    _check_splits(keys)
+    return keys
+
+
+def _check_splits(keys: Keys) -> None:
+    """Each split must be non-empty and, for ROC AUC, hold both same and different pairs."""
+    for usage, mask in (("Public", keys.public), ("Private", ~keys.public)):
+        if not mask.any():
+            raise KeysError(f"{keys.path}: no {usage} rows; both leaderboard splits are needed")
+        if keys.task == "verification" and len(np.unique(keys.labels[mask])) < 2:
+            raise KeysError(
+                f"{keys.path}: the {usage} rows hold only one label; ROC AUC needs both 0 and 1"
+            )

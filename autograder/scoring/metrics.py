@@ -1,0 +1,80 @@
+"""Leaderboard metrics in numpy: accuracy, and ROC AUC / EER / TAR@FAR from one ROC curve.
+
+The ROC AUC equals scikit-learn's `roc_auc_score` (ties included: tied scores form one ROC
+point, so the trapezoid over that step counts each tied positive/negative pair as one half).
+It is computed here rather than by scikit-learn because one sort yields all three verification
+figures; `benchmarks/bench_auc.py` compares speed and value against scikit-learn.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True, eq=False)
+class RocCurve:
+    """ROC points in order of decreasing threshold, starting at (0, 0).
+
+    `fpr`, `tpr` and `thresholds` have shape (K + 1,) for K distinct scores; `thresholds[0]` is
+    +inf and a sample is predicted "same" when its score is >= the threshold.
+    """
+
+    fpr: np.ndarray
+    tpr: np.ndarray
+    thresholds: np.ndarray
+
+
+def accuracy(predicted: np.ndarray, expected: np.ndarray) -> float:
+    """Fraction of rows where `predicted` equals `expected`; both of shape (N,), N > 0."""
+    return float(np.mean(predicted == expected))
+
+
+def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve:
+    """The ROC curve of `scores` (N,) float against `labels` (N,) bool (True = positive).
+
+    Needs at least one positive and one negative; scores must be finite.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    # Ties are collapsed into one point below, so an unstable (faster) sort is enough.
+    order = np.argsort(scores)[::-1]
+    sorted_scores = scores[order]
+    # Index of the last row of each group of tied scores, in decreasing-score order.
+    group_ends = np.append(np.flatnonzero(np.diff(sorted_scores)), scores.size - 1)
+    true_positives = np.cumsum(labels[order], dtype=np.int64)[group_ends]
+    false_positives = group_ends + 1 - true_positives
+    num_positives = true_positives[-1]
+    num_negatives = false_positives[-1]
+    if num_positives == 0 or num_negatives == 0:
+        raise ValueError(
+            f"ROC needs both classes: got {num_positives} positives and {num_negatives} negatives"
+        )
+    return RocCurve(
+        fpr=np.concatenate(([0.0], false_positives / num_negatives)),
+        tpr=np.concatenate(([0.0], true_positives / num_positives)),
+        thresholds=np.concatenate(([np.inf], sorted_scores[group_ends])),
+    )
+
+
+def roc_auc(curve: RocCurve) -> float:
+    """Area under the ROC curve by the trapezoid rule (what scikit-learn computes)."""
+    return float(np.trapezoid(curve.tpr, curve.fpr))
+
+
+def equal_error_rate(curve: RocCurve) -> float:
+    """The error rate where false accepts equal false rejects (FPR = 1 - TPR).
+
+    Interpolated linearly between the two ROC points where 1 - TPR - FPR changes sign.
+    """
+    gap = (1.0 - curve.tpr) - curve.fpr  # starts at 1, ends at -1, non-increasing
+    crossing = int(np.argmax(gap <= 0.0))
+    before, after = gap[crossing - 1], gap[crossing]
+    weight = before / (before - after)
+    fpr_before, fpr_after = curve.fpr[crossing - 1], curve.fpr[crossing]
+    return float(fpr_before + weight * (fpr_after - fpr_before))
+
+
+def tar_at_far(curve: RocCurve, far: float) -> float:
+    """True accept rate at the best threshold whose false accept rate is at most `far`."""
+    last_allowed = int(np.searchsorted(curve.fpr, far, side="right")) - 1
+    return float(curve.tpr[last_allowed])
