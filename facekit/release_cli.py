@@ -1,7 +1,54 @@
-"""Placeholder: this command group is being built."""
+"""`facekit release`: build the handout from the source notebook, or check it is in sync."""
 
 import argparse
+import sys
+
+from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add this group's commands (none yet)."""
+    """Add the `release` command."""
+    parser = subcommands.add_parser(
+        "release",
+        help="build handout/hw2p2.ipynb from the source notebook with nbgrader",
+        description="Build the student handout from the nbgrader source notebook: every solution "
+        "region becomes a NotImplementedError stub. With --check, build into memory and exit 1 "
+        "when the committed handout differs from a fresh build.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--source", default=SOLUTION_NOTEBOOK, help="nbgrader source notebook (with solutions)"
+    )
+    parser.add_argument("--out", default=HANDOUT_NOTEBOOK, help="handout notebook to write")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if the handout at --out differs from a fresh build",
+    )
+    parser.set_defaults(handler=run_release)
+
+
+def run_release(args: argparse.Namespace) -> int:
+    """Build (or check) the handout and report the outcome."""
+    from autograder.extract import NotebookError
+    from facekit.release import ReleaseError, check_handout, write_handout
+
+    try:
+        if args.check:
+            result = check_handout(args.source, args.out)
+            if result.in_sync:
+                print(f"{args.out} is in sync with {args.source}")
+                return 0
+            print(result.diff, end="")
+            print(
+                f"{args.out} differs from a fresh build of {args.source}: "
+                "run `facekit release` and commit the handout",
+                file=sys.stderr,
+            )
+            return 1
+        out = write_handout(args.source, args.out)
+    except (ReleaseError, NotebookError) as error:
+        print(f"release failed: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}")
+    return 0
