@@ -1,7 +1,257 @@
-"""Placeholder: this command group is being built."""
+"""`facekit data ...`: synthesise identities, build, check and describe a competition."""
 
 import argparse
+import logging
+import sys
+from pathlib import Path
+
+from data_tools.errors import DataToolsError
+
+_HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add this group's commands (none yet)."""
+    """Add `data` and its subcommands (synth, build, check, stats)."""
+    data = subcommands.add_parser(
+        "data",
+        help="build and check the competition data",
+        formatter_class=_HELP_FORMAT,
+        description="Synthetic identities, competition builder, validator and statistics.",
+    )
+    commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+    _register_synth(commands)
+    _register_build(commands)
+    _register_check(commands)
+    _register_stats(commands)
+
+
+def _register_synth(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "synth",
+        help="generate a synthetic identity-folder dataset",
+        formatter_class=_HELP_FORMAT,
+        description="Procedural faces: fixed traits per identity, random nuisances per image. "
+        "The same arguments give byte-identical files.",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="directory to create")
+    parser.add_argument("--identities", type=int, default=40, help="number of identities")
+    parser.add_argument("--images-per-identity", type=int, default=20, help="images per identity")
+    parser.add_argument("--size", type=int, default=112, help="image width and height in pixels")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--workers", type=int, default=1, help="processes (output is the same)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.set_defaults(handler=_run_synth)
+
+
+def _register_build(commands: argparse._SubParsersAction) -> None:
+    from data_tools.build import BuildConfig
+
+    defaults = BuildConfig()
+    parser = commands.add_parser(
+        "build",
+        help="build a competition and its hidden keys from identity folders",
+        formatter_class=_HELP_FORMAT,
+        description="Split an identity-folder dataset (<src>/<identity>/<image>) into "
+        "classification train/dev/test and open-set verification pairs, with hidden keys.",
+    )
+    parser.add_argument("--src", type=Path, required=True, help="identity-folder dataset")
+    parser.add_argument("--out", type=Path, required=True, help="competition directory to create")
+    parser.add_argument(
+        "--keys",
+        type=Path,
+        required=True,
+        help="hidden answer-key directory to create (outside --out)",
+    )
+    parser.add_argument(
+        "--seed", type=int, required=True, help="secret seed: decides every split and file name"
+    )
+    parser.add_argument(
+        "--cls-identities",
+        type=int,
+        default=defaults.cls_identities,
+        help="classification identities (default: all not used for verification)",
+    )
+    parser.add_argument(
+        "--ver-identities",
+        type=int,
+        default=defaults.ver_identities,
+        help="verification identities (default: 20%% of eligible, at least 4)",
+    )
+    parser.add_argument(
+        "--min-images",
+        type=int,
+        default=defaults.min_images,
+        help="leave out identities with fewer usable images",
+    )
+    parser.add_argument(
+        "--max-images",
+        type=int,
+        default=defaults.max_images,
+        help="keep at most this many images per identity (random subset)",
+    )
+    parser.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=defaults.dev_fraction,
+        help="share of each classification identity's images in dev",
+    )
+    parser.add_argument(
+        "--test-fraction",
+        type=float,
+        default=defaults.test_fraction,
+        help="share of each classification identity's images in test",
+    )
+    parser.add_argument(
+        "--ver-val-fraction",
+        type=float,
+        default=defaults.ver_val_fraction,
+        help="share of verification identities used for labelled val pairs",
+    )
+    parser.add_argument(
+        "--val-pairs",
+        type=int,
+        default=defaults.val_pairs,
+        help="labelled verification pairs (default: as many as allowed, <= 1000)",
+    )
+    parser.add_argument(
+        "--test-pairs",
+        type=int,
+        default=defaults.test_pairs,
+        help="hidden verification pairs (default: as many as allowed, <= 1000)",
+    )
+    parser.add_argument(
+        "--public-fraction",
+        type=float,
+        default=defaults.public_fraction,
+        help="share of hidden test keys scored on the public leaderboard",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop at corrupt or non-image files instead of skipping them",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace existing --out and --keys directories"
+    )
+    parser.set_defaults(handler=_run_build)
+
+
+def _register_check(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "check",
+        help="validate a competition directory (exit 0 only when clean)",
+        formatter_class=_HELP_FORMAT,
+        description="Check the layout, disjoint splits, duplicate images, pairs, manifest "
+        "checksums and, with --keys, the hidden keys.",
+    )
+    parser.add_argument("comp", type=Path, help="competition directory")
+    parser.add_argument("--keys", type=Path, default=None, help="hidden answer-key directory")
+    parser.set_defaults(handler=_run_check)
+
+
+def _register_stats(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "stats",
+        help="print and plot a competition's statistics",
+        formatter_class=_HELP_FORMAT,
+        description="Counts per split, images per identity, pair balance, image sizes.",
+    )
+    parser.add_argument("comp", type=Path, help="competition directory")
+    parser.add_argument(
+        "--keys", type=Path, default=None, help="hidden answer-key directory (adds test labels)"
+    )
+    parser.add_argument("--plot", type=Path, default=None, help="PNG file to write the plots to")
+    parser.set_defaults(handler=_run_stats)
+
+
+def _handles_errors(run):
+    """Turn a `DataToolsError` into a message on stderr and exit code 2."""
+
+    def handler(args: argparse.Namespace) -> int:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+        try:
+            return run(args)
+        except DataToolsError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+
+    return handler
+
+
+@_handles_errors
+def _run_synth(args: argparse.Namespace) -> int:
+    from data_tools.synth import generate_identities
+
+    summary = generate_identities(
+        args.out,
+        args.identities,
+        args.images_per_identity,
+        args.size,
+        args.seed,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"wrote {summary.identities} identities x {summary.images_per_identity} images "
+        f"({summary.size}px) to {summary.out_dir}; sha256 {summary.digest}"
+    )
+    return 0
+
+
+@_handles_errors
+def _run_build(args: argparse.Namespace) -> int:
+    from data_tools.build import BuildConfig, build_competition
+
+    names = (
+        "seed",
+        "cls_identities",
+        "ver_identities",
+        "min_images",
+        "max_images",
+        "dev_fraction",
+        "test_fraction",
+        "ver_val_fraction",
+        "val_pairs",
+        "test_pairs",
+        "public_fraction",
+        "strict",
+    )
+    config = BuildConfig(**{name: getattr(args, name) for name in names})
+    manifest = build_competition(
+        args.src, args.out, args.keys, config, overwrite=args.overwrite, progress=True
+    )
+    counts = manifest.counts
+    print(
+        f"built {args.out}: {counts['cls_identities']} classification identities "
+        f"({counts['train_images']} train / {counts['dev_images']} dev / "
+        f"{counts['test_images']} test images), {counts['ver_identities']} verification "
+        f"identities ({counts['val_pairs']} val / {counts['test_pairs']} test pairs); "
+        f"{counts['skipped_files']} source files skipped; keys in {args.keys}"
+    )
+    return 0
+
+
+@_handles_errors
+def _run_check(args: argparse.Namespace) -> int:
+    from data_tools.check import check_competition
+
+    problems = check_competition(args.comp, args.keys)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) found in {args.comp}", file=sys.stderr)
+        return 1
+    print(f"{args.comp}: no problems found" + ("" if args.keys else " (keys not checked)"))
+    return 0
+
+
+@_handles_errors
+def _run_stats(args: argparse.Namespace) -> int:
+    from data_tools.stats import competition_stats, format_stats, plot_stats
+
+    stats = competition_stats(args.comp, args.keys)
+    print(format_stats(stats))
+    if args.plot is not None:
+        plot_stats(stats, args.plot)
+        print(f"wrote {args.plot}")
+    return 0

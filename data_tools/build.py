@@ -1,0 +1,441 @@
+"""Build a competition (public directory + hidden answer keys) from an identity-folder dataset.
+
+Classification identities and verification identities are disjoint (open-set verification);
+verification identities are split again into val (labelled pairs) and test (hidden labels) so
+no image or identity is shared between those two either. Test and verification images are
+renamed by a keyed hash of their bytes, so a name says nothing about who is in the picture.
+
+The seed decides every split and every name. It is therefore a secret: it is recorded in the
+keys manifest, never in the public one.
+"""
+
+import hashlib
+import hmac
+import json
+import math
+import shutil
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from data_tools import layout
+from data_tools.atomic import check_target, publish, staging_dir
+from data_tools.errors import DataToolsError, require
+from data_tools.source import SourceImage, list_identities, read_source
+
+FORMAT = "facekit-competition-v1"
+MAX_AUTO_PAIRS = 1000
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Options of `build_competition`; see `facekit data build --help` for each."""
+
+    seed: int = 0  # decides splits and names: keep it secret for a real competition
+    cls_identities: int | None = None  # None: every eligible identity not used for verification
+    ver_identities: int | None = None  # None: 20% of the eligible identities, at least 4
+    min_images: int = 3  # identities with fewer usable images are left out
+    max_images: int | None = None  # cap per identity (random subset); None: no cap
+    dev_fraction: float = 0.1  # share of each classification identity's images in dev
+    test_fraction: float = 0.1  # share of each classification identity's images in test
+    ver_val_fraction: float = 0.5  # share of verification identities whose pairs are labelled
+    val_pairs: int | None = None  # None: as many balanced pairs as allowed, up to 1000
+    test_pairs: int | None = None  # None: as many balanced pairs as allowed, up to 1000
+    public_fraction: float = 0.5  # share of hidden test keys scored on the public leaderboard
+    strict: bool = False  # corrupt or non-image files are an error instead of a skip
+
+    def __post_init__(self) -> None:
+        require(self.seed >= 0, "--seed", "a non-negative integer", self.seed)
+        require(
+            self.min_images >= 3,
+            "--min-images",
+            "at least 3 (train, dev and test)",
+            self.min_images,
+        )
+        if self.max_images is not None:
+            require(
+                self.max_images >= self.min_images,
+                "--max-images",
+                f"at least --min-images ({self.min_images})",
+                self.max_images,
+            )
+        for name in ("cls_identities", "ver_identities", "val_pairs", "test_pairs"):
+            value = getattr(self, name)
+            require(value is None or value >= 1, _option(name), "a positive integer", value)
+        require(
+            self.ver_identities is None or self.ver_identities >= 4,
+            "--ver-identities",
+            "at least 4 (two for val pairs, two for test pairs)",
+            self.ver_identities,
+        )
+        for name in ("dev_fraction", "test_fraction", "ver_val_fraction", "public_fraction"):
+            value = getattr(self, name)
+            require(0 < value < 1, _option(name), "strictly between 0 and 1", value)
+        require(
+            self.dev_fraction + self.test_fraction < 1,
+            "--dev-fraction + --test-fraction",
+            "below 1",
+            self.dev_fraction + self.test_fraction,
+        )
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "BuildConfig":
+        """A config from a mapping; an unknown key is an error, not silently ignored."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise DataToolsError(f"unknown build option(s) {unknown}; known: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """The public `manifest.json` of a built competition."""
+
+    path: Path
+    arguments: dict
+    counts: dict
+    files: dict[str, str]  # relative path -> sha256
+
+
+@dataclass(frozen=True)
+class _Pair:
+    image_a: SourceImage
+    image_b: SourceImage
+    label: int
+
+
+def build_competition(
+    src: str | Path,
+    out: str | Path,
+    keys: str | Path,
+    config: BuildConfig | None = None,
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> Manifest:
+    """Build the competition directory `out` and its hidden answer keys `keys` from `src`.
+
+    Both directories appear only when complete; any error leaves neither behind.
+    """
+    config = config or BuildConfig()
+    src, out, keys = Path(src).resolve(), Path(out).resolve(), Path(keys).resolve()
+    _check_paths(src, out, keys)
+    check_target(out, overwrite)
+    check_target(keys, overwrite)
+
+    files = list_identities(src)
+    candidates = [name for name, paths in files.items() if len(paths) >= config.min_images]
+    dataset = read_source(src, candidates, files, strict=config.strict, progress=progress)
+    eligible = [name for name in candidates if len(dataset.identities[name]) >= config.min_images]
+    cls_names, ver_names = _choose_identities(eligible, len(files), config)
+    images = {name: _cap(dataset.identities[name], name, config) for name in cls_names + ver_names}
+
+    splits = {name: _split_images(images[name], name, config) for name in cls_names}
+    n_val_ids = min(len(ver_names) - 2, max(2, round(len(ver_names) * config.ver_val_fraction)))
+    val_pairs = _make_pairs(ver_names[:n_val_ids], images, config.val_pairs, config, "val")
+    test_pairs = _make_pairs(ver_names[n_val_ids:], images, config.test_pairs, config, "test")
+    name_key = hashlib.sha256(f"facekit-names/{config.seed}".encode()).digest()
+
+    def opaque(image: SourceImage) -> str:
+        digest = hmac.new(name_key, image.sha256.encode(), hashlib.sha256).hexdigest()
+        return digest[: layout.OPAQUE_NAME_LENGTH] + image.path.suffix.lower()
+
+    copies: list[tuple[SourceImage, str]] = []  # (image, relative destination)
+    test_keys: list[tuple[str, str]] = []  # (file name, identity)
+    for name in cls_names:
+        train, dev, test = splits[name]
+        copies += [(im, f"{layout.CLS_TRAIN}/{name}/{im.path.name}") for im in train]
+        copies += [(im, f"{layout.CLS_DEV}/{name}/{im.path.name}") for im in dev]
+        copies += [(im, f"{layout.CLS_TEST}/{opaque(im)}") for im in test]
+        test_keys += [(opaque(im), name) for im in test]
+    ver_identity = {opaque(im): name for name in ver_names for im in images[name]}
+    copies += [
+        (im, f"{layout.VER_IMAGES}/{opaque(im)}") for name in ver_names for im in images[name]
+    ]
+    if len({dest for _, dest in copies}) != len(copies):
+        raise DataToolsError("two images map to the same output name; use another --seed")
+
+    test_keys.sort()
+    cls_usage = _assign_usage([label for _, label in test_keys], config, "cls")
+    ver_usage = _assign_usage([str(p.label) for p in test_pairs], config, "ver")
+    val_ids = [f"val_{i:05d}" for i in range(len(val_pairs))]
+    test_ids = [f"test_{i:05d}" for i in range(len(test_pairs))]
+    counts = {
+        "cls_identities": len(cls_names),
+        "ver_identities": len(ver_names),
+        "ver_val_identities": n_val_ids,
+        "ver_test_identities": len(ver_names) - n_val_ids,
+        "train_images": sum(len(s[0]) for s in splits.values()),
+        "dev_images": sum(len(s[1]) for s in splits.values()),
+        "test_images": len(test_keys),
+        "ver_images": len(ver_identity),
+        "val_pairs": len(val_pairs),
+        "val_pairs_same": sum(p.label for p in val_pairs),
+        "test_pairs": len(test_pairs),
+        "test_pairs_same": sum(p.label for p in test_pairs),
+        "source_identities": len(files),
+        "skipped_files": len(dataset.skipped),
+    }
+    public_arguments = {**asdict(config), "source": src.name}
+    del public_arguments["seed"]
+
+    with staging_dir(out) as comp_dir, staging_dir(keys) as keys_dir:
+        for image, dest in tqdm(
+            copies, desc="writing competition", unit="img", disable=None if progress else True
+        ):
+            target = comp_dir / dest
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(image.path, target)
+        (comp_dir / layout.CLS_TEST).mkdir(parents=True, exist_ok=True)
+        (comp_dir / layout.VER_IMAGES).mkdir(parents=True, exist_ok=True)
+        (comp_dir / "sample_submissions").mkdir()
+        layout.write_csv(
+            comp_dir / layout.VAL_PAIRS,
+            layout.VAL_PAIRS_HEADER,
+            [
+                (i, opaque(p.image_a), opaque(p.image_b), p.label)
+                for i, p in zip(val_ids, val_pairs, strict=True)
+            ],
+        )
+        layout.write_csv(
+            comp_dir / layout.TEST_PAIRS,
+            layout.TEST_PAIRS_HEADER,
+            [
+                (i, opaque(p.image_a), opaque(p.image_b))
+                for i, p in zip(test_ids, test_pairs, strict=True)
+            ],
+        )
+        layout.write_csv(
+            comp_dir / layout.SAMPLE_CLS,
+            layout.SAMPLE_CLS_HEADER,
+            [(file, cls_names[0]) for file, _ in test_keys],
+        )
+        layout.write_csv(
+            comp_dir / layout.SAMPLE_VER, layout.SAMPLE_VER_HEADER, [(i, "0.5") for i in test_ids]
+        )
+        layout.write_csv(
+            keys_dir / layout.KEYS_CLS,
+            layout.KEYS_CLS_HEADER,
+            [(f, label, u) for (f, label), u in zip(test_keys, cls_usage, strict=True)],
+        )
+        layout.write_csv(
+            keys_dir / layout.KEYS_VER,
+            layout.KEYS_VER_HEADER,
+            [(i, p.label, u) for i, p, u in zip(test_ids, test_pairs, ver_usage, strict=True)],
+        )
+        layout.write_csv(
+            keys_dir / layout.KEYS_VER_IMAGES,
+            layout.KEYS_VER_IMAGES_HEADER,
+            sorted(ver_identity.items()),
+        )
+
+        checksums = {dest: image.sha256 for image, dest in copies}
+        checksums.update(_checksums(comp_dir, skip=set(checksums)))
+        manifest = Manifest(
+            comp_dir / layout.MANIFEST, public_arguments, counts, dict(sorted(checksums.items()))
+        )
+        manifest_text = manifest_json(manifest)
+        (comp_dir / layout.MANIFEST).write_text(manifest_text)
+        private = {
+            "format": FORMAT,
+            "seed": config.seed,
+            "source": str(src),
+            "arguments": asdict(config),
+            "counts": counts,
+            "competition_manifest_sha256": hashlib.sha256(manifest_text.encode()).hexdigest(),
+            "files": _checksums(keys_dir, skip=set()),
+            "skipped": [{"path": str(s.path), "reason": s.reason} for s in dataset.skipped],
+        }
+        (keys_dir / layout.KEYS_MANIFEST).write_text(json.dumps(private, indent=2) + "\n")
+        publish(comp_dir, out)
+        try:
+            publish(keys_dir, keys)
+        except OSError:
+            shutil.rmtree(out, ignore_errors=True)
+            raise
+    return Manifest(out / layout.MANIFEST, manifest.arguments, manifest.counts, manifest.files)
+
+
+def manifest_json(manifest: Manifest) -> str:
+    """The text of a public manifest file."""
+    data = {
+        "format": FORMAT,
+        "arguments": manifest.arguments,
+        "counts": manifest.counts,
+        "files": manifest.files,
+    }
+    return json.dumps(data, indent=2) + "\n"
+
+
+def load_manifest(comp: str | Path) -> Manifest:
+    """Read `comp/manifest.json`; a missing or malformed file is a `DataToolsError`."""
+    path = Path(comp) / layout.MANIFEST
+    try:
+        data = json.loads(path.read_text())
+        return Manifest(path, data["arguments"], data["counts"], data["files"])
+    except FileNotFoundError as error:
+        raise DataToolsError(f"{path} is missing; is {comp} a built competition?") from error
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise DataToolsError(f"{path} is not a valid competition manifest: {error}") from error
+
+
+def _checksums(root: Path, skip: set[str]) -> dict[str, str]:
+    sums = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        relative = path.relative_to(root).as_posix()
+        if relative not in skip:
+            sums[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return sums
+
+
+def _check_paths(src: Path, out: Path, keys: Path) -> None:
+    if keys == out or keys.is_relative_to(out):
+        raise DataToolsError(
+            f"keys directory {keys} is inside the competition directory {out}; the answer keys "
+            "must live outside what students receive"
+        )
+    if out.is_relative_to(keys):
+        raise DataToolsError(f"competition directory {out} is inside the keys directory {keys}")
+    for target in (out, keys):
+        if target.is_relative_to(src) or src.is_relative_to(target):
+            raise DataToolsError(f"output {target} and source {src} must not contain each other")
+
+
+def _choose_identities(
+    eligible: list[str], total: int, config: BuildConfig
+) -> tuple[list[str], list[str]]:
+    """Classification and verification identity names (disjoint), drawn by the seed."""
+    n_ver = config.ver_identities or max(4, round(0.2 * len(eligible)))
+    n_cls = config.cls_identities or len(eligible) - n_ver
+    if n_cls < 2 or n_cls + n_ver > len(eligible):
+        raise DataToolsError(
+            f"too few identities: need {max(n_cls, 2)} for classification + {n_ver} for "
+            f"verification with at least {config.min_images} usable images each; the source "
+            f"has {len(eligible)} such identities (of {total})"
+        )
+    order = _rng(config.seed, "identities").permutation(len(eligible))
+    chosen = [eligible[i] for i in order]
+    return sorted(chosen[n_ver : n_ver + n_cls]), sorted(chosen[:n_ver])
+
+
+def _cap(images: list[SourceImage], name: str, config: BuildConfig) -> list[SourceImage]:
+    if config.max_images is None or len(images) <= config.max_images:
+        return images
+    keep = _rng(config.seed, "cap", name).choice(len(images), config.max_images, replace=False)
+    return [images[i] for i in sorted(keep)]
+
+
+def _split_images(images: list[SourceImage], name: str, config: BuildConfig) -> tuple[list, ...]:
+    """(train, dev, test) images of one classification identity, each non-empty."""
+    order = _rng(config.seed, "split", name).permutation(len(images))
+    shuffled = [images[i] for i in order]
+    n_test = max(1, round(len(images) * config.test_fraction))
+    n_dev = max(1, round(len(images) * config.dev_fraction))
+    test, dev = shuffled[:n_test], shuffled[n_test : n_test + n_dev]
+    train = shuffled[n_test + n_dev :]
+    return sorted(train, key=_by_name), sorted(dev, key=_by_name), sorted(test, key=_by_name)
+
+
+def _make_pairs(
+    names: list[str],
+    images: dict[str, list[SourceImage]],
+    requested: int | None,
+    config: BuildConfig,
+    purpose: str,
+) -> list[_Pair]:
+    """Balanced pairs (half same identity, half different) among `names`, in random order."""
+    rng = _rng(config.seed, "pairs", purpose)
+    sizes = np.array([len(images[n]) for n in names])
+    same_available = int(sum(math.comb(int(k), 2) for k in sizes))
+    diff_available = math.comb(int(sizes.sum()), 2) - same_available
+    wanted = requested or min(MAX_AUTO_PAIRS, 2 * same_available, 2 * diff_available)
+    n_same, n_diff = wanted // 2, wanted - wanted // 2
+    if n_same > same_available or n_diff > diff_available:
+        raise DataToolsError(
+            f"--{purpose}-pairs {wanted} needs {n_same} same-identity and {n_diff} "
+            f"different-identity pairs, but the {len(names)} {purpose} identities allow only "
+            f"{same_available} and {diff_available}; ask for fewer pairs or more identities"
+        )
+    # Every image as (identity index, image index); pairs are drawn as two flat indices.
+    owner = np.repeat(np.arange(len(names)), sizes)
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    flat = [im for n in names for im in images[n]]
+    same = _draw_pairs(rng, n_same, same_available, owner, offsets, same_identity=True)
+    diff = _draw_pairs(rng, n_diff, diff_available, owner, offsets, same_identity=False)
+    pairs = [_Pair(flat[a], flat[b], 1) for a, b in same]
+    pairs += [_Pair(flat[a], flat[b], 0) for a, b in diff]
+    return [pairs[i] for i in rng.permutation(len(pairs))]
+
+
+def _draw_pairs(
+    rng: np.random.Generator,
+    wanted: int,
+    available: int,
+    owner: np.ndarray,
+    offsets: np.ndarray,
+    *,
+    same_identity: bool,
+) -> list[tuple[int, int]]:
+    """`wanted` distinct unordered pairs of flat image indices, same or different identity."""
+    if 2 * wanted > available:  # dense: enumerate everything and sample without replacement
+        a, b = np.triu_indices(len(owner), k=1)
+        keep = (owner[a] == owner[b]) == same_identity
+        a, b = a[keep], b[keep]
+        chosen = rng.choice(len(a), wanted, replace=False)
+        return [(int(a[i]), int(b[i])) for i in chosen]
+    seen: set[tuple[int, int]] = set()
+    pairs = []
+    weights = np.diff(offsets) * (np.diff(offsets) - 1)
+    while len(pairs) < wanted:
+        if same_identity:
+            who = rng.choice(len(weights), p=weights / weights.sum())
+            a, b = offsets[who] + rng.choice(offsets[who + 1] - offsets[who], 2, replace=False)
+        else:
+            a, b = rng.integers(len(owner), size=2)
+            if owner[a] == owner[b]:
+                continue
+        key = (int(min(a, b)), int(max(a, b)))
+        if key not in seen:
+            seen.add(key)
+            pairs.append((int(a), int(b)))
+    return pairs
+
+
+def _assign_usage(strata: list[str], config: BuildConfig, purpose: str) -> list[str]:
+    """Public/Private per row, stratified: each stratum is split in the same proportion.
+
+    Rows are visited stratum by stratum (shuffled within) and a running count hands out Public
+    rows so the global share is exact and each stratum is within one row of it.
+    """
+    rng = _rng(config.seed, "usage", purpose)
+    order = sorted(range(len(strata)), key=lambda i: strata[i])
+    by_stratum: dict[str, list[int]] = {}
+    for i in order:
+        by_stratum.setdefault(strata[i], []).append(i)
+    visit = [i for rows in by_stratum.values() for i in rng.permutation(rows)]
+    usage = [""] * len(strata)
+    offset = rng.uniform()
+    for k, i in enumerate(visit):
+        public = math.floor((k + 1) * config.public_fraction + offset) > math.floor(
+            k * config.public_fraction + offset
+        )
+        usage[i] = "Public" if public else "Private"
+    return usage
+
+
+def _rng(seed: int, purpose: str, *names: str) -> np.random.Generator:
+    """A random stream for one purpose (and identity), independent of every other."""
+    words = [purpose, *names]
+    entropy = [int(hashlib.sha256(w.encode()).hexdigest()[:8], 16) for w in words]
+    return np.random.default_rng([seed, *entropy])
+
+
+def _by_name(image: SourceImage) -> str:
+    return image.path.name
+
+
+def _option(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
