@@ -1,0 +1,531 @@
+"""Run untrusted Python (a student's code) in a separate, limited process.
+
+`run_sandboxed(script, workdir, limits)` runs `python <script>` as a fresh interpreter in
+`workdir`, with a scrubbed environment, closed stdin, resource limits and the strongest isolation
+this kernel allows. The trusted caller fills `workdir` with inputs beforehand and afterwards reads
+only data files (JSON, safetensors) from it: never a pickle.
+
+How it works: the caller starts this very file as a small launcher (`python -I -S sandbox.py
+CONFIG`, standard library only). As root the launcher enters new network, PID and mount
+namespaces and forks; the child (PID 1 of the new namespace) mounts a private /proc and /tmp,
+switches to a fresh unprivileged user id, applies rlimits, `no_new_privs` and a Landlock ruleset
+(read-only: the Python installation and system directories; read-write: `workdir` only; no TCP;
+no signals or abstract sockets outside the sandbox), then execs Python on the script. Each step
+that the kernel refuses is skipped; `isolation_report()` says which ones hold on this machine.
+
+What each protection buys:
+- network namespace: no network at all (only a downed loopback).
+- PID namespace: when the script's process ends or is killed, every process it started dies too
+  (no escaping the wall-clock kill with `setsid`), and other processes are invisible.
+- unprivileged user id (one per run): cannot touch root's files or processes; `RLIMIT_NPROC`
+  counts only this run's processes, so a fork bomb stops at `max_processes`.
+- Landlock: no reading the repository, `solutions/`, keys or anything outside the allow-list,
+  even where files are world-readable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import json
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+# A plain `import torch` (CUDA build, CPU only) peaks at ~3.1 GiB of *virtual* memory on the
+# development machine (VmPeak 3 258 084 kB), nearly all of it mapped CUDA libraries that are never
+# touched; 6 GiB leaves ~3 GiB for the student's tensors.
+DEFAULT_MEMORY_BYTES = 6 * 2**30
+OUTPUT_KEEP_CHARS = 20_000  # per stream: enough for a traceback, bounded for a runaway print loop
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_KILL_GRACE_SECONDS = 3.0
+_FIRST_SANDBOX_UID = 200_000  # + the launcher's PID: unique among live runs, owns no files
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one sandboxed run."""
+
+    cpu_seconds: int = 60  # RLIMIT_CPU: CPU time of each process, then SIGKILL
+    memory_bytes: int = DEFAULT_MEMORY_BYTES  # RLIMIT_AS (virtual); not applied with allow_gpu
+    wall_seconds: float = 120.0  # the whole run (every process it started) is killed after this
+    max_processes: int = 64  # RLIMIT_NPROC (processes + threads) for this run's private user id
+    max_file_bytes: int = 256 * 2**20  # RLIMIT_FSIZE: largest file the script may write
+    allow_gpu: bool = False  # False: CUDA_VISIBLE_DEVICES="" and no /dev access beyond null etc.
+
+    def __post_init__(self) -> None:
+        for name in ("cpu_seconds", "memory_bytes", "wall_seconds", "max_processes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    """What a sandboxed run did: exit status, (truncated) output and time taken."""
+
+    returncode: int | None  # negative: killed by that signal; None: killed at the wall limit
+    timed_out: bool
+    stdout: str
+    stderr: str
+    wall_seconds: float
+    wall_limit: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failure_reason() is None
+
+    def failure_reason(self) -> str | None:
+        """A sentence for a person saying why the run failed, or None when it exited with 0."""
+        if self.timed_out:
+            return f"ran past the {self.wall_limit:g} s wall-clock limit"
+        if self.returncode is None or self.returncode == 0:
+            return None
+        if self.returncode < 0:
+            return _describe_signal(-self.returncode)
+        tail = "\n".join(self.stderr.strip().splitlines()[-8:])
+        return f"exited with code {self.returncode}" + (f": {tail}" if tail else "")
+
+
+def _describe_signal(signum: int) -> str:
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = f"signal {signum}"
+    hint = {
+        signal.SIGKILL: " (probably the CPU-time limit, or the memory limit)",
+        signal.SIGXCPU: " (the CPU-time limit)",
+        signal.SIGXFSZ: " (the file-size limit)",
+        signal.SIGSEGV: " (a crash, possibly out of memory)",
+    }.get(signum, "")
+    return f"killed by signal {signum} ({name}){hint}"
+
+
+def run_sandboxed(
+    script: Path, workdir: Path, limits: Limits, args: Sequence[str] = ()
+) -> SandboxResult:
+    """Run `python <script> [args]` in `workdir` under `limits`; never raises for student faults.
+
+    `workdir` is a directory the caller created and filled; the script is copied into it when it
+    lives elsewhere (the child can read nothing outside `workdir` and the Python installation).
+    After the run, files in `workdir` are owned by the sandbox's user id; read them as data only.
+    """
+    workdir = Path(workdir).resolve()
+    if not workdir.is_dir():
+        raise FileNotFoundError(f"sandbox workdir {workdir} is not a directory")
+    script = Path(script).resolve()
+    if workdir not in script.parents:
+        shutil.copy2(script, workdir / script.name)
+        script = workdir / script.name
+    config = _launch_config(script, workdir, limits, list(args))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.monotonic()
+        process = subprocess.Popen(
+            [sys.executable, "-I", "-S", __file__, json.dumps(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=workdir,
+            env={},
+            start_new_session=True,
+        )
+        timed_out = False
+        try:
+            process.wait(timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _stop(process)
+        _kill_group(process.pid)  # leftovers of a run without a PID namespace
+        elapsed = time.monotonic() - start
+        return SandboxResult(
+            returncode=None if timed_out else process.returncode,
+            timed_out=timed_out,
+            stdout=_read_bounded(out),
+            stderr=_read_bounded(err),
+            wall_seconds=elapsed,
+            wall_limit=limits.wall_seconds,
+        )
+
+
+def _stop(process: subprocess.Popen) -> None:
+    """Ask the launcher to kill its namespace (SIGTERM), then kill its process group."""
+    try:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=_KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        _kill_group(process.pid)
+        process.wait()
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+def _read_bounded(stream) -> str:
+    """The stream's text, keeping the head and the tail when it is longer than the bound."""
+    size = stream.seek(0, os.SEEK_END)
+    half = OUTPUT_KEEP_CHARS // 2
+    stream.seek(0)
+    if size <= OUTPUT_KEEP_CHARS:
+        return stream.read().decode("utf-8", "replace")
+    head = stream.read(half).decode("utf-8", "replace")
+    stream.seek(size - half)
+    tail = stream.read().decode("utf-8", "replace")
+    return f"{head}\n[... {size - 2 * half} bytes of output omitted ...]\n{tail}"
+
+
+def child_environment(workdir: Path, allow_gpu: bool) -> dict[str, str]:
+    """The scrubbed environment of the sandboxed interpreter: nothing inherited but PATH's idea."""
+    python_bin = str(Path(sys.executable).parent)
+    env = {
+        "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "MPLBACKEND": "Agg",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    if allow_gpu:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible is None:
+            del env["CUDA_VISIBLE_DEVICES"]
+        else:
+            env["CUDA_VISIBLE_DEVICES"] = visible
+    return env
+
+
+def _python_paths() -> list[str]:
+    """Directories the interpreter needs to read: its installation and site-packages."""
+    import site  # noqa: PLC0415 - the launcher runs with -S; only the caller needs this
+
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    paths.add(str(Path(sys.executable).resolve().parent))
+    paths.update(p for p in site.getsitepackages() if Path(p).is_dir())
+    return sorted(str(Path(p).resolve()) for p in paths)
+
+
+def _launch_config(script: Path, workdir: Path, limits: Limits, args: list[str]) -> dict:
+    python = str(Path(sys.executable).resolve())
+    return {
+        "argv": [python, "-B", "-s", str(script), *args],
+        "env": child_environment(workdir, limits.allow_gpu),
+        "workdir": str(workdir),
+        "python_paths": _python_paths(),
+        "hide": [str(REPO_ROOT)],
+        "limits": asdict(limits),
+        "probe": False,
+    }
+
+
+@functools.cache
+def isolation_report() -> dict[str, bool]:
+    """Which protections the sandbox enforces on this machine (probed once, then cached).
+
+    Keys: network_namespace, pid_namespace, mount_namespace, private_proc, private_tmp,
+    repo_hidden, unprivileged_user, no_new_privs, landlock_filesystem, landlock_network,
+    landlock_scope (signals and abstract sockets), rlimits.
+    """
+    with tempfile.TemporaryDirectory(prefix="facekit-probe-") as tmp:
+        workdir = Path(tmp).resolve()
+        config = _launch_config(Path(__file__).resolve(), workdir, Limits(), [])
+        config["probe"] = True
+        completed = subprocess.run(
+            [sys.executable, "-I", "-S", __file__, json.dumps(config)],
+            capture_output=True,
+            text=True,
+            env={},
+            cwd=workdir,
+            timeout=60,
+            check=False,
+        )
+    try:
+        return {key: bool(value) for key, value in json.loads(completed.stdout).items()}
+    except json.JSONDecodeError as error:
+        raise RuntimeError(
+            f"sandbox probe failed (exit {completed.returncode}): {completed.stderr.strip()}"
+        ) from error
+
+
+def describe_isolation(report: dict[str, bool]) -> str:
+    """One line for logs: which protections hold and which are missing."""
+    held = ", ".join(k for k, v in report.items() if v) or "none"
+    missing = ", ".join(k for k, v in report.items() if not v) or "none"
+    return f"sandbox isolation: enforced [{held}]; not available [{missing}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# The launcher: runs as `python -I -S sandbox.py CONFIG`; standard library and ctypes only.
+# ---------------------------------------------------------------------------------------------
+
+_CLONE_NEWNS = 0x00020000
+_CLONE_NEWPID = 0x20000000
+_CLONE_NEWNET = 0x40000000
+_MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
+_MS_BIND, _MS_REC, _MS_PRIVATE = 0x1000, 0x4000, 0x40000
+_PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
+_SYS_LANDLOCK = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}  # x86_64, arm64
+_LL_CREATE_RULESET_VERSION = 1
+_LL_RULE_PATH_BENEATH = 1
+_LL_EXECUTE, _LL_WRITE_FILE, _LL_READ_FILE, _LL_READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_LL_TRUNCATE, _LL_IOCTL_DEV = 1 << 14, 1 << 15
+_LL_NET_ALL = (1 << 0) | (1 << 1)  # bind and connect TCP (ABI 4)
+_LL_SCOPE_ALL = (1 << 0) | (1 << 1)  # abstract unix sockets and signals (ABI 6)
+_SYSTEM_READ_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys")
+_DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
+
+
+def _libc() -> ctypes.CDLL:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc
+
+
+def _check(result: int, what: str) -> None:
+    if result < 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{what}: {os.strerror(errno)}")
+
+
+def _landlock_fs_rights(abi: int) -> int:
+    """Every filesystem right this Landlock ABI knows (ABI 1: 13 rights; 2: refer; 3: truncate;
+    5: ioctl on devices)."""
+    rights = (1 << 13) - 1
+    if abi >= 2:
+        rights |= 1 << 13
+    if abi >= 3:
+        rights |= _LL_TRUNCATE
+    if abi >= 5:
+        rights |= _LL_IOCTL_DEV
+    return rights
+
+
+def _apply_landlock(libc, read_dirs, write_dirs, device_files, report) -> None:
+    """Restrict this process and its descendants to the given paths (Landlock LSM)."""
+    abi = libc.syscall(_SYS_LANDLOCK["create_ruleset"], None, 0, _LL_CREATE_RULESET_VERSION)
+    if abi < 1:
+        return
+    fs_all = _landlock_fs_rights(abi)
+    file_rights = fs_all & (_LL_EXECUTE | _LL_WRITE_FILE | _LL_READ_FILE | _LL_TRUNCATE)
+    fields = [fs_all]
+    if abi >= 4:
+        fields.append(_LL_NET_ALL)
+    if abi >= 6:
+        fields.append(_LL_SCOPE_ALL)
+    attr = (ctypes.c_uint64 * len(fields))(*fields)
+    ruleset = libc.syscall(
+        _SYS_LANDLOCK["create_ruleset"], ctypes.byref(attr), ctypes.sizeof(attr), 0
+    )
+    _check(ruleset, "landlock_create_ruleset")
+
+    class PathBeneath(ctypes.Structure):
+        _pack_ = 1
+        _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
+
+    def allow(path: str, rights: int) -> None:
+        try:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            return  # absent on this system: nothing to allow
+        try:
+            if not os.path.isdir(path):
+                rights &= file_rights
+            rule = PathBeneath(rights, fd)
+            _check(
+                libc.syscall(
+                    _SYS_LANDLOCK["add_rule"], ruleset, _LL_RULE_PATH_BENEATH, ctypes.byref(rule), 0
+                ),
+                f"landlock_add_rule {path}",
+            )
+        finally:
+            os.close(fd)
+
+    read = _LL_EXECUTE | _LL_READ_FILE | _LL_READ_DIR
+    for path in read_dirs:
+        allow(path, read)
+    for path in device_files:
+        allow(path, _LL_READ_FILE | _LL_WRITE_FILE | (_LL_TRUNCATE & fs_all))
+    for path in write_dirs:
+        allow(path, fs_all)
+    _check(libc.syscall(_SYS_LANDLOCK["restrict_self"], ruleset, 0), "landlock_restrict_self")
+    os.close(ruleset)
+    report["landlock_filesystem"] = True
+    report["landlock_network"] = abi >= 4
+    report["landlock_scope"] = abi >= 6
+
+
+def _mount(libc, source, target, fstype, flags, data=None) -> None:
+    enc = [None if s is None else s.encode() for s in (source, target, fstype, data)]
+    _check(libc.mount(enc[0], enc[1], enc[2], flags, enc[3]), f"mount {target}")
+
+
+def _overmount(libc, directory: str, keep: Sequence[str], options: str) -> None:
+    """Hide `directory` under an empty tmpfs, bind-mounting the paths in `keep` back into it."""
+    fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}
+    try:
+        _mount(libc, "tmpfs", directory, "tmpfs", _MS_NOSUID | _MS_NODEV, options)
+        for path, fd in fds.items():
+            os.makedirs(path, exist_ok=True)
+            _mount(libc, f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def _untraversable_ancestors(paths: Sequence[str]) -> list[str]:
+    """Ancestors of `paths` that an unprivileged user cannot enter (like /root, mode 0700)."""
+    found = []
+    for path in paths:
+        parts = path.strip("/").split("/")
+        for depth in range(1, len(parts)):
+            ancestor = "/" + "/".join(parts[:depth])
+            if not os.stat(ancestor).st_mode & 0o001 and ancestor not in found:
+                found.append(ancestor)
+                break
+    return found
+
+
+def _set_up_mounts(libc, config, drop_user: bool, report) -> None:
+    """Private /proc and /tmp, the repository hidden, the Python installation reachable."""
+    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+    report["mount_namespace"] = True
+    workdir = config["workdir"]
+    try:
+        _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+        report["private_proc"] = True
+    except OSError:
+        pass
+    needed = [*config["python_paths"], workdir]
+
+    def keep_under(directory: str) -> list[str]:
+        return [path for path in needed if _within(path, directory)]
+
+    _overmount(libc, "/tmp", keep_under("/tmp"), "size=64m,mode=1777")
+    report["private_tmp"] = True
+    for hidden in config["hide"]:
+        if os.path.isdir(hidden):
+            _overmount(libc, hidden, keep_under(hidden), "size=1m,mode=755")
+    report["repo_hidden"] = True
+    if drop_user:
+        for ancestor in _untraversable_ancestors(needed):
+            _overmount(libc, ancestor, keep_under(ancestor), "size=1m,mode=755")
+
+
+def _chown_tree(root: str, uid: int) -> None:
+    os.chown(root, uid, uid)
+    for directory, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
+
+
+def _set_limits(limits: dict) -> None:
+    def cap(kind: int, value: int) -> None:
+        resource.setrlimit(kind, (value, value))
+
+    # soft == hard: the kernel then sends SIGKILL, which PID 1 of a namespace cannot ignore
+    cap(resource.RLIMIT_CPU, int(limits["cpu_seconds"]))
+    if not limits["allow_gpu"]:  # CUDA reserves tens of GiB of address space at start-up
+        cap(resource.RLIMIT_AS, int(limits["memory_bytes"]))
+    cap(resource.RLIMIT_FSIZE, int(limits["max_file_bytes"]))
+    cap(resource.RLIMIT_CORE, 0)
+    cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+
+
+def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report) -> None:
+    """Everything between fork and exec, in the order the kernel needs it."""
+    drop_user = os.geteuid() == 0
+    if "mount" in namespaces:
+        try:
+            _set_up_mounts(libc, config, drop_user, report)
+        except OSError:
+            drop_user = False  # the interpreter may be unreachable for another user
+    uid = _FIRST_SANDBOX_UID + launcher_pid if drop_user else os.getuid()
+    workdir = config["workdir"]
+    if drop_user:
+        _chown_tree(workdir, uid)
+    _set_limits(config["limits"])
+    report["rlimits"] = True
+    if drop_user:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        report["unprivileged_user"] = True
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # the launcher died: so do we
+    _check(libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    report["no_new_privs"] = True
+    gpu = config["limits"]["allow_gpu"]
+    read_dirs = [*_SYSTEM_READ_DIRS, *config["python_paths"]]
+    write_dirs = [workdir] + (["/tmp"] if report["private_tmp"] else [])
+    if gpu:
+        write_dirs.append("/dev")
+    with contextlib.suppress(OSError):
+        _apply_landlock(libc, read_dirs, write_dirs, () if gpu else _DEVICE_FILES, report)
+    os.chdir(workdir)
+
+
+def _launch(config: dict) -> None:
+    """The launcher's main: namespaces, fork, prepare, exec; mirror the child's exit status."""
+    libc = _libc()
+    report = dict.fromkeys(
+        (
+            "network_namespace",
+            "pid_namespace",
+            "mount_namespace",
+            "private_proc",
+            "private_tmp",
+            "repo_hidden",
+            "unprivileged_user",
+            "no_new_privs",
+            "landlock_filesystem",
+            "landlock_network",
+            "landlock_scope",
+            "rlimits",
+        ),
+        False,
+    )
+    namespaces = set()
+    for name, flag in (("net", _CLONE_NEWNET), ("pid", _CLONE_NEWPID), ("mount", _CLONE_NEWNS)):
+        if libc.unshare(flag) == 0:
+            namespaces.add(name)
+    report["network_namespace"] = "net" in namespaces
+    report["pid_namespace"] = "pid" in namespaces
+    launcher_pid = os.getpid()
+    child = os.fork()
+    if child == 0:
+        try:
+            _prepare_child(libc, config, namespaces, launcher_pid, report)
+            if config["probe"]:
+                print(json.dumps(report), flush=True)
+                os._exit(0)
+            os.execve(config["argv"][0], config["argv"], config["env"])
+        except BaseException as error:  # noqa: BLE001 - report, never run unprotected
+            print(f"sandbox setup failed: {error!r}", file=sys.stderr, flush=True)
+            os._exit(125)
+    signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+if __name__ == "__main__":
+    _launch(json.loads(sys.argv[1]))
