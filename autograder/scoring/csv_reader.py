@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from autograder.scoring.errors import ProblemList
+from autograder.scoring.formats import SUBMISSION_COLUMNS
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Largest submission accepted: a million verification rows take about 20 MB."""
@@ -19,7 +20,7 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _megabytes(size: int) -> str:
-    return f"{size / 1024 / 1024:.1f} MB"
+    return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 def read_bytes(source: bytes | Path, problems: ProblemList, max_bytes: int) -> bytes | None:
@@ -77,11 +78,15 @@ def decode_text(data: bytes, problems: ProblemList, notes: list[str]) -> str | N
 
 def _header_problem(expected: tuple[str, ...], found: list[str]) -> str:
     message = f"wrong header: expected '{','.join(expected)}', found '{','.join(found)}'"
+    for task, columns in SUBMISSION_COLUMNS.items():
+        if tuple(found) == columns:
+            return f"{message} (a {task} submission?)"
     if len(found) == 1:
         for name, delimiter in (("semicolons", ";"), ("tabs", "\t")):
             if delimiter in found[0]:
                 return f"{message} (separated by {name}? use commas)"
-    if len(found) == len(expected) and set(found) != set(expected) and found[0] not in expected:
+    known_names = {name for columns in SUBMISSION_COLUMNS.values() for name in columns}
+    if len(found) == len(expected) and not known_names.intersection(found):
         return f"{message} (is the header row missing?)"
     return message
 

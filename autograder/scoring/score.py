@@ -18,7 +18,7 @@ from autograder.scoring.metrics import (
 from autograder.scoring.submission import Submission, parse_submission
 
 TAR_FAR = 1e-3
-"""False accept rate at which the true accept rate is reported."""
+"""False accept rate at which the true accept rate is reported (as details["tar_at_far_1e-3"])."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ def _verification_details(labels: np.ndarray, scores: np.ndarray, public: np.nda
     curve = roc_curve(labels, scores)
     return {
         "eer": equal_error_rate(curve),
-        f"tar_at_far_{TAR_FAR:g}": tar_at_far(curve, TAR_FAR),
+        "tar_at_far_1e-3": tar_at_far(curve, TAR_FAR),
         "public_eer": equal_error_rate(roc_curve(labels[public], scores[public])),
         "private_eer": equal_error_rate(roc_curve(labels[~public], scores[~public])),
     }

@@ -1,0 +1,124 @@
+"""score_submission: values per split, accepted oddities, staff errors, and the CLI report."""
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from autograder.scoring import KeysError, TaskScore, score_submission
+from facekit.cli import main
+
+VERIFICATION = b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
+CLASSIFICATION = (
+    b"id,label\nimg_0.jpg,alice\nimg_1.jpg,bob\nimg_2.jpg,alice\n"
+    b"img_3.jpg,alice\nimg_4.jpg,carol\nimg_5.jpg,carol\n"
+)
+
+
+def test_verification_scores_per_split(keys_dir: Path) -> None:
+    """Public, private and overall AUC equal scikit-learn's on the rows of each split."""
+    score = score_submission("verification", VERIFICATION, keys_dir)
+    labels = np.array([1, 0, 1, 0, 1, 0, 0, 1])
+    scores = np.array([0.9, 0.1, 0.5, 0.5, 0.3, 0.2, 0.3, 0.7])
+    public = np.array([1, 1, 0, 0, 1, 0, 1, 0], dtype=bool)
+    assert score.task == "verification" and score.metric == "roc_auc"
+    assert score.public == pytest.approx(roc_auc_score(labels[public], scores[public]), abs=1e-12)
+    assert score.private == pytest.approx(
+        roc_auc_score(labels[~public], scores[~public]), abs=1e-12
+    )
+    assert score.overall == pytest.approx(roc_auc_score(labels, scores), abs=1e-12)
+    assert set(score.details) >= {"eer", "tar_at_far_1e-3"}
+    assert score.notes == ()
+
+
+def test_classification_scores_per_split(keys_dir: Path) -> None:
+    """Accuracy on public (img_0, 2, 4) and private (img_1, 3, 5) rows."""
+    score = score_submission("classification", CLASSIFICATION, keys_dir)
+    assert score == TaskScore(
+        "classification", "accuracy", public=1 / 3, private=1.0, overall=4 / 6, details={}
+    )
+
+
+def test_row_order_does_not_matter(keys_dir: Path) -> None:
+    """Rows are matched by id, not position."""
+    header, *rows = VERIFICATION.decode().splitlines()
+    shuffled = "\n".join([header, *reversed(rows)]).encode()
+    assert score_submission("verification", shuffled, keys_dir) == score_submission(
+        "verification", VERIFICATION, keys_dir
+    )
+
+
+def test_bom_crlf_whitespace_are_accepted(keys_dir: Path, tmp_path: Path) -> None:
+    """Excel-style files (BOM, CRLF, spaces, blank lines) score the same, with a note on the BOM."""
+    text = VERIFICATION.decode().replace(",", " , ").replace("\n", "\r\n") + "\r\n\r\n"
+    path = tmp_path / "excel.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    score = score_submission("verification", path, keys_dir)
+    plain = score_submission("verification", VERIFICATION, keys_dir)
+    assert (score.public, score.private, score.overall) == (
+        plain.public,
+        plain.private,
+        plain.overall,
+    )
+    assert score.notes == ("ignored a UTF-8 byte-order mark (BOM) at the start of the file",)
+
+
+def test_unknown_task(keys_dir: Path) -> None:
+    """An unknown task names the choices."""
+    with pytest.raises(ValueError, match="unknown task 'detection': expected one of"):
+        score_submission("detection", VERIFICATION, keys_dir)
+
+
+def _broken_keys(tmp_path: Path, keys_dir: Path, text: str) -> Path:
+    broken = tmp_path / "keys"
+    shutil.copytree(keys_dir, broken)
+    (broken / "ver_test.csv").write_text(text)
+    return broken
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("pair_id,label\np1,1\n", "wrong header"),
+        ("pair_id,label,usage\np1,1,Public\np1,0,Private\n", "duplicate id 'p1'"),
+        ("pair_id,label,usage\np1,yes,Public\n", "expected 0 or 1, found 'yes'"),
+        ("pair_id,label,usage\np1,1,public\n", "expected one of ('Public', 'Private')"),
+        ("pair_id,label,usage\n", "no rows"),
+        ("pair_id,label,usage\np1,1,Public\np2,0,Public\n", "no Private rows"),
+        ("pair_id,label,usage\np1,1,Public\np2,0,Public\np3,1,Private\n", "only one label"),
+    ],
+)
+def test_bad_keys_are_a_staff_error(tmp_path: Path, keys_dir: Path, text: str, words: str) -> None:
+    """Defective keys raise KeysError (never InvalidSubmission) naming the defect."""
+    with pytest.raises(KeysError, match="ver_test.csv") as caught:
+        score_submission("verification", VERIFICATION, _broken_keys(tmp_path, keys_dir, text))
+    assert words in str(caught.value)
+
+
+def test_cli_keys_error_exit_code(tmp_path: Path, capsys) -> None:
+    """Missing keys: exit 3 and a message saying it is a staff error."""
+    submission = tmp_path / "sub.csv"
+    submission.write_bytes(VERIFICATION)
+    assert main(["score", "verification", str(submission), "--keys", str(tmp_path / "no")]) == 3
+    assert "staff error" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("task", ["classification", "verification"])
+def test_cli_report_golden(task: str, keys_dir: Path, tmp_path: Path, golden, capsys) -> None:
+    """The printed report matches its golden file."""
+    submission = tmp_path / f"{task}.csv"
+    submission.write_bytes(CLASSIFICATION if task == "classification" else VERIFICATION)
+    assert main(["score", task, str(submission), "--keys", str(keys_dir)]) == 0
+    golden(f"score_{task}.txt", capsys.readouterr().out)
+
+
+def test_cli_roc_plot(keys_dir: Path, tmp_path: Path, capsys) -> None:
+    """--plot writes a PNG."""
+    submission = tmp_path / "sub.csv"
+    submission.write_bytes(VERIFICATION)
+    plot = tmp_path / "plots" / "roc.png"
+    args = ["score", "verification", str(submission), "--keys", str(keys_dir), "--plot", str(plot)]
+    assert main(args) == 0
+    assert plot.read_bytes().startswith(b"\x89PNG")
