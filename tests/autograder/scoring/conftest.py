@@ -37,7 +37,7 @@ def golden() -> Callable[[str, str], None]:
             path.write_text(text, encoding="utf-8", newline="")
             return
         assert path.exists(), f"missing golden {path}: run with FACEKIT_UPDATE_GOLDENS=1"
-        expected = path.read_text(encoding="utf-8", newline="")
+        expected = path.read_bytes().decode("utf-8")
         assert text == expected, f"{name} differs from its golden file:\n{text}"
 
     return check
