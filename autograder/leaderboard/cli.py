@@ -1,7 +1,232 @@
-"""Placeholder: this command group is being built."""
+"""`facekit leaderboard ...` (staff) and `facekit submit` (students).
+
+Staff, once: `facekit leaderboard roster --db URL roster.csv --out tokens.csv` registers the
+students named in the roster's `student` column and writes one secret token each (shown only
+then; the database keeps a SHA-256 of each). Then
+`FACEKIT_STAFF_TOKEN=... facekit leaderboard serve --db URL --keys KEYS_DIR --port 8000`.
+`--db` takes an SQLAlchemy URL: `sqlite:///leaderboard.db` (default) or
+`postgresql+psycopg://user:password@host/dbname`.
+
+Students submit through the page at `/submit`, with `facekit submit`, or with curl:
+
+    curl -H "Authorization: Bearer $FACEKIT_TOKEN" -F "file=@verification.csv" \\
+        http://HOST:8000/api/submit/verification
+
+The reply is JSON: `public` score and `submissions_left_today`, or `error` (and `problems`, one per
+defect) with status 400 (invalid CSV), 401 (wrong token), 403 (deadline passed), 413 (file too
+large) or 429 (daily limit, counted per task and UTC day; invalid files do not count).
+
+Staff over HTTP (bearer staff token): `POST /api/staff/deadline` with JSON
+`{"deadline": "2026-12-01T23:59:00Z"}` (or null), `GET /api/staff/export` for
+`student,task,public,private` (each student's best-public submission, Kaggle-style).
+"""
 
 import argparse
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+from autograder.leaderboard.config import LeaderboardConfig
+from autograder.leaderboard.errors import LeaderboardError
+from autograder.scoring.formats import TASKS
+
+DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
+STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
+STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
+
+
+def _open_store(db_url: str):
+    from autograder.leaderboard.models import open_database
+    from autograder.leaderboard.store import LeaderboardStore
+
+    return LeaderboardStore(open_database(db_url))
+
+
+def _run(action) -> int:
+    """Run `action()`; a LeaderboardError becomes a message on stderr and exit code 1."""
+    try:
+        return action()
+    except LeaderboardError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _serve(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.server import configure_logging, serve
+
+        config = LeaderboardConfig(
+            keys_dir=args.keys,
+            db_url=args.db,
+            max_upload_bytes=args.max_upload_bytes,
+            daily_limit=args.daily_limit,
+            staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
+            title=args.title,
+        )
+        configure_logging()
+        serve(config, args.host, args.port, args.threads)
+        return 0
+
+    return _run(action)
+
+
+def _roster(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.roster import open_tokens_file, read_roster, write_tokens
+
+        names = read_roster(args.roster)
+        store = _open_store(args.db)
+        with open_tokens_file(args.out) as out:
+            try:
+                tokens = store.add_participants(names)
+            except LeaderboardError:
+                out.close()
+                args.out.unlink()
+                raise
+            write_tokens(out, tokens)
+        print(f"registered {len(tokens)} participants; their tokens are in {args.out}")
+        return 0
+
+    return _run(action)
+
+
+def _deadline(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.store import parse_utc_time
+
+        store = _open_store(args.db)
+        if args.clear:
+            store.set_deadline(None)
+        elif args.time is not None:
+            store.set_deadline(parse_utc_time(args.time))
+        deadline = store.deadline()
+        print(f"deadline: {'none' if deadline is None else deadline.isoformat()}")
+        return 0
+
+    return _run(action)
+
+
+def _export(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.store import final_scores_csv
+
+        text = final_scores_csv(_open_store(args.db).final_scores(TASKS))
+        if str(args.out) == "-":
+            sys.stdout.write(text)
+        else:
+            args.out.write_text(text, encoding="utf-8")
+        return 0
+
+    return _run(action)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.client import submit_file
+
+        token = args.token or os.environ.get(STUDENT_TOKEN_ENV)
+        if not token:
+            raise LeaderboardError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
+        receipt = submit_file(args.server, token, args.task, args.file)
+        print(
+            f"{receipt['task']}: public {receipt['metric']} {receipt['public']:.5f} "
+            f"({receipt['submissions_left_today']} submissions left today)"
+        )
+        return 0
+
+    return _run(action)
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", default=DEFAULTS["db_url"], help="SQLAlchemy database URL")
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add this group's commands (none yet)."""
+    """Add `leaderboard {serve,roster,deadline,export}` and `submit`."""
+    formatter = argparse.ArgumentDefaultsHelpFormatter
+    group = subcommands.add_parser(
+        "leaderboard",
+        help="run the leaderboard web service and manage it (staff)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = group.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve the leaderboard over HTTP",
+        description=f"Serve the leaderboard. Staff routes need the token in ${STAFF_TOKEN_ENV} "
+        "(they are off without it).",
+        formatter_class=formatter,
+    )
+    _add_db(serve)
+    serve.add_argument("--keys", type=Path, required=True, help="hidden answer keys directory")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
+    serve.add_argument("--threads", type=int, default=8, help="worker threads")
+    serve.add_argument(
+        "--daily-limit",
+        type=int,
+        default=DEFAULTS["daily_limit"],
+        help="submissions per student, task and UTC day",
+    )
+    serve.add_argument(
+        "--max-upload-bytes",
+        type=int,
+        default=DEFAULTS["max_upload_bytes"],
+        help="largest accepted CSV",
+    )
+    serve.add_argument("--title", default=DEFAULTS["title"], help="page title")
+    serve.set_defaults(handler=_serve)
+
+    roster = commands.add_parser(
+        "roster",
+        help="register students and write their tokens",
+        description="Register the students in ROSTER (a CSV with a 'student' column) and write "
+        "student,token to --out (created, never overwritten: tokens cannot be shown again).",
+        formatter_class=formatter,
+    )
+    _add_db(roster)
+    roster.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
+    roster.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
+    roster.set_defaults(handler=_roster)
+
+    deadline = commands.add_parser(
+        "deadline",
+        help="show or set the deadline",
+        description="Show, set or clear the deadline: submissions close and private scores "
+        "appear once it passes.",
+        formatter_class=formatter,
+    )
+    _add_db(deadline)
+    deadline.add_argument(
+        "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
+    )
+    deadline.add_argument("--clear", action="store_true", help="remove the deadline")
+    deadline.set_defaults(handler=_deadline)
+
+    export = commands.add_parser(
+        "export",
+        help="export final scores",
+        description="Write student,task,public,private: each student's best-public submission.",
+        formatter_class=formatter,
+    )
+    _add_db(export)
+    export.add_argument("--out", type=Path, default=Path("-"), help="CSV path, - for stdout")
+    export.set_defaults(handler=_export)
+
+    submit = subcommands.add_parser(
+        "submit",
+        help="submit a CSV to the leaderboard",
+        description="Upload a submission CSV and print its public score.",
+        formatter_class=formatter,
+    )
+    submit.add_argument("--server", required=True, help="leaderboard URL, e.g. http://host:8000")
+    submit.add_argument(
+        "--token",
+        help=f"your token; safer: set ${STUDENT_TOKEN_ENV} instead (not in shell history)",
+    )
+    submit.add_argument("--task", required=True, choices=TASKS, help="which task")
+    submit.add_argument("file", type=Path, help="submission CSV")
+    submit.set_defaults(handler=_submit)

@@ -1,0 +1,247 @@
+"""The leaderboard web app (Flask): pages for people, a JSON API for scripts, staff routes.
+
+Routes: `GET /` leaderboard page, `GET|POST /submit` upload form, `POST /api/submit/<task>`
+(bearer token + multipart field `file`), `GET /api/leaderboard/<task>`, staff-only (bearer staff
+token) `POST /api/staff/deadline` and `GET /api/staff/export`. Tokens travel only in the
+`Authorization` header or a form body; the access log records method, path and status, never
+headers, bodies or query strings.
+"""
+
+import hmac
+import logging
+from datetime import datetime
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import secure_filename
+
+from autograder.leaderboard.config import LeaderboardConfig
+from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.models import open_database
+from autograder.leaderboard.store import (
+    DailyLimitReached,
+    DeadlinePassed,
+    LeaderboardStore,
+    Receipt,
+    Standings,
+    SubmissionRefused,
+    UnknownToken,
+    Upload,
+    UploadTooLarge,
+    final_scores_csv,
+    parse_utc_time,
+)
+from autograder.scoring import (
+    TASKS,
+    InvalidSubmission,
+    KeysError,
+    load_keys,
+    parse_submission,
+    score_parsed,
+)
+from autograder.scoring.formats import METRICS
+
+log = logging.getLogger("autograder.leaderboard")
+
+REFUSAL_STATUS = {
+    UnknownToken: 401,
+    DeadlinePassed: 403,
+    UploadTooLarge: 413,
+    DailyLimitReached: 429,
+}
+# Room for the multipart envelope and form fields around the file itself.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+class UnknownTask(SubmissionRefused):
+    pass
+
+
+class BadRequest(SubmissionRefused):
+    pass
+
+
+def _check_task(task: str) -> str:
+    if task not in TASKS:
+        raise UnknownTask(f"unknown task {task!r}: expected one of {', '.join(TASKS)}")
+    return task
+
+
+def _bearer_token() -> str | None:
+    auth = request.authorization
+    return auth.token if auth is not None and auth.type == "bearer" else None
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _standings_json(standings: Standings) -> dict:
+    return {
+        "task": standings.task,
+        "metric": METRICS[standings.task],
+        "deadline": _time(standings.deadline),
+        "revealed": standings.revealed,
+        "rows": [
+            {
+                "rank": row.rank,
+                "student": row.student,
+                "public": row.public,
+                "count": row.count,
+                "last_submission": _time(row.last_submission),
+                **(
+                    {"private": row.private, "private_rank": row.private_rank}
+                    if standings.revealed
+                    else {}
+                ),
+            }
+            for row in standings.rows
+        ],
+    }
+
+
+def _receipt_json(receipt: Receipt) -> dict:
+    return {
+        "submission_id": receipt.submission_id,
+        "task": receipt.task,
+        "metric": receipt.metric,
+        "public": receipt.public,
+        "created_at": _time(receipt.created_at),
+        "submissions_left_today": receipt.submissions_left_today,
+    }
+
+
+def _error_json(message: str, status: int, **extra) -> tuple[Response, int]:
+    return jsonify({"error": message, **extra}), status
+
+
+def create_app(config: LeaderboardConfig, store: LeaderboardStore | None = None) -> Flask:
+    """The WSGI app for `config`; opens (and creates) the database unless `store` is given."""
+    try:  # loaded once: start-up fails on broken keys, and uploads skip re-reading them
+        keys = {task: load_keys(task, config.keys_dir) for task in TASKS}
+    except KeysError as error:
+        raise LeaderboardError(str(error)) from error
+    store = store or LeaderboardStore(open_database(config.db_url))
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes + FORM_OVERHEAD_BYTES
+    app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if m else ""
+
+    def submit(token: str | None, task: str, upload) -> Receipt:
+        """Authenticate, validate, score, then store in one transaction (see store.record)."""
+        _check_task(task)
+        if not token:
+            raise UnknownToken("missing token: send 'Authorization: Bearer <your token>'")
+        participant_id = store.authenticate(token)
+        if upload is None or not upload.filename:
+            raise BadRequest("no file: upload the CSV in the multipart field 'file'")
+        data = upload.read(config.max_upload_bytes + 1)
+        if len(data) > config.max_upload_bytes:
+            raise UploadTooLarge(f"file too large: the limit is {config.max_upload_bytes} bytes")
+        filename = secure_filename(upload.filename) or "submission.csv"
+        parsed = parse_submission(
+            keys[task], data, filename=filename, max_bytes=config.max_upload_bytes
+        )
+        score = score_parsed(keys[task], parsed)
+        receipt = store.record(participant_id, Upload(filename, data), score, config.daily_limit)
+        log.info("accepted submission %d (%s)", receipt.submission_id, task)
+        return receipt
+
+    def page(template: str, status: int = 200, **context) -> tuple[str, int]:
+        return render_template(template, title=config.title, tasks=TASKS, **context), status
+
+    @app.after_request
+    def access_log(response: Response) -> Response:
+        # request.path carries no query string; headers and bodies (tokens) are never logged.
+        log.info(
+            "%s %s %s %d", request.remote_addr, request.method, request.path, response.status_code
+        )
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if isinstance(error, RequestEntityTooLarge):
+            message = f"upload too large: the limit is {config.max_upload_bytes} bytes"
+        else:
+            message = f"{error.name}: {error.description}"
+        if request.path.startswith("/api/"):
+            return _error_json(message, error.code or 500)
+        if request.path == "/submit":
+            return page("submit.html", error.code or 500, error=message)
+        return error
+
+    @app.errorhandler(SubmissionRefused)
+    def refused(error: SubmissionRefused):
+        status = REFUSAL_STATUS.get(type(error), 404 if isinstance(error, UnknownTask) else 400)
+        if request.path.startswith("/api/"):
+            return _error_json(str(error), status)
+        return page("submit.html", status, error=str(error))
+
+    @app.errorhandler(InvalidSubmission)
+    def invalid(error: InvalidSubmission):
+        problems = [str(problem) for problem in error.problems]
+        message = f"invalid submission: {error.count} problem(s)"
+        if request.path.startswith("/api/"):
+            return _error_json(message, 400, problems=problems, omitted=error.omitted)
+        return page("submit.html", 400, error=message, problems=str(error).splitlines())
+
+    @app.get("/")
+    def leaderboard_page():
+        boards = [store.standings(task) for task in TASKS]
+        deadline = boards[0].deadline
+        return page(
+            "leaderboard.html",
+            boards=boards,
+            metrics=METRICS,
+            deadline=deadline,
+            revealed=boards[0].revealed,
+        )
+
+    @app.route("/submit", methods=["GET", "POST"])
+    def submit_page():
+        if request.method == "GET":
+            return page("submit.html")
+        receipt = submit(
+            request.form.get("token", "").strip(),
+            request.form.get("task", ""),
+            request.files.get("file"),
+        )
+        return page("submit.html", receipt=receipt)
+
+    @app.post("/api/submit/<task>")
+    def submit_api(task: str):
+        return jsonify(_receipt_json(submit(_bearer_token(), task, request.files.get("file"))))
+
+    @app.get("/api/leaderboard/<task>")
+    def leaderboard_api(task: str):
+        return jsonify(_standings_json(store.standings(_check_task(task))))
+
+    def require_staff() -> Response | None:
+        if config.staff_token is None:
+            return _error_json("staff routes are off: start the server with a staff token", 403)
+        token = _bearer_token() or ""
+        if not hmac.compare_digest(token.encode(), config.staff_token.encode()):
+            return _error_json("wrong or missing staff token", 401)
+        return None
+
+    @app.post("/api/staff/deadline")
+    def deadline_api():
+        if (denied := require_staff()) is not None:
+            return denied
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or "deadline" not in body:
+            return _error_json('expected JSON {"deadline": "2026-12-01T23:59:00Z"} or null', 400)
+        try:
+            deadline = None if body["deadline"] is None else parse_utc_time(str(body["deadline"]))
+        except LeaderboardError as error:
+            return _error_json(str(error), 400)
+        store.set_deadline(deadline)
+        log.info("deadline set to %s", _time(deadline))
+        return jsonify({"deadline": _time(deadline)})
+
+    @app.get("/api/staff/export")
+    def export_api():
+        if (denied := require_staff()) is not None:
+            return denied
+        return Response(final_scores_csv(store.final_scores(TASKS)), mimetype="text/csv")
+
+    return app

@@ -1,0 +1,29 @@
+"""Typed settings of one leaderboard server."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.leaderboard.errors import LeaderboardError
+from autograder.scoring import DEFAULT_MAX_BYTES
+
+
+@dataclass(frozen=True)
+class LeaderboardConfig:
+    """What `create_app` needs; every field has a default except where the keys live."""
+
+    keys_dir: Path  # hidden answer keys: cls_test.csv and ver_test.csv (id/pair_id,label,usage)
+    db_url: str = "sqlite:///leaderboard.db"  # SQLAlchemy URL; postgresql+psycopg://... for PG
+    max_upload_bytes: int = DEFAULT_MAX_BYTES  # larger uploads are refused with HTTP 413
+    daily_limit: int = 5  # scored submissions per student and task per UTC day
+    staff_token: str | None = None  # bearer token for /api/staff/*; None disables those routes
+    title: str = "HW2P2 leaderboard"  # shown on every page
+
+    def __post_init__(self) -> None:
+        if self.daily_limit < 1:
+            raise LeaderboardError(f"daily_limit must be at least 1, got {self.daily_limit}")
+        if self.max_upload_bytes < 1:
+            raise LeaderboardError(
+                f"max_upload_bytes must be positive, got {self.max_upload_bytes}"
+            )
+        if not Path(self.keys_dir).is_dir():
+            raise LeaderboardError(f"keys directory not found: {self.keys_dir}")

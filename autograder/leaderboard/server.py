@@ -1,0 +1,37 @@
+"""Run the leaderboard app under waitress, a production WSGI server (threads, no reloader)."""
+
+import logging
+import sys
+
+from waitress import create_server
+
+from autograder.leaderboard.app import FORM_OVERHEAD_BYTES, create_app
+from autograder.leaderboard.config import LeaderboardConfig
+
+
+def configure_logging() -> None:
+    """Timestamped INFO logs on stderr: the app's access log and waitress's own warnings."""
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def serve(config: LeaderboardConfig, host: str, port: int, threads: int) -> None:
+    """Serve until interrupted; prints `listening on http://HOST:PORT` once the socket is bound.
+
+    Port 0 picks a free port (the printed URL has the real one), which tests rely on.
+    """
+    app = create_app(config)
+    server = create_server(
+        app,
+        host=host,
+        port=port,
+        threads=threads,
+        # Flask answers oversize uploads with a clear 413; this only stops absurd bodies early.
+        max_request_body_size=2 * (config.max_upload_bytes + FORM_OVERHEAD_BYTES),
+        ident="facekit-leaderboard",
+    )
+    print(f"listening on http://{host}:{server.effective_port}", flush=True)
+    server.run()
