@@ -48,6 +48,44 @@ def _score(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grades(args: argparse.Namespace) -> int:
+    from autograder.scoring.course_config import load_course_config
+    from autograder.scoring.errors import GradesInputError
+    from autograder.scoring.grades import (
+        compute_grades,
+        grades_csv,
+        read_gradebook,
+        read_leaderboard_export,
+    )
+
+    try:
+        config = load_course_config(args.config)
+        gradebook = read_gradebook(args.gradebook, config)
+        leaderboard = read_leaderboard_export(args.leaderboard)
+    except GradesInputError as error:
+        return _fail(f"error: {error}", EXIT_INVALID_INPUT)
+    grades, warnings = compute_grades(config, gradebook, leaderboard)
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(grades_csv(grades, config), encoding="utf-8", newline="")
+    print(f"wrote grades for {len(grades)} students to {args.out}")
+    return 0
+
+
+def _kaggle_bundle(args: argparse.Namespace) -> int:
+    from autograder.scoring.errors import KeysError
+    from autograder.scoring.kaggle import write_kaggle_bundle
+
+    try:
+        written = write_kaggle_bundle(args.keys, args.out, args.comp)
+    except KeysError as error:
+        return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `score`, `grades` and `kaggle-bundle`."""
     score = subcommands.add_parser(
@@ -69,3 +107,47 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
     )
     score.set_defaults(handler=_score)
+
+    grades = subcommands.add_parser(
+        "grades",
+        help="join the judge's gradebook and the leaderboard scores into one grades CSV",
+        description="Notebook points from the judge's gradebook plus leaderboard points from "
+        "each student's PRIVATE score (cutoffs in the course config), one row per student.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    grades.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="course config TOML (see autograder/scoring/course_example.toml)",
+    )
+    grades.add_argument(
+        "--gradebook", type=Path, required=True, help="judge gradebook: student,<components>,total"
+    )
+    grades.add_argument(
+        "--leaderboard",
+        type=Path,
+        required=True,
+        help="leaderboard export: student,task,public,private",
+    )
+    grades.add_argument("--out", type=Path, required=True, help="grades CSV to write")
+    grades.set_defaults(handler=_grades)
+
+    bundle = subcommands.add_parser(
+        "kaggle-bundle",
+        help="write solution.csv and sample_submission.csv per task for a Kaggle competition",
+        description="Write OUT/<task>/solution.csv (with Kaggle's Usage column) and "
+        "OUT/<task>/sample_submission.csv for classification and verification.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    bundle.add_argument(
+        "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"
+    )
+    bundle.add_argument(
+        "--comp",
+        type=Path,
+        default=None,
+        help="competition directory whose sample_submissions/ to use (else generated from keys)",
+    )
+    bundle.add_argument("--out", type=Path, required=True, help="output directory")
+    bundle.set_defaults(handler=_kaggle_bundle)

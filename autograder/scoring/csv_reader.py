@@ -76,6 +76,17 @@ def decode_text(data: bytes, problems: ProblemList, notes: list[str]) -> str | N
         return None
 
 
+def read_text(
+    source: bytes | Path,
+    problems: ProblemList,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    notes: list[str] | None = None,
+) -> str | None:
+    """`read_bytes` then `decode_text`: the file's text, or None with the problems recorded."""
+    data = read_bytes(source, problems, max_bytes)
+    return None if data is None else decode_text(data, problems, [] if notes is None else notes)
+
+
 def _header_problem(expected: tuple[str, ...], found: list[str]) -> str:
     message = f"wrong header: expected '{','.join(expected)}', found '{','.join(found)}'"
     for task, columns in SUBMISSION_COLUMNS.items():
@@ -97,12 +108,16 @@ class CsvRows:
     `line` is the 1-based physical line the row starts on. Checks the header (a wrong one stops
     the reading: its rows cannot be interpreted), skips blank lines, reports rows with the wrong
     number of fields, and stops at the first quoting error since the rest cannot be trusted.
-    `complete` tells afterwards whether every row was read.
+    `complete` tells afterwards whether every row was read. With `expected_header` None any
+    header is accepted and kept in `header` (the caller checks it).
     """
 
-    def __init__(self, text: str, expected_header: tuple[str, ...], problems: ProblemList) -> None:
+    def __init__(
+        self, text: str, expected_header: tuple[str, ...] | None, problems: ProblemList
+    ) -> None:
         self.text = text
         self.expected_header = expected_header
+        self.header: tuple[str, ...] = ()
         self.problems = problems
         self.complete = False
 
@@ -127,7 +142,10 @@ class CsvRows:
             fields = [field.strip() for field in row]
             if not header_seen:
                 header_seen = True
-                if tuple(fields) != expected:
+                self.header = tuple(fields)
+                if expected is None:
+                    expected = self.header
+                elif self.header != expected:
                     self.problems.add(start_line, None, _header_problem(expected, fields))
                     return
                 continue

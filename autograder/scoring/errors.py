@@ -55,7 +55,7 @@ class KeysError(Exception):
     """The hidden answer keys are missing or malformed: a staff error, never the student's."""
 
 
-class CourseConfigError(Exception):
+class GradesInputError(Exception):
     """The course config, gradebook or leaderboard export given to `facekit grades` is invalid."""
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.csv_reader import CsvRows, decode_text, read_bytes
+from autograder.scoring.csv_reader import CsvRows, read_text
 from autograder.scoring.errors import KeysError, ProblemList
 from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
 
@@ -44,8 +44,7 @@ def load_keys(task: str, keys_dir: Path) -> Keys:
     check_task(task)
     path = Path(keys_dir) / KEY_FILES[task]
     problems = ProblemList(str(path))
-    data = read_bytes(path, problems, _NO_SIZE_LIMIT)
-    text = None if data is None else decode_text(data, problems, notes=[])
+    text = read_text(path, problems, _NO_SIZE_LIMIT)
     ids: list[str] = []
     labels: list[str] = []
     public: list[bool] = []

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES, CsvRows, decode_text, read_bytes
+from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES, CsvRows, read_text
 from autograder.scoring.errors import InvalidSubmission, ProblemList
 from autograder.scoring.formats import SUBMISSION_COLUMNS
 from autograder.scoring.keys import Keys
@@ -62,8 +62,7 @@ def parse_submission(
         filename = source.name if isinstance(source, Path) else "submission.csv"
     problems = ProblemList(filename)
     notes: list[str] = []
-    data = read_bytes(source, problems, max_bytes)
-    text = None if data is None else decode_text(data, problems, notes)
+    text = read_text(source, problems, max_bytes, notes)
     if text is None:
         raise InvalidSubmission(problems.problems, problems.omitted)
 

@@ -1,0 +1,6 @@
+"""Files shipped with the scoring package."""
+
+from pathlib import Path
+
+COURSE_EXAMPLE = Path(__file__).resolve().parent / "course_example.toml"
+"""A documented example of the course config read by `facekit grades`."""

@@ -1,0 +1,179 @@
+"""Course config, gradebook and leaderboard export checks, and the grades CSV (golden)."""
+
+from pathlib import Path
+
+import pytest
+
+from autograder.scoring.course_config import LeaderboardCutoffs, load_course_config
+from autograder.scoring.errors import GradesInputError
+from autograder.scoring.formats import grades_columns
+from autograder.scoring.grades import (
+    compute_grades,
+    grades_csv,
+    read_gradebook,
+    read_leaderboard_export,
+)
+from autograder.scoring.paths import COURSE_EXAMPLE
+from facekit.cli import main
+
+CONFIG = """
+[components]
+basic_block = 10
+arcface = 10
+
+[leaderboard.classification]
+low = 0.5
+high = 0.9
+points = 20
+bonus = 4
+bonus_at = 0.95
+
+[leaderboard.verification]
+low = 0.8
+high = 0.95
+points = 20
+"""
+GRADEBOOK = "student,arcface,basic_block,total\nbob,10,5,15\nalice,7.5,10,17.5\ncarol,0,0,0\n"
+LEADERBOARD = (
+    "student,task,public,private\n"
+    "alice,classification,0.91,0.925\nalice,verification,0.9,0.875\n"
+    "bob,classification,0.6,0.4\n"
+    "dave,verification,0.99,0.97\n"
+)
+
+
+@pytest.fixture
+def inputs(tmp_path: Path) -> dict[str, Path]:
+    paths = {"config": tmp_path / "course.toml", "gradebook": tmp_path / "gradebook.csv"}
+    paths["leaderboard"] = tmp_path / "final_scores.csv"
+    paths["config"].write_text(CONFIG)
+    paths["gradebook"].write_text(GRADEBOOK)
+    paths["leaderboard"].write_text(LEADERBOARD)
+    return paths
+
+
+@pytest.mark.parametrize(
+    ("score", "points"),
+    [(None, 0), (0.3, 0), (0.5, 0), (0.7, 10), (0.9, 20), (0.925, 22), (0.95, 24), (1.0, 24)],
+)
+def test_cutoffs_are_linear_with_bonus(score: float | None, points: float) -> None:
+    """0 up to low, linear to `points` at high, bonus linear up to bonus_at, then flat."""
+    cutoffs = LeaderboardCutoffs(low=0.5, high=0.9, points=20, bonus=4, bonus_at=0.95)
+    assert cutoffs.points_for(score) == pytest.approx(points)
+
+
+def test_example_config_loads() -> None:
+    """The shipped example config is valid and grades every component."""
+    config = load_course_config(COURSE_EXAMPLE)
+    assert len(config.components) == 10
+    assert config.leaderboard["verification"].bonus == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (("[components]", "[component]"), "unknown key 'component'"),
+        (("basic_block = 10", "basic_blok = 10"), "unknown key 'basic_blok'"),
+        (("bonus = 4", "bonnus = 4"), "[leaderboard.classification]: unknown key 'bonnus'"),
+        (("low = 0.8\n", ""), "[leaderboard.verification]: missing key 'low'"),
+        (("high = 0.9\n", "high = 0.4\n"), "expected low < high, found low=0.5, high=0.4"),
+        (("points = 20\nbonus", "points = 'many'\nbonus"), "expected a number, found 'many'"),
+        (("arcface = 10", "arcface = true"), "components.arcface: expected a number, found True"),
+        (("bonus_at = 0.95", "bonus_at = 0.9"), "expected bonus_at > high"),
+        (("[leaderboard.verification]", "[leaderboard.detection]"), "unknown key 'detection'"),
+        (("low = 0.5", "low = = 0.5"), "not valid TOML"),
+    ],
+)
+def test_config_errors_name_key_and_file(
+    inputs: dict[str, Path], change: tuple[str, str], words: str
+) -> None:
+    """Each config defect is a GradesInputError naming the file and the key."""
+    assert change[0] in CONFIG
+    inputs["config"].write_text(CONFIG.replace(*change, 1))
+    with pytest.raises(GradesInputError) as caught:
+        load_course_config(inputs["config"])
+    assert str(inputs["config"]) in str(caught.value)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("name,basic_block,arcface,total\n", "expected the header to start with 'student'"),
+        ("student,basic_block,arcface,cosface,total\n", "column 'cosface': not a component"),
+        ("student,basic_block,total\n", "missing column 'arcface'"),
+        (
+            "student,basic_block,arcface,total\nal,11,0,11\n",
+            "line 2, column 'basic_block': expected 0 to 10 points, found 11",
+        ),
+        ("student,basic_block,arcface,total\nal,x,0,0\n", "expected a number, found 'x'"),
+        ("student,basic_block,arcface,total\nal,1,2,4\n", "expected the sum of the components (3)"),
+        ("student,basic_block,arcface,total\nal,1,2,3\nal,1,2,3\n", "duplicate student 'al'"),
+    ],
+)
+def test_gradebook_errors(inputs: dict[str, Path], text: str, words: str) -> None:
+    """A defective gradebook names the file, line and column."""
+    inputs["gradebook"].write_text(text)
+    config = load_course_config(inputs["config"])
+    with pytest.raises(GradesInputError, match="gradebook.csv") as caught:
+        read_gradebook(inputs["gradebook"], config)
+    assert words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("student,task,score\n", "wrong header"),
+        ("student,task,public,private\nal,detection,1,1\n", "found 'detection'"),
+        ("student,task,public,private\nal,verification,1,high\n", "found 'high'"),
+        ("student,task,public,private\nal,verification,1,1\nal,verification,1,1\n", "duplicate"),
+    ],
+)
+def test_leaderboard_export_errors(inputs: dict[str, Path], text: str, words: str) -> None:
+    """A defective leaderboard export names the file and line."""
+    inputs["leaderboard"].write_text(text)
+    with pytest.raises(GradesInputError, match="final_scores.csv") as caught:
+        read_leaderboard_export(inputs["leaderboard"])
+    assert words in str(caught.value)
+
+
+def test_grades_join_and_warnings(inputs: dict[str, Path]) -> None:
+    """Private scores give the points; a student missing on one side gets 0 and a warning."""
+    config = load_course_config(inputs["config"])
+    grades, warnings = compute_grades(
+        config,
+        read_gradebook(inputs["gradebook"], config),
+        read_leaderboard_export(inputs["leaderboard"]),
+    )
+    by_student = {grade.student: grade for grade in grades}
+    assert list(by_student) == ["alice", "bob", "carol", "dave"]
+    assert by_student["alice"].points == {"classification": 22.0, "verification": 10.0}
+    assert by_student["alice"].total == 17.5 + 22 + 10
+    assert (
+        by_student["dave"].notebook_total == 0 and by_student["dave"].points["verification"] == 20
+    )
+    assert "'dave' is not in the gradebook: 0 notebook points" in warnings
+    assert "'bob' has no verification leaderboard score: 0 points" in warnings
+    assert len(warnings) == 5
+    header = grades_csv(grades, config).splitlines()[0]
+    assert tuple(header.split(",")) == grades_columns(("basic_block", "arcface"))
+
+
+def test_grades_cli_golden(inputs: dict[str, Path], tmp_path: Path, golden, capsys) -> None:
+    """`facekit grades` writes the LMS CSV (golden) and warns on stderr."""
+    out = tmp_path / "grades.csv"
+    args = ["grades", "--out", str(out)]
+    args += [f"--{name}={path}" for name, path in inputs.items()]
+    assert main(args) == 0
+    assert "warning: 'carol' has no classification leaderboard score" in capsys.readouterr().err
+    golden("grades.csv", out.read_text())
+
+
+def test_grades_cli_bad_input(inputs: dict[str, Path], tmp_path: Path, capsys) -> None:
+    """A bad config exits 1 with a message, writing nothing."""
+    inputs["config"].write_text("[components]\nbasic_block = 1\n")
+    out = tmp_path / "grades.csv"
+    args = ["grades", "--out", str(out)] + [f"--{name}={path}" for name, path in inputs.items()]
+    assert main(args) == 1
+    assert "missing table [leaderboard]" in capsys.readouterr().err
+    assert not out.exists()
