@@ -6,11 +6,13 @@ never extracted. The same code extracts the reference from `solutions/` and a st
 from a submitted notebook, so both are built the same way.
 """
 
+import ast
 import importlib.util
 import json
 import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +37,9 @@ class ExtractedModule:
     source: str
     cell_ids: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    # (label, python source) per part, in module order: the worker runs a student's cells one
+    # by one so that one broken cell only costs what it defines.
+    cells: tuple[tuple[str, str], ...] = ()
 
 
 def read_notebook(path: Path) -> nbformat.NotebookNode:
@@ -85,20 +90,167 @@ def extract_module(notebook: nbformat.NotebookNode, name: str = "notebook") -> E
     `name` (usually the file path) is used in error messages. Raises NotebookError when no cell
     carries the export tag, which is what a notebook looks like after an editor dropped metadata.
     """
-    parts, cell_ids = [], []
-    for index, cell in enumerate(notebook.cells):
-        if not is_export_cell(cell):
-            continue
-        label = cell_label(index, cell)
-        parts.append(f"# ---- {label} ----\n{python_source(cell.source)}\n")
-        cell_ids.append(label)
-    if not parts:
+    cells = tuple(
+        (cell_label(index, cell), python_source(cell.source))
+        for index, cell in enumerate(notebook.cells)
+        if is_export_cell(cell)
+    )
+    if not cells:
         raise NotebookError(
             f"{name}: no code cell is tagged '{EXPORT_TAG}', so there are no definitions to "
             "extract. The cells' metadata was probably lost (some editors drop it); copy your "
             "code into a fresh copy of the handout notebook."
         )
-    return ExtractedModule(source="\n".join(parts), cell_ids=tuple(cell_ids))
+    return _module_from_cells(cells)
+
+
+def _module_from_cells(cells: tuple[tuple[str, str], ...], notes=()) -> ExtractedModule:
+    source = "\n".join(f"# ---- {label} ----\n{text}\n" for label, text in cells)
+    return ExtractedModule(
+        source=source,
+        cell_ids=tuple(label for label, _ in cells),
+        notes=tuple(notes),
+        cells=cells,
+    )
+
+
+def _grade_id(cell: nbformat.NotebookNode) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at top level with def, class or assignment."""
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names.update(target.id for target in targets if isinstance(target, ast.Name))
+    return names
+
+
+def _is_definition(node: ast.stmt) -> bool:
+    """Imports, defs, classes and call-free assignments (constant tables): what a module needs,
+    never a training loop or a data-loading statement."""
+    if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.ClassDef):
+        return True
+    if isinstance(node, ast.AsyncFunctionDef):
+        return True
+    if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+        return not any(isinstance(child, ast.Call) for child in ast.walk(node.value))
+    return False
+
+
+def _defined_name(node: ast.stmt) -> str | None:
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.name
+    return None
+
+
+def extract_student_module(
+    notebook: nbformat.NotebookNode, name: str, contract: Mapping[str, str]
+) -> ExtractedModule:
+    """The module of a submitted notebook, robust to what students and editors do to cells.
+
+    `contract` maps each graded cell's nbgrader grade_id to the class it must define. Cells are
+    taken when tagged `export` or carrying a graded grade_id; a grade_id that appears more than
+    once is graded from its LAST cell. Cells that do not parse are skipped. A contract class that
+    no such cell defines (its metadata was lost) is looked up by name in the other code cells,
+    taking only their definitions (imports, defs, classes, constant tables), the last one when
+    defined twice. Every such decision is recorded in `notes`, for the student's feedback.
+    Never raises for content: an empty result just defines nothing.
+    """
+    notes: list[str] = []
+    code = [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+    graded_positions: dict[str, list[int]] = {}
+    for index, cell in code:
+        if _grade_id(cell) in contract:
+            graded_positions.setdefault(_grade_id(cell), []).append(index)
+    for grade_id, positions in graded_positions.items():
+        if len(positions) > 1:
+            cells_text = ", ".join(str(position + 1) for position in positions)
+            notes.append(
+                f"cell {grade_id} appears {len(positions)} times (cells {cells_text}); graded "
+                f"the later one (cell {positions[-1] + 1})"
+            )
+    selected: dict[int, tuple[str, str, ast.Module]] = {}
+    others: list[tuple[int, str, ast.Module]] = []
+    for index, cell in code:
+        grade_id = _grade_id(cell)
+        label = cell_label(index, cell)
+        text = python_source(cell.source)
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as error:
+            notes.append(
+                f"{label} has a syntax error (line {error.lineno}: {error.msg}) and was skipped"
+            )
+            continue
+        if grade_id in contract and index != graded_positions[grade_id][-1]:
+            continue
+        if is_export_cell(cell) or grade_id in contract:
+            selected[index] = (label, text, tree)
+        else:
+            others.append((index, label, tree))
+    defined = set().union(*(_top_level_names(tree) for _, _, tree in selected.values()))
+    missing = [class_name for class_name in contract.values() if class_name not in defined]
+    chunks = {index: (label, text) for index, (label, text, _) in selected.items()}
+    if missing:
+        chunks.update(_definitions_by_name(others, missing, whole=not selected, notes=notes))
+    return _module_from_cells(tuple(chunks[index] for index in sorted(chunks)), notes)
+
+
+def _definitions_by_name(
+    others: list[tuple[int, str, ast.Module]], missing: list[str], whole: bool, notes: list[str]
+) -> dict[int, tuple[str, str]]:
+    """Chunks holding the definitions of `missing` classes found in untagged cells.
+
+    `whole`: no cell has metadata at all, so every cell's definitions (helpers too) are taken.
+    """
+    last_definition: dict[str, int] = {}
+    all_definitions: dict[str, list[int]] = {}
+    for index, _, tree in others:
+        for node in tree.body:
+            if _defined_name(node) in missing:
+                last_definition[_defined_name(node)] = index
+                all_definitions.setdefault(_defined_name(node), []).append(index)
+    for class_name, positions in all_definitions.items():
+        if len(set(positions)) > 1:
+            cells_text = ", ".join(str(position + 1) for position in sorted(set(positions)))
+            notes.append(
+                f"{class_name} is defined in cells {cells_text}; graded the later one "
+                f"(cell {positions[-1] + 1})"
+            )
+    wanted_cells = set(last_definition.values())
+    chunks = {}
+    for index, label, tree in others:
+        if not whole and index not in wanted_cells:
+            continue
+        kept = [
+            node
+            for node in tree.body
+            if _is_definition(node)
+            and not (
+                _defined_name(node) in last_definition
+                and last_definition[_defined_name(node)] != index
+            )
+        ]
+        if kept:
+            chunks[index] = (label, "\n\n".join(ast.unparse(node) for node in kept))
+    found = ", ".join(f"{name} in cell {index + 1}" for name, index in last_definition.items())
+    if whole:
+        notes.append(
+            "no cell carries the 'export' tag or an nbgrader id (an editor probably dropped the "
+            "metadata); the definitions were found by name instead"
+            + (f": {found}" if found else ", but none of the graded classes was found")
+        )
+    elif found:
+        notes.append(
+            f"found by name, in cells without their export tag or nbgrader id (metadata lost?): "
+            f"{found}"
+        )
+    return chunks
 
 
 def import_module_from_source(source: str, module_name: str) -> ModuleType:

@@ -1,0 +1,12 @@
+"""The autograder's judge: grade a submitted notebook against the reference solution.
+
+`grade_notebook(path)` extracts the student's module, runs every rubric case in one sandboxed
+worker, compares outputs, gradients and BatchNorm statistics with the reference in this (trusted)
+process, and returns a `StudentReport` (Gradescope results.json and a Markdown report).
+"""
+
+from autograder.judge.judge import grade_notebook
+from autograder.judge.prepare import JudgeError
+from autograder.judge.report import CaseResult, ComponentResult, StudentReport
+
+__all__ = ["CaseResult", "ComponentResult", "JudgeError", "StudentReport", "grade_notebook"]

@@ -1,0 +1,334 @@
+"""Words for a person: what a case ran, what differed, and hints keyed to typical bugs.
+
+Hints for the losses come from recomputing a known buggy formula on the case's inputs (margin
+on every class, unsquared distances, ...) and checking whether the student's output matches
+it. Only descriptions of bugs are shown; never reference code.
+"""
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from autograder.judge.prepare import PreparedCase
+from autograder.judge.rubric import Component
+
+HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
+MAX_KEYS_LISTED = 12
+
+
+def describe_case(prepared: PreparedCase) -> str:
+    """E.g. `BasicBlock(in_channels=8, out_channels=16, stride=2), train mode, float32; x (2, 8,
+    7, 7)`, plus the case's description."""
+    case = prepared.case
+    arguments = ", ".join(f"{key}={value!r}" for key, value in case.ctor.items())
+    inputs = ", ".join(
+        f"{name} {tuple(prepared.input(name).shape)}" for name in case.forward_arguments
+    )
+    text = f"{prepared.component.class_name}({arguments}), {case.mode} mode, {case.dtype}; {inputs}"
+    return f"{text} ({case.description})" if case.description else text
+
+
+def _listed(items: list) -> str:
+    shown = ", ".join(str(item) for item in items[:MAX_KEYS_LISTED])
+    more = len(items) - MAX_KEYS_LISTED
+    return shown + (f", ... ({more} more)" if more > 0 else "")
+
+
+def describe_state_mismatch(class_name: str, details: dict) -> str:
+    """The reference's weights could not be loaded by name: list what is missing, unexpected or
+    wrongly shaped, then the expected and found keys with shapes."""
+    parts = [f"{class_name}'s parameters and buffers do not match the contract"]
+    if details.get("missing"):
+        parts.append(f"missing: {_listed(details['missing'])}")
+    if details.get("unexpected"):
+        parts.append(f"unexpected: {_listed(details['unexpected'])}")
+    for key, expected, found in details.get("shape_mismatch", [])[:MAX_KEYS_LISTED]:
+        parts.append(f"{key} has shape {tuple(found)}, expected {tuple(expected)}")
+
+    def keys(entries):
+        return _listed([f"{key} {tuple(shape)}" for key, shape in entries])
+
+    parts.append(f"expected: {keys(details.get('expected', []))}")
+    parts.append(f"found: {keys(details.get('found', []))}")
+    return "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------- known bugs
+
+
+def _cos(prepared: PreparedCase, normalise_embeddings=True, normalise_weight=True):
+    embeddings = prepared.input("embeddings").double()
+    weight = prepared.state("weight").double()
+    if normalise_embeddings:
+        embeddings = F.normalize(embeddings, dim=1)
+    if normalise_weight:
+        weight = F.normalize(weight, dim=1)
+    return (embeddings @ weight.T).clamp(-1, 1)
+
+
+def _one_hot(prepared: PreparedCase, like: torch.Tensor) -> torch.Tensor:
+    return F.one_hot(prepared.input("labels"), like.shape[1]).bool()
+
+
+def _arcface(prepared, cos, m, target_only=True, fallback=True):
+    s = prepared.case.ctor.get("s", 64.0)
+    arc = torch.cos(torch.acos(cos) + m)
+    if fallback:
+        arc = torch.where(cos > math.cos(math.pi - m), arc, cos - m * math.sin(m))
+    if not target_only:
+        return s * arc
+    return s * torch.where(_one_hot(prepared, cos), arc, cos)
+
+
+def _arcface_m(prepared):
+    return prepared.case.ctor.get("m", 0.5)
+
+
+def _cosface(prepared, cos, scale_margin=True, target_only=True):
+    s, m = prepared.case.ctor.get("s", 64.0), prepared.case.ctor.get("m", 0.35)
+    margin = m * (_one_hot(prepared, cos).double() if target_only else 1.0)
+    return s * (cos - margin) if scale_margin else s * cos - margin
+
+
+def _sphereface(prepared, with_norm=True, with_sign=True, with_shift=True):
+    m = prepared.case.ctor.get("m", 4)
+    cos = _cos(prepared)
+    theta = torch.acos(cos)
+    k = torch.floor(m * theta / math.pi).clamp(max=m - 1)
+    psi = torch.cos(m * theta) * ((-1) ** k if with_sign else 1) - (2 * k if with_shift else 0)
+    logits = torch.where(_one_hot(prepared, cos), psi, cos)
+    norm = prepared.input("embeddings").double().norm(dim=1, keepdim=True)
+    return logits * norm if with_norm else logits
+
+
+def _triplet(prepared, squared=True, reduce="mean", margin_inside=True):
+    a, p, n = (prepared.input(name).double() for name in ("anchor", "positive", "negative"))
+    margin = prepared.case.ctor.get("margin", 0.2)
+    d_ap, d_an = (a - p).pow(2).sum(1), (a - n).pow(2).sum(1)
+    if not squared:
+        d_ap, d_an = d_ap.sqrt(), d_an.sqrt()
+    losses = F.relu(d_ap - d_an + margin) if margin_inside else F.relu(d_ap - d_an) + margin
+    return losses.mean() if reduce == "mean" else losses.sum()
+
+
+def _batch_hard(prepared, squared=True, include_self=False, all_anchors=False):
+    x, labels = prepared.input("embeddings").double(), prepared.input("labels")
+    margin = prepared.case.ctor.get("margin", 0.2)
+    distances = (x[:, None] - x[None]).pow(2).sum(2)
+    if not squared:
+        distances = distances.sqrt()
+    same = labels[:, None] == labels[None]
+    positive = same if include_self else same & ~torch.eye(len(x), dtype=torch.bool)
+    valid = positive.any(1) & (~same).any(1)
+    if not valid.any():
+        return None
+    hardest_positive = distances.masked_fill(~positive, -math.inf).amax(1)
+    hardest_negative = distances.masked_fill(same, math.inf).amin(1)
+    losses = F.relu(hardest_positive - hardest_negative + margin)
+    if all_anchors:
+        return torch.where(valid, losses, torch.zeros_like(losses)).mean()
+    return losses[valid].mean()
+
+
+def _center(prepared, half=True, reduce="mean_rows"):
+    x = prepared.input("features").double()
+    centers = prepared.state("centers").double()[prepared.input("labels")]
+    squared = (x - centers).pow(2)
+    value = {
+        "mean_rows": squared.sum(1).mean(),
+        "sum_rows": squared.sum(1).sum(),
+        "mean_all": squared.mean(),
+    }[reduce]
+    return 0.5 * value if half else value
+
+
+KNOWN_BUGS = {
+    "arcface": [
+        (
+            "your logits match a cosine margin s·(cos θ − m) (CosFace): ArcFace adds m to the "
+            "ANGLE, s·cos(θ + m)",
+            lambda p: _cosface(p, _cos(p)),
+        ),
+        (
+            "your logits match the margin applied to EVERY class: only the true class gets it",
+            lambda p: _arcface(p, _cos(p), _arcface_m(p), target_only=False),
+        ),
+        (
+            "your logits match m interpreted in degrees: m is in radians",
+            lambda p: _arcface(p, _cos(p), math.radians(_arcface_m(p))),
+        ),
+        (
+            "your logits match cos(θ + m) everywhere: where θ + m > π (cos θ ≤ cos(π − m)) the "
+            "target logit must fall back to s·(cos θ − m·sin m)",
+            lambda p: _arcface(p, _cos(p), _arcface_m(p), fallback=False),
+        ),
+        (
+            "your logits match un-normalised class weights: normalise the rows of weight too",
+            lambda p: _arcface(p, _cos(p, normalise_weight=False), _arcface_m(p)),
+        ),
+        (
+            "your logits match un-normalised embeddings: normalise the embeddings too",
+            lambda p: _arcface(p, _cos(p, normalise_embeddings=False), _arcface_m(p)),
+        ),
+    ],
+    "cosface": [
+        (
+            "your logits match the margin subtracted from EVERY class: only the true class",
+            lambda p: _cosface(p, _cos(p), target_only=False),
+        ),
+        (
+            "your logits match s·cos θ − m: the margin is inside the scale, s·(cos θ − m)",
+            lambda p: _cosface(p, _cos(p), scale_margin=False),
+        ),
+        (
+            "your logits match un-normalised class weights: normalise the rows of weight",
+            lambda p: _cosface(p, _cos(p, normalise_weight=False)),
+        ),
+        (
+            "your logits match un-normalised embeddings: normalise the embeddings",
+            lambda p: _cosface(p, _cos(p, normalise_embeddings=False)),
+        ),
+    ],
+    "sphereface": [
+        (
+            "your logits lack the ‖x‖ factor: SphereFace normalises the weights, not the "
+            "embeddings",
+            lambda p: _sphereface(p, with_norm=False),
+        ),
+        (
+            "your logits match ψ(θ) without the sign (−1)^k",
+            lambda p: _sphereface(p, with_sign=False),
+        ),
+        (
+            "your logits match ψ(θ) without the −2k shift: ψ must decrease monotonically",
+            lambda p: _sphereface(p, with_shift=False),
+        ),
+    ],
+    "triplet_loss": [
+        (
+            "your loss matches unsquared Euclidean distances: the contract uses squared ones",
+            lambda p: _triplet(p, squared=False),
+        ),
+        (
+            "your loss matches the SUM over the batch: take the mean",
+            lambda p: _triplet(p, reduce="sum"),
+        ),
+        (
+            "your loss matches relu(d_ap − d_an) + margin: the margin goes inside the relu",
+            lambda p: _triplet(p, margin_inside=False),
+        ),
+    ],
+    "batch_hard_triplet_loss": [
+        (
+            "your loss matches unsquared Euclidean distances: the contract uses squared ones",
+            lambda p: _batch_hard(p, squared=False),
+        ),
+        (
+            "your loss matches positives that include the anchor itself: an anchor is not its "
+            "own positive (anchors without another same-label sample are left out)",
+            lambda p: _batch_hard(p, include_self=True),
+        ),
+        (
+            "your loss matches the mean over ALL anchors: average only over anchors that have "
+            "both a positive and a negative",
+            lambda p: _batch_hard(p, all_anchors=True),
+        ),
+    ],
+    "center_loss": [
+        ("your loss matches the loss without the factor 0.5", lambda p: _center(p, half=False)),
+        (
+            "your loss matches the SUM over the batch: average over samples",
+            lambda p: _center(p, reduce="sum_rows"),
+        ),
+        (
+            "your loss matches the mean over every element: sum over features, mean over samples",
+            lambda p: _center(p, reduce="mean_all"),
+        ),
+    ],
+}
+
+
+def _matching_bugs(prepared: PreparedCase, got: torch.Tensor) -> list[str]:
+    hints = []
+    for text, formula in KNOWN_BUGS.get(prepared.component.id, []):
+        try:
+            candidate = formula(prepared)
+        except (KeyError, RuntimeError, IndexError):  # the case lacks what this formula needs
+            continue
+        if candidate is None or tuple(candidate.shape) != tuple(got.shape):
+            continue
+        if torch.allclose(got.double(), candidate, **HINT_TOLERANCE):
+            hints.append(text)
+    return hints
+
+
+def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list[str]]]) -> list[str]:
+    """Hints for a failed case, from which checks failed and how."""
+    failed = {name: problems for name, problems in checks if problems}
+    text = " ".join(problem for problems in failed.values() for problem in problems)
+    hints = []
+    if "output" in failed:
+        got = answer.tensors.get("output")
+        if got is not None:
+            hints += _matching_bugs(prepared, got)
+        if "shape (" in text and prepared.component.id in BLOCKS:
+            hints.append(
+                "the output shape differs: check each convolution's stride and padding and which "
+                "layer changes the number of channels"
+            )
+        if "dtype torch.float32, expected torch.float64" in text:
+            hints.append(
+                "float64 inputs give float32 results: avoid .float() and tensors created without "
+                "dtype=x.dtype (e.g. torch.tensor(...), torch.zeros(...))"
+            )
+    elif "gradients" in failed:
+        if "NaN" in text or "Inf" in text:
+            hints.append(
+                "non-finite gradients: clamp cos θ into [-1, 1] and keep sqrt/acos away from "
+                "their infinite slope (clamp 1 − cos² above a small epsilon, or avoid acos)"
+            )
+        elif "missing" in text:
+            hints.append(
+                "a parameter or input received no gradient: is it used in forward, or is its "
+                "path detached (.detach(), .data, torch.no_grad)?"
+            )
+        else:
+            hints.append(
+                "the output is right but a gradient differs: look for .detach(), .data, "
+                "in-place changes of tensors autograd needs, or non-differentiable shortcuts"
+            )
+    elif "buffers" in failed:
+        hints.append(
+            "output right but BatchNorm running statistics differ: is a BatchNorm layer applied "
+            "twice, or to the wrong tensor?"
+        )
+    if prepared.case.mode == "eval" and prepared.component.id == "convnext_block":
+        hints.append("in eval mode stochastic depth must be off (check self.training)")
+    return hints
+
+
+BLOCKS = ("basic_block", "bottleneck", "convnext_block", "inverted_residual")
+
+
+def component_hints(component: Component, prepared: list[PreparedCase], results) -> list[str]:
+    """Hints that need several cases: e.g. train-mode cases pass but eval-mode ones fail."""
+    by_mode: dict[str, list[bool]] = {}
+    by_dtype: dict[str, list[bool]] = {}
+    for case, result in zip(prepared, results, strict=True):
+        if result.problems and result.points == 0 and "not implemented" in result.problems[0]:
+            return []
+        by_mode.setdefault(case.case.mode, []).append(result.passed)
+        by_dtype.setdefault(case.case.dtype, []).append(result.passed)
+    hints = []
+    if all(by_mode.get("train", [False])) and not any(by_mode.get("eval", [True])):
+        hints.append(
+            "hint: train-mode cases pass but eval-mode cases fail: in eval, BatchNorm uses its "
+            "running statistics and stochastic depth is off (respect self.training)"
+        )
+    if all(by_dtype.get("float32", [False])) and not any(by_dtype.get("float64", [True])):
+        hints.append(
+            "hint: float32 cases pass but float64 cases fail: a hard-coded dtype (.float(), "
+            "torch.tensor(...) without dtype) somewhere"
+        )
+    return hints

@@ -1,0 +1,196 @@
+"""The rubric file (`rubric.toml`) as typed, validated dataclasses.
+
+Tests are data: the file lists per graded component its cases (constructor arguments, inputs,
+mode, dtype, what is compared, tolerance, points). Unknown keys and bad values are errors that name
+the place in the file, so a typo never silently drops a check.
+"""
+
+import functools
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
+
+INPUT_KINDS = ("randn", "labels", "label_rows")
+MODES = ("train", "eval")
+DTYPES = ("float32", "float64")
+OBJECTIVES = ("dot", "cross_entropy", "value", "none")
+GRADIENT_CHECKS = ("compare", "finite")
+CHECKS = ("compare", "drop_path", "contract")
+
+
+class RubricError(Exception):
+    """The rubric file is malformed: a grader fault, never a student's."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Elementwise closeness: |got - expected| <= atol + rtol * |expected|."""
+
+    atol: float = field(metadata={"doc": "absolute tolerance"})
+    rtol: float = field(metadata={"doc": "relative tolerance"})
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How the judge generates one forward argument."""
+
+    name: str = field(metadata={"doc": "argument name, also the tensor's name in messages"})
+    kind: str = field(default="randn", metadata={"doc": "randn | labels | label_rows"})
+    shape: tuple[int, ...] = field(default=(), metadata={"doc": "randn / labels: tensor shape"})
+    scale: float = field(default=1.0, metadata={"doc": "multiplies randn / label_rows values"})
+    high: int = field(default=0, metadata={"doc": "labels: drawn from [0, high)"})
+    values: tuple[int, ...] = field(default=(), metadata={"doc": "labels: explicit values"})
+    sign: float = field(default=1.0, metadata={"doc": "label_rows: +1 (cos θ = 1) or -1"})
+    noise: float = field(default=0.0, metadata={"doc": "label_rows: randn noise added"})
+    flip_every_other: bool = field(
+        default=False, metadata={"doc": "label_rows: negate rows 1, 3, ... (cos θ = -1 there)"}
+    )
+    labels_from: str = field(default="labels", metadata={"doc": "label_rows: the labels input"})
+    rows_of: str = field(default="weight", metadata={"doc": "label_rows: reference parameter"})
+
+
+@dataclass(frozen=True)
+class Case:
+    """One test of one component: what to build, what to feed it, what to compare, its points."""
+
+    name: str = field(metadata={"doc": "unique within the component"})
+    points: float = field(metadata={"doc": "points for passing every check of the case"})
+    ctor: dict[str, Any] = field(metadata={"doc": "constructor keyword arguments"})
+    inputs: tuple[InputSpec, ...] = field(metadata={"doc": "generated in this order"})
+    argument_order: tuple[str, ...] = field(
+        default=(), metadata={"doc": "forward's argument order when it differs from `inputs`"}
+    )
+    description: str = field(default="", metadata={"doc": "what the case is about, for feedback"})
+    mode: str = field(default="train", metadata={"doc": "train | eval"})
+    dtype: str = field(default="float32", metadata={"doc": "float32 | float64"})
+    objective: str = field(default="dot", metadata={"doc": "dot | cross_entropy | value | none"})
+    gradients: str = field(default="compare", metadata={"doc": "compare | finite"})
+    check: str = field(default="compare", metadata={"doc": "compare | drop_path | contract"})
+    load_state: bool = field(default=True, metadata={"doc": "load the reference's weights"})
+    tolerance: Tolerance | None = field(default=None, metadata={"doc": "overrides the dtype's"})
+    seed: int = field(default=0, metadata={"doc": "seeds input generation and the forward pass"})
+
+    @property
+    def forward_arguments(self) -> tuple[str, ...]:
+        return self.argument_order or tuple(spec.name for spec in self.inputs)
+
+    @property
+    def labels_input(self) -> str:
+        """The integer input that cross-entropy uses as targets."""
+        labels = [spec.name for spec in self.inputs if spec.kind == "labels"]
+        return labels[0] if labels else ""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A graded notebook cell (nbgrader grade_id) and the class it must define."""
+
+    id: str = field(metadata={"doc": "the cell's nbgrader grade_id"})
+    class_name: str = field(metadata={"doc": "the contract's class name"})
+    cases: tuple[Case, ...] = field(metadata={"doc": "its tests, in report order"})
+
+    @property
+    def max_points(self) -> float:
+        return sum(case.points for case in self.cases)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    tolerance: dict[str, Tolerance]
+    components: tuple[Component, ...]
+
+    def tolerance_for(self, case: Case) -> Tolerance:
+        return case.tolerance or self.tolerance[case.dtype]
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(component.class_name for component in self.components)
+
+
+def _build(cls: type, data: Any, where: str):
+    """Construct dataclass `cls` from a TOML table, rejecting unknown and missing keys."""
+    if not isinstance(data, dict):
+        raise RubricError(f"{where}: expected a table, got {type(data).__name__}")
+    known = {item.name: item for item in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise RubricError(f"{where}: unknown key(s) {unknown}; expected some of {sorted(known)}")
+    values = {}
+    for name, value in data.items():
+        if name == "inputs":
+            value = tuple(
+                _build(InputSpec, item, f"{where}.inputs[{i}]") for i, item in enumerate(value)
+            )
+        elif name == "cases":
+            value = tuple(_build(Case, item, f"{where}.cases[{i}]") for i, item in enumerate(value))
+        elif name == "tolerance" and cls is Case:
+            value = _build(Tolerance, value, f"{where}.tolerance")
+        elif name in ("shape", "values", "argument_order"):
+            value = tuple(value)
+        values[name] = value
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise RubricError(f"{where}: {error}") from None
+
+
+def _choice(value: str, allowed: tuple[str, ...], where: str) -> None:
+    if value not in allowed:
+        raise RubricError(f"{where}: {value!r} is not one of {list(allowed)}")
+
+
+def _validate(component: Component, where: str) -> None:
+    names = [case.name for case in component.cases]
+    if len(set(names)) != len(names):
+        raise RubricError(f"{where}: duplicate case names in {names}")
+    for case in component.cases:
+        at = f"{where}.cases.{case.name}"
+        _choice(case.mode, MODES, f"{at}.mode")
+        _choice(case.dtype, DTYPES, f"{at}.dtype")
+        _choice(case.objective, OBJECTIVES, f"{at}.objective")
+        _choice(case.gradients, GRADIENT_CHECKS, f"{at}.gradients")
+        _choice(case.check, CHECKS, f"{at}.check")
+        input_names = [spec.name for spec in case.inputs]
+        for spec in case.inputs:
+            _choice(spec.kind, INPUT_KINDS, f"{at}.inputs.{spec.name}.kind")
+        if case.argument_order and sorted(case.argument_order) != sorted(input_names):
+            raise RubricError(
+                f"{at}.argument_order: {list(case.argument_order)} must name exactly the "
+                f"inputs {input_names}"
+            )
+        if case.objective == "cross_entropy" and not case.labels_input:
+            raise RubricError(f"{at}: objective cross_entropy needs a labels input")
+
+
+def load_rubric_file(path: Path) -> Rubric:
+    """Read and validate a rubric file; raises RubricError naming the offending entry."""
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise RubricError(f"{path}: cannot read rubric: {error}") from None
+    unknown = sorted(set(data) - {"tolerance", "components"})
+    if unknown:
+        raise RubricError(f"{path}: unknown top-level key(s) {unknown}")
+    tolerance = {
+        dtype: _build(Tolerance, data.get("tolerance", {}).get(dtype), f"{path}: tolerance.{dtype}")
+        for dtype in DTYPES
+    }
+    components = tuple(
+        _build(Component, item, f"{path}: components[{i}]")
+        for i, item in enumerate(data.get("components", []))
+    )
+    for component in components:
+        _validate(component, f"{path}: {component.id}")
+    ids = [component.id for component in components]
+    if len(set(ids)) != len(ids):
+        raise RubricError(f"{path}: duplicate component ids in {ids}")
+    return Rubric(tolerance=tolerance, components=components)
+
+
+@functools.cache
+def load_rubric() -> Rubric:
+    """The kit's rubric (autograder/judge/rubric.toml), read once per process."""
+    return load_rubric_file(RUBRIC_PATH)
