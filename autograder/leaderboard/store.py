@@ -137,6 +137,9 @@ class LeaderboardStore:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
 
+    def _now(self) -> datetime:
+        return self._clock().astimezone(UTC)  # the daily limit counts UTC days
+
     def add_participants(self, names: Iterable[str]) -> dict[str, str]:
         """Register new participants; returns name -> token (shown once, stored hashed)."""
         names = list(names)
@@ -198,7 +201,7 @@ class LeaderboardStore:
         with self._sessions.begin() as session:
             # The row lock (a whole-database write lock on SQLite) makes count-then-insert atomic.
             session.get(Participant, participant_id, with_for_update=True)
-            now = self._clock()
+            now = self._now()
             deadline_setting = session.get(Setting, DEADLINE)
             if deadline_setting is not None and now >= parse_utc_time(deadline_setting.value):
                 raise DeadlinePassed(
@@ -276,7 +279,7 @@ class LeaderboardStore:
     def standings(self, task: str) -> Standings:
         """The task's leaderboard as it should be shown right now."""
         deadline = self.deadline()
-        revealed = deadline is not None and self._clock() >= deadline
+        revealed = deadline is not None and self._now() >= deadline
         selections = self._selections(task)
         by_public = sorted(selections, key=lambda n: (-selections[n].public, selections[n].order))
         private_rank = {}

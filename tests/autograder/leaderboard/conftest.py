@@ -194,6 +194,7 @@ class LiveServer:
     log_path: Path
     tokens: dict[str, str]
     process: subprocess.Popen
+    staff_token: str = STAFF_TOKEN
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -229,7 +230,7 @@ class LiveServer:
         status, reply = http(
             "POST",
             f"{self.url}/api/staff/deadline",
-            token=STAFF_TOKEN,
+            token=self.staff_token,
             body=json.dumps({"deadline": deadline}).encode(),
             content_type="application/json",
         )

@@ -211,3 +211,43 @@ def test_staff_routes_need_the_staff_token(server):
         )
         assert status == 401
         assert server.request("GET", "/api/staff/export", token=token)[0] == 401
+
+
+def test_deadline_closes_submissions_and_reveals_private_scores(
+    checked_backend, live_servers, submissions
+):
+    """Before the deadline private scores are hidden; after it they show and uploads stop."""
+    server = live_servers(checked_backend, "deadline", ["ann", "ben"], DAILY_LIMIT)
+    server.set_deadline("2999-01-01T00:00:00Z")
+    for student, public, private in [("ann", 15, 5), ("ben", 10, 18), ("ann", 15, 19)]:
+        status, reply = server.submit(
+            student, "classification", submissions.classification(public, private)
+        )
+        assert status == 200, reply
+    before = server.leaderboard("classification")
+    assert before["revealed"] is False
+    assert before["deadline"] == "2999-01-01T00:00:00+00:00"
+    assert all("private" not in row for row in before["rows"])
+
+    server.set_deadline("2000-01-01T00:00:00Z")
+    status, reply = server.submit("ben", "classification", submissions.classification(20, 20))
+    assert status == 403 and "deadline" in reply["error"]
+
+    after = server.leaderboard("classification")
+    assert after["revealed"] is True
+    # ann's selected submission is her first 0.75 (ties go to the earliest), private 0.25
+    rows = [
+        (r["rank"], r["student"], r["public"], r["private"], r["private_rank"])
+        for r in after["rows"]
+    ]
+    assert rows == [(1, "ann", 0.75, 0.25, 2), (2, "ben", 0.5, 0.9, 1)]
+    page = server.request("GET", "/")[1].decode()
+    assert ">Private score</th>" in page and "0.90000" in page
+
+    status, export = server.request("GET", "/api/staff/export", token=server.staff_token)
+    assert status == 200
+    assert export.decode().splitlines() == [
+        "student,task,public,private",
+        "ann,classification,0.75,0.25",
+        "ben,classification,0.5,0.9",
+    ]

@@ -1,0 +1,94 @@
+"""The leaderboard in real headless Chromium (Debian's, driven by Playwright)."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path("/tmp")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for the module (each test gets its own page)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(needs, request):
+    needs(CHROMIUM is not None, "chromium not found; .ci/run installs Debian's chromium")
+    context = request.getfixturevalue("chromium").new_context(
+        viewport={"width": 1100, "height": 800}
+    )
+    yield context.new_page()
+    context.close()
+
+
+def test_upload_through_the_form_reaches_the_leaderboard(
+    checked_backend, live_servers, submissions, page, tmp_path
+):
+    """Can a student upload through the page, see the score, then find their row?"""
+    server = live_servers(checked_backend, "browser", ["zoe", "yan"], daily_limit=3)
+    assert server.submit("yan", "classification", submissions.classification(8, 8))[0] == 200
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    good = tmp_path / "my_classification.csv"
+    good.write_bytes(submissions.classification(13, 9))
+
+    page.goto(f"{server.url}/submit")
+    page.fill("#token", server.tokens["zoe"])
+    page.select_option("#task", "classification")
+    page.set_input_files("#file", str(good))
+    page.click("button[type=submit]")
+    result = page.locator(".result.ok")
+    result.wait_for()
+    assert "public accuracy: 0.65000" in result.inner_text()
+    assert "2 submissions left today" in result.inner_text()
+    page.screenshot(path=str(SCREENSHOTS / f"facekit_submit_{checked_backend}.png"), full_page=True)
+
+    page.click("text=See the leaderboard")
+    rows = page.locator("#classification tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td").all_inner_texts()[:4] == ["1", "zoe", "0.65000", "1"]
+    assert rows.nth(1).locator("td").all_inner_texts()[:4] == ["2", "yan", "0.40000", "1"]
+    assert server.tokens["zoe"] not in page.content()
+    page.screenshot(path=str(SCREENSHOTS / f"facekit_board_{checked_backend}.png"), full_page=True)
+
+    # everything the pages load comes from the server itself: no CDN, no fonts from elsewhere
+    assert requested and all(url.startswith(server.url) for url in requested)
+
+
+def test_form_reports_problems_of_a_bad_file(checked_backend, live_servers, page, tmp_path):
+    """Does the form show the file's problems, line by line, and keep the student's row off?"""
+    server = live_servers(checked_backend, "browser", ["zoe", "yan"], daily_limit=3)
+    bad = tmp_path / "oops.csv"
+    bad.write_text("pair_id,score\n0,high\n")
+    page.goto(f"{server.url}/submit")
+    page.fill("#token", server.tokens["yan"])
+    page.select_option("#task", "verification")
+    page.set_input_files("#file", str(bad))
+    page.click("button[type=submit]")
+    assert page.locator("#task").input_value() == "verification"
+    problems = page.locator(".result.error .problems li").all_inner_texts()
+    assert any(p.startswith("oops.csv, line 2, column 'score'") for p in problems), problems
+    page.screenshot(
+        path=str(SCREENSHOTS / f"facekit_problems_{checked_backend}.png"), full_page=True
+    )

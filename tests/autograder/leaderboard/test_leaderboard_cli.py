@@ -1,0 +1,103 @@
+"""`facekit leaderboard roster|deadline|export|serve` as staff run them."""
+
+import stat
+
+import pytest
+
+from facekit.cli import main as facekit_main
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = facekit_main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_roster_writes_private_tokens_once(db_url, tmp_path, capsys):
+    """Are tokens written owner-only, and is an existing tokens file never overwritten?"""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,email\nann,ann@example.edu\nben,ben@example.edu\n")
+    out = tmp_path / "tokens.csv"
+    code, stdout, _ = run(
+        capsys, "leaderboard", "roster", "--db", db_url, str(roster), "--out", str(out)
+    )
+    assert code == 0 and "registered 2 participants" in stdout
+    lines = out.read_text().splitlines()
+    assert lines[0] == "student,token" and [line.split(",")[0] for line in lines[1:]] == [
+        "ann",
+        "ben",
+    ]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+    code, _, err = run(
+        capsys, "leaderboard", "roster", "--db", db_url, str(roster), "--out", str(out)
+    )
+    assert code == 1 and "exists" in err
+    assert out.read_text().splitlines() == lines
+
+    again = tmp_path / "more.csv"
+    code, _, err = run(
+        capsys, "leaderboard", "roster", "--db", db_url, str(roster), "--out", str(again)
+    )
+    assert code == 1 and "already registered: ann, ben" in err
+    assert not again.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("name\nann\n", "expected a header with a 'student' column"),
+        ("student\nann\n \n", "line 3: empty student name"),
+        ("student\n", "lists no students"),
+    ],
+)
+def test_bad_roster_is_named(db_url, tmp_path, capsys, content, message):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(content)
+    out = tmp_path / "tokens.csv"
+    code, _, err = run(
+        capsys, "leaderboard", "roster", "--db", db_url, str(roster), "--out", str(out)
+    )
+    assert code == 1 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_deadline_and_export_commands(db_url, tmp_path, capsys):
+    """Can staff set, show and clear the deadline and export (empty) final scores?"""
+    assert run(capsys, "leaderboard", "deadline", "--db", db_url)[1] == "deadline: none\n"
+    code, out, _ = run(capsys, "leaderboard", "deadline", "--db", db_url, "2026-12-01T18:59-05:00")
+    assert (code, out) == (0, "deadline: 2026-12-01T23:59:00+00:00\n")
+    assert (
+        run(capsys, "leaderboard", "deadline", "--db", db_url, "--clear")[1] == "deadline: none\n"
+    )
+    code, _, err = run(capsys, "leaderboard", "deadline", "--db", db_url, "soon")
+    assert code == 1 and "ISO 8601" in err
+
+    final = tmp_path / "final.csv"
+    assert run(capsys, "leaderboard", "export", "--db", db_url, "--out", str(final))[0] == 0
+    assert final.read_text() == "student,task,public,private\n"
+
+
+@pytest.mark.parametrize(
+    ("db", "message"),
+    [
+        ("sqlite://", "in-memory SQLite"),
+        ("mysql://localhost/lb", "unsupported database 'mysql'"),
+        ("not a url", "cannot parse database URL"),
+    ],
+)
+def test_bad_database_url_is_explained(capsys, db, message):
+    code, _, err = run(capsys, "leaderboard", "deadline", "--db", db)
+    assert code == 1 and message in err
+
+
+def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
+    """Does `serve` stop with a message, before listening, when the keys are unusable?"""
+    code, _, err = run(
+        capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path / "nope")
+    )
+    assert code == 1 and "keys directory not found" in err
+    (tmp_path / "cls_test.csv").write_text("id,label,usage\na.jpg,ann,Sometimes\n")
+    (tmp_path / "ver_test.csv").write_text("pair_id,label,usage\n0,1,Public\n")
+    code, _, err = run(capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path))
+    assert code == 1 and "cls_test.csv" in err and "Sometimes" in err
