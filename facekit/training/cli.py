@@ -1,7 +1,137 @@
-"""Placeholder: this command group is being built."""
+"""`facekit train` and `facekit grade-model`: argument parsing only; the work is elsewhere.
+
+`python -m facekit.training ARGS` is `facekit train ARGS`, the form `torchrun` launches:
+    torchrun --nproc_per_node=8 -m facekit.training --config configs/resnet.toml --data C --out R
+"""
 
 import argparse
+import sys
+from pathlib import Path
+
+from facekit.paths import REPO_ROOT
+
+CONFIGS_DIR = REPO_ROOT / "configs"
+DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "course.toml"
+
+
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit train` (shared with `python -m facekit.training`)."""
+    parser.add_argument("--config", type=Path, required=True, help="training config TOML")
+    parser.add_argument("--data", type=Path, required=True, help="competition directory")
+    parser.add_argument("--out", type=Path, required=True, help="run directory to write")
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from OUT/checkpoints/last.pt"
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        metavar="EPOCHS",
+        help="stop once this many epochs are done in total (for time-limited jobs; --resume later)",
+    )
+    parser.add_argument("--device", default=None, help="override run.device (cpu, cuda, cuda:N)")
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Handler of `facekit train`."""
+    from facekit.training.checkpoint import CheckpointError
+    from facekit.training.config import ConfigError, load_config
+    from facekit.training.data import DataError
+    from facekit.training.trainer import train
+
+    try:
+        config = load_config(args.config)
+        if args.device:
+            config.run.device = args.device
+        if args.resume and not (args.out / "checkpoints" / "last.pt").is_file():
+            raise CheckpointError(f"{args.out}: nothing to resume (no checkpoints/last.pt)")
+        result = train(config, args.data, args.out, resume=args.resume, stop_after=args.stop_after)
+    except (ConfigError, DataError, CheckpointError, ValueError) as error:
+        print(f"facekit train: {error}", file=sys.stderr)
+        return 2
+    if result is not None:
+        print(f"dev accuracy {result.dev_accuracy:.4f}, val AUC {result.val_auc:.4f}")
+        print(f"submissions: {result.classification_csv} {result.verification_csv}")
+        print(f"checkpoint: {result.checkpoint}")
+    return 0
+
+
+def add_grade_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit grade-model`."""
+    parser.add_argument("--notebook", type=Path, required=True, help="the student's notebook")
+    parser.add_argument(
+        "--checkpoint", type=Path, required=True, help="the student's checkpoint (state dict)"
+    )
+    parser.add_argument("--data", type=Path, required=True, help="competition directory")
+    parser.add_argument("--keys", type=Path, required=True, help="hidden answer-key directory")
+    parser.add_argument(
+        "--submission",
+        type=Path,
+        nargs="+",
+        default=[],
+        help="the student's submitted CSVs (classification and/or verification) to compare",
+    )
+    parser.add_argument(
+        "--course-config",
+        type=Path,
+        default=DEFAULT_COURSE_CONFIG,
+        help="course TOML with [grade_model] max_parameters, image_size and limits",
+    )
+    parser.add_argument(
+        "--network-kwargs",
+        default=None,
+        help="JSON object of Network keyword arguments when the checkpoint does not store them",
+    )
+    parser.add_argument("--gpu", action="store_true", help="let the sandboxed worker use CUDA")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="directory for the recomputed CSVs and report.json"
+    )
+
+
+def run_grade_model(args: argparse.Namespace) -> int:
+    """Handler of `facekit grade-model`."""
+    from autograder.rescore.grade_model import RescoreError, grade_model
+
+    try:
+        report = grade_model(
+            notebook=args.notebook,
+            checkpoint=args.checkpoint,
+            comp=args.data,
+            keys=args.keys,
+            submissions=args.submission,
+            course_config=args.course_config,
+            network_kwargs_json=args.network_kwargs,
+            allow_gpu=args.gpu,
+            out_dir=args.out,
+        )
+    except RescoreError as error:
+        print(f"facekit grade-model: {error}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    return 0 if report.ok else 1
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add this group's commands (none yet)."""
+    """Add `train` and `grade-model`."""
+    train = subcommands.add_parser(
+        "train",
+        help="train the reference Network (CPU, GPU or torchrun/DDP)",
+        description="Train the reference Network with a margin head on a competition directory; "
+        "writes checkpoints, metrics.csv, curves.png and both submission CSVs to --out. "
+        "Multi-GPU: torchrun --nproc_per_node=N -m facekit.training (same options).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_train_arguments(train)
+    train.set_defaults(handler=run_train)
+
+    grade = subcommands.add_parser(
+        "grade-model",
+        help="re-score a student's checkpoint with their own Network, sandboxed",
+        description="Rebuild the student's Network from their notebook in the sandboxed worker, "
+        "load their checkpoint (tensors only), recompute both tasks' predictions, score them "
+        "and compare with the CSVs they submitted; flags models over the parameter budget. "
+        "Exit status: 0 ok, 1 flagged (disagreement or over budget), 2 error.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_grade_model_arguments(grade)
+    grade.set_defaults(handler=run_grade_model)

@@ -1,0 +1,1 @@
+"""Re-scoring students' checkpoints with their own Network (`facekit grade-model`)."""

@@ -1,0 +1,105 @@
+"""What training minimises: cross-entropy on the Network's logits plus a margin head and an
+optional center or triplet loss on its embeddings, all built from the reference module.
+
+The Network's own classifier (`out`) is what predicts identities at test time (and what
+`grade-model` recomputes from a student's Network alone); the margin head shapes the embedding
+space (`feats`) used for verification.
+"""
+
+import inspect
+from types import ModuleType
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from facekit.training.config import ConfigError, TrainConfig
+
+HEAD_CLASSES = {"arcface": "ArcFace", "cosface": "CosFace", "sphereface": "SphereFace"}
+
+
+def checked_kwargs(constructor: Any, options: dict[str, Any], where: str) -> dict[str, Any]:
+    """`options` after checking every key is a parameter of `constructor` (typos are errors)."""
+    parameters = inspect.signature(constructor).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    for key in options:
+        if key not in parameters:
+            raise ConfigError(
+                f"{where}: {constructor.__name__} has no parameter {key!r} "
+                f"(parameters: {', '.join(parameters)})"
+            )
+    return dict(options)
+
+
+def network_kwargs(config: TrainConfig, reference: ModuleType) -> dict[str, Any]:
+    """Keyword arguments (besides num_classes) for the reference Network, checked."""
+    if "arch" in config.model.options:
+        raise ConfigError("model.options: set the architecture with model.arch, not options.arch")
+    kwargs = {"arch": config.model.arch, **config.model.options}
+    return checked_kwargs(reference.Network, kwargs, "model.options")
+
+
+def embedding_size(network: nn.Module, image_size: int, device: torch.device) -> int:
+    """D of the Network's `feats` (N, D), from one forward pass on two blank images."""
+    was_training = network.training
+    network.eval()
+    with torch.no_grad():
+        feats = network(torch.zeros(2, 3, image_size, image_size, device=device))["feats"]
+    network.train(was_training)
+    return int(feats.shape[1])
+
+
+class TrainingModel(nn.Module):
+    """Network + margin head + auxiliary loss as one module, so DDP synchronises all of them.
+
+    forward(images (N, 3, S, S) float, labels (N,) long, aux_scale float) ->
+    (loss scalar, logits (N, C), parts {name: detached scalar}).
+    """
+
+    def __init__(
+        self,
+        network: nn.Module,
+        config: TrainConfig,
+        reference: ModuleType,
+        num_classes: int,
+        feat_dim: int,
+    ):
+        super().__init__()
+        self.network = network
+        self.label_smoothing = config.optim.label_smoothing
+        self.head_weight = config.head.weight
+        self.aux_weight = config.aux.weight
+        self.head = None
+        if config.head.kind != "softmax":
+            head_class = getattr(reference, HEAD_CLASSES[config.head.kind])
+            options = checked_kwargs(head_class, config.head.options, "head.options")
+            self.head = head_class(feat_dim, num_classes, **options)
+        elif config.head.options:
+            raise ConfigError("head.options: the softmax head takes no options")
+        self.center_loss = self.triplet_loss = None
+        if config.aux.kind == "center":
+            self.center_loss = reference.CenterLoss(num_classes, feat_dim)
+        elif config.aux.kind == "triplet":
+            self.triplet_loss = reference.BatchHardTripletLoss(margin=config.aux.margin)
+
+    def forward(self, images: torch.Tensor, labels: torch.Tensor, aux_scale: float = 1.0):
+        output = self.network(images)
+        logits, feats = output["out"], output["feats"]
+        parts = {"ce": F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)}
+        if self.head is not None:
+            # Margin heads normalise; float32 keeps cos θ near ±1 accurate under autocast.
+            margin_logits = self.head(feats.float(), labels)
+            parts["head"] = self.head_weight * F.cross_entropy(
+                margin_logits, labels, label_smoothing=self.label_smoothing
+            )
+        if self.center_loss is not None:
+            # Always computed (scaled by 0 before a fine-tuning stage) so DDP sees the centers used.
+            parts["center"] = aux_scale * self.aux_weight * self.center_loss(feats.float(), labels)
+        if self.triplet_loss is not None:
+            parts["triplet"] = (
+                aux_scale * self.aux_weight * self.triplet_loss(feats.float(), labels)
+            )
+        loss = sum(parts.values())
+        return loss, logits, {name: value.detach() for name, value in parts.items()}

@@ -1,0 +1,81 @@
+"""Pieces of the training loop: schedule, EMA, preprocessing, objective under CPU autocast."""
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from PIL import Image
+
+from facekit.training import inference
+from facekit.training.config import TrainConfig
+from facekit.training.ema import ModelEma
+from facekit.training.trainer import lr_factor
+
+
+def test_lr_warms_up_then_decays_by_cosine():
+    """Linear to 1 over the warm-up, cosine down to min_ratio at the end."""
+    factors = [lr_factor(step, 100, 10, 0.01) for step in range(101)]
+    assert factors[0] == pytest.approx(0.1) and factors[9] == pytest.approx(1.0)
+    assert factors[10] == pytest.approx(1.0)
+    assert factors[55] == pytest.approx(0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+    assert factors[100] == pytest.approx(0.01)
+    assert all(a >= b for a, b in zip(factors[10:], factors[11:], strict=False))
+
+
+def test_ema_follows_the_model():
+    """e <- decay*e + (1-decay)*w for floats; integer buffers are copied."""
+    model = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.BatchNorm1d(2))
+    ema = ModelEma(model, decay=0.9)
+    before = ema.module[0].weight.clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    model[1].num_batches_tracked += 5
+    ema.update(model)
+    expected = 0.9 * before + 0.1 * model[0].weight
+    assert torch.allclose(ema.module[0].weight, expected), (ema.module[0].weight - expected).abs()
+    assert int(ema.module[1].num_batches_tracked) == 5
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".pgm"])
+def test_eval_image_reads_every_format(tmp_path: Path, suffix: str):
+    """JPEG, PNG and grayscale PGM all become uint8 RGB (3, S, S)."""
+    path = tmp_path / f"face{suffix}"
+    mode = "L" if suffix == ".pgm" else "RGB"
+    Image.new(mode, (23, 31), color=128 if mode == "L" else (10, 200, 30)).save(path)
+    image = inference.eval_image(path, 16)
+    assert image.shape == (3, 16, 16) and image.dtype == torch.uint8
+
+
+def test_normalize_keeps_channels_last():
+    """uint8 (N, 3, H, W) -> float normalised, NHWC when asked."""
+    images = torch.full((2, 3, 4, 4), 255, dtype=torch.uint8)
+    out = inference.normalize(images, channels_last=True)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    expected = (1.0 - inference.MEAN[0]) / inference.STD[0]
+    assert torch.allclose(out[:, 0], torch.full_like(out[:, 0], expected))
+
+
+@pytest.mark.parametrize("head", ["softmax", "arcface", "cosface", "sphereface"])
+@pytest.mark.parametrize("aux", ["none", "center", "triplet"])
+def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str):
+    """Does every head and auxiliary loss give a finite loss and gradients in bf16 on CPU?"""
+    from facekit.reference import load_reference
+    from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
+
+    config = TrainConfig()
+    config.model.options = {"depths": [1, 1], "widths": [8, 16], "embedding_dim": 16}
+    config.head.kind, config.aux.kind = head, aux
+    reference = load_reference()
+    network = reference.Network(5, **network_kwargs(config, reference))
+    network = network.to(memory_format=torch.channels_last)
+    model = TrainingModel(network, config, reference, 5, embedding_size(network, 16, "cpu"))
+    images = torch.randn(8, 3, 16, 16).contiguous(memory_format=torch.channels_last)
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 4])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss, logits, parts = model(images, labels)
+    loss.backward()
+    assert torch.isfinite(loss) and logits.shape == (8, 5)
+    assert set(parts) >= {"ce"} and (head == "softmax") == ("head" not in parts)
+    grads = [p.grad for p in network.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
