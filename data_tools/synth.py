@@ -179,9 +179,9 @@ def render_face(seed: int, identity: int, image: int, size: int) -> Image.Image:
     t = traits
 
     # Pose: the pixel grid mapped back into face units through rotation, scale and shift.
-    angle = np.clip(rng.normal(0, 0.14), -0.35, 0.35)
-    scale = rng.uniform(0.78, 1.12)
-    shift = np.clip(rng.normal(0, 0.1, 2), -0.25, 0.25)
+    angle = np.clip(rng.normal(0, 0.18), -0.45, 0.45)
+    scale = rng.uniform(0.72, 1.15)
+    shift = np.clip(rng.normal(0, 0.14, 2), -0.3, 0.3)
     yaw = rng.uniform(-0.3, 0.3)
     axis = (np.arange(size, dtype=np.float32) + 0.5) / size * 2 - 1
     x, y = np.meshgrid(axis * CANVAS_HALF_WIDTH, axis * CANVAS_HALF_WIDTH)
@@ -294,7 +294,7 @@ def render_face(seed: int, identity: int, image: int, size: int) -> Image.Image:
     ramp = 1 + strength * (np.cos(direction) * x + np.sin(direction) * y) / CANVAS_HALF_WIDTH
     rgb = canvas.rgb * ramp[..., None]
     rgb = (rgb - 128) * rng.uniform(0.75, 1.15) + 128
-    rgb *= rng.uniform(0.75, 1.2) * rng.normal(1.0, 0.06, 3)
+    rgb *= rng.uniform(0.6, 1.3) * rng.normal(1.0, 0.12, 3)
     rgb += rng.normal(0, rng.uniform(1, 8), rgb.shape)
     picture = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
     blur = rng.uniform(0, 1.2) * size / 112

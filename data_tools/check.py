@@ -1,0 +1,566 @@
+"""Validate a competition directory (and optionally its hidden keys) against the layout and rules.
+
+Rules: classification and verification identities are disjoint, and so are the val and test
+verification identities; no image (same bytes) is in two splits; test and verification file
+names are opaque; pairs point at existing images; the keys match the public files; every file
+matches the manifest's checksum. Each broken rule is reported as a `Problem` naming the file.
+"""
+
+import hashlib
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from data_tools import layout
+from data_tools.errors import DataToolsError
+
+# Mismatches of one kind listed one by one before the rest are counted.
+MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One broken rule: a short code, the file (relative to the competition), what is wrong."""
+
+    code: str
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message} [{self.code}]"
+
+
+@dataclass
+class _Inventory:
+    """The image files of a competition, by split."""
+
+    train: dict[str, list[str]]  # identity -> relative paths
+    dev: dict[str, list[str]]
+    test: list[str]  # file names in cls_data/test
+    ver: list[str]  # file names in ver_data/images
+
+
+def check_competition(comp: str | Path, keys: str | Path | None = None) -> list[Problem]:
+    """Every problem found in `comp` (and `keys` when given); an empty list means clean.
+
+    Raises `DataToolsError` only when `comp` (or `keys`) is not a directory at all.
+    """
+    comp = Path(comp)
+    if not comp.is_dir():
+        raise DataToolsError(f"competition directory {comp} does not exist or is not a directory")
+    if keys is not None and not Path(keys).is_dir():
+        raise DataToolsError(f"keys directory {keys} does not exist or is not a directory")
+    problems: list[Problem] = []
+    problems += _check_layout(comp)
+    inventory, found = _inventory(comp)
+    problems += found
+    identities = set(inventory.train) | set(inventory.dev)
+    problems += _check_classes(inventory)
+    problems += _check_names(inventory, identities)
+    val_pairs, found = _read_pairs(comp, layout.VAL_PAIRS, layout.VAL_PAIRS_HEADER, inventory)
+    problems += found
+    test_pairs, found = _read_pairs(comp, layout.TEST_PAIRS, layout.TEST_PAIRS_HEADER, inventory)
+    problems += found
+    problems += _check_pair_sets(val_pairs, test_pairs)
+    problems += _check_duplicates(comp, inventory, val_pairs, test_pairs)
+    problems += _check_samples(comp, inventory, identities, test_pairs)
+    problems += _check_manifest(comp, inventory, val_pairs, test_pairs)
+    if keys is not None:
+        problems += _check_keys(comp, Path(keys), inventory, identities, val_pairs, test_pairs)
+    return problems
+
+
+def _check_layout(comp: Path) -> list[Problem]:
+    problems = []
+    for folder in (layout.CLS_TRAIN, layout.CLS_DEV, layout.CLS_TEST, layout.VER_IMAGES):
+        if not (comp / folder).is_dir():
+            problems.append(Problem("missing", folder, "required directory is missing"))
+    for file in (
+        layout.VAL_PAIRS,
+        layout.TEST_PAIRS,
+        layout.SAMPLE_CLS,
+        layout.SAMPLE_VER,
+        layout.MANIFEST,
+    ):
+        if not (comp / file).is_file():
+            problems.append(Problem("missing", file, "required file is missing"))
+    return problems
+
+
+def _inventory(comp: Path) -> tuple[_Inventory, list[Problem]]:
+    problems: list[Problem] = []
+
+    def labelled(split: str) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        root = comp / split
+        for entry in sorted(root.iterdir()) if root.is_dir() else []:
+            relative = f"{split}/{entry.name}"
+            if not entry.is_dir():
+                problems.append(Problem("layout", relative, "file outside an identity folder"))
+                continue
+            found[entry.name] = [f"{relative}/{n}" for n in flat(entry, relative)]
+        return found
+
+    def flat(root: Path, relative: str) -> list[str]:
+        names = []
+        for entry in sorted(root.iterdir()) if root.is_dir() else []:
+            if entry.is_dir():
+                problems.append(Problem("layout", f"{relative}/{entry.name}", "unexpected folder"))
+            elif not layout.is_image_name(entry.name):
+                problems.append(
+                    Problem("not-image", f"{relative}/{entry.name}", "not an image file")
+                )
+            else:
+                names.append(entry.name)
+        return names
+
+    inventory = _Inventory(
+        train=labelled(layout.CLS_TRAIN),
+        dev=labelled(layout.CLS_DEV),
+        test=flat(comp / layout.CLS_TEST, layout.CLS_TEST),
+        ver=flat(comp / layout.VER_IMAGES, layout.VER_IMAGES),
+    )
+    return inventory, problems
+
+
+def _check_classes(inventory: _Inventory) -> list[Problem]:
+    problems = []
+    for name in sorted(set(inventory.dev) - set(inventory.train)):
+        problems.append(
+            Problem(
+                "identity-split", f"{layout.CLS_DEV}/{name}", "identity is in dev but not in train"
+            )
+        )
+    for name in sorted(set(inventory.train) - set(inventory.dev)):
+        problems.append(
+            Problem(
+                "identity-split",
+                f"{layout.CLS_TRAIN}/{name}",
+                "identity is in train but not in dev",
+            )
+        )
+    for name, files in inventory.train.items():
+        if not files:
+            problems.append(Problem("empty", f"{layout.CLS_TRAIN}/{name}", "no training images"))
+    return problems
+
+
+def _check_names(inventory: _Inventory, identities: set[str]) -> list[Problem]:
+    """Test and verification names must be opaque hashes that name no identity."""
+    problems = []
+    # Short names ("s1") would match by accident inside unrelated words.
+    searchable = [name for name in identities if len(name) >= 3]
+    for folder, names in ((layout.CLS_TEST, inventory.test), (layout.VER_IMAGES, inventory.ver)):
+        for name in names:
+            if layout.OPAQUE_NAME.match(name):
+                continue
+            revealed = [i for i in searchable if i.lower() in name.lower()]
+            if revealed:
+                message = f"file name reveals identity {revealed[0]!r}"
+                problems.append(Problem("revealing-name", f"{folder}/{name}", message))
+            else:
+                message = (
+                    f"file name is not an opaque hash "
+                    f"({layout.OPAQUE_NAME_LENGTH} hex digits and an extension)"
+                )
+                problems.append(Problem("revealing-name", f"{folder}/{name}", message))
+    return problems
+
+
+@dataclass(frozen=True)
+class _PairRow:
+    pair_id: str
+    image_a: str
+    image_b: str
+    label: str | None
+
+
+def _read_pairs(
+    comp: Path, relative: str, header: tuple[str, ...], inventory: _Inventory
+) -> tuple[list[_PairRow], list[Problem]]:
+    path = comp / relative
+    if not path.is_file():
+        return [], []
+    found_header, rows = layout.read_csv(path)
+    if tuple(found_header) != header:
+        message = f"header is {found_header}, expected {list(header)}"
+        return [], [Problem("bad-csv", relative, message)]
+    problems, pairs, seen_ids, seen_pairs = [], [], set(), {}
+    images = set(inventory.ver)
+    for line, row in enumerate(rows, start=2):
+        where = f"{relative}:{line}"
+        if len(row) != len(header) or any(row.get(c) in (None, "") for c in header):
+            problems.append(Problem("bad-csv", where, f"expected {len(header)} non-empty fields"))
+            continue
+        pair = _PairRow(row["pair_id"], row["image_a"], row["image_b"], row.get("label"))
+        if pair.pair_id in seen_ids:
+            problems.append(Problem("bad-csv", where, f"pair_id {pair.pair_id!r} repeats"))
+        seen_ids.add(pair.pair_id)
+        for image in (pair.image_a, pair.image_b):
+            if image not in images:
+                message = f"pair {pair.pair_id} points at missing image {layout.VER_IMAGES}/{image}"
+                problems.append(Problem("missing-pair-image", where, message))
+        if pair.image_a == pair.image_b:
+            problems.append(
+                Problem("bad-pair", where, f"pair {pair.pair_id} pairs an image with itself")
+            )
+        key = frozenset((pair.image_a, pair.image_b))
+        if key in seen_pairs:
+            message = f"pair {pair.pair_id} repeats pair {seen_pairs[key]}"
+            problems.append(Problem("bad-pair", where, message))
+        seen_pairs.setdefault(key, pair.pair_id)
+        if pair.label is not None and pair.label not in ("0", "1"):
+            problems.append(Problem("bad-csv", where, f"label must be 0 or 1; got {pair.label!r}"))
+        pairs.append(pair)
+    return pairs, problems
+
+
+def _check_pair_sets(val_pairs: list[_PairRow], test_pairs: list[_PairRow]) -> list[Problem]:
+    """Val and test pairs must share no pair id and no image."""
+    problems = []
+    shared_ids = {p.pair_id for p in val_pairs} & {p.pair_id for p in test_pairs}
+    for pair_id in sorted(shared_ids):
+        problems.append(
+            Problem(
+                "bad-csv",
+                layout.TEST_PAIRS,
+                f"pair_id {pair_id!r} is also used in {layout.VAL_PAIRS}",
+            )
+        )
+    shared_images = _pair_images(val_pairs) & _pair_images(test_pairs)
+    for image in sorted(shared_images):
+        problems.append(
+            Problem(
+                "split-leak",
+                f"{layout.VER_IMAGES}/{image}",
+                "image is used by both val and test pairs",
+            )
+        )
+    return problems
+
+
+def _pair_images(pairs: list[_PairRow]) -> set[str]:
+    return {p.image_a for p in pairs} | {p.image_b for p in pairs}
+
+
+def _check_duplicates(
+    comp: Path, inventory: _Inventory, val_pairs: list[_PairRow], test_pairs: list[_PairRow]
+) -> list[Problem]:
+    """The same bytes must never be in two splits (train, dev, test, ver val, ver test)."""
+    val_images, test_images = _pair_images(val_pairs), _pair_images(test_pairs)
+    located: list[tuple[str, str]] = []  # (split, relative path)
+    for split, identities in (("train", inventory.train), ("dev", inventory.dev)):
+        located += [(split, path) for files in identities.values() for path in files]
+    located += [("test", f"{layout.CLS_TEST}/{name}") for name in inventory.test]
+    for name in inventory.ver:
+        split = "ver-test" if name in test_images and name not in val_images else "ver-val"
+        located.append((split, f"{layout.VER_IMAGES}/{name}"))
+    by_hash: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for split, relative in located:
+        by_hash[_sha256(comp / relative)].append((split, relative))
+    problems = []
+    for copies in by_hash.values():
+        if len({split for split, _ in copies}) > 1:
+            first = copies[0]
+            others = ", ".join(f"{path} ({split})" for split, path in copies[1:])
+            message = f"same image ({first[0]}) also in another split: {others}"
+            problems.append(Problem("duplicate-image", first[1], message))
+    return problems
+
+
+def _check_samples(
+    comp: Path, inventory: _Inventory, identities: set[str], test_pairs: list[_PairRow]
+) -> list[Problem]:
+    problems = []
+    cls_path, ver_path = comp / layout.SAMPLE_CLS, comp / layout.SAMPLE_VER
+    if cls_path.is_file():
+        header, rows = layout.read_csv(cls_path)
+        if tuple(header) != layout.SAMPLE_CLS_HEADER:
+            problems.append(
+                Problem(
+                    "bad-csv",
+                    layout.SAMPLE_CLS,
+                    f"header is {header}, expected {list(layout.SAMPLE_CLS_HEADER)}",
+                )
+            )
+        else:
+            problems += _compare_ids(
+                layout.SAMPLE_CLS, [r["id"] for r in rows], set(inventory.test), "test images"
+            )
+            for line, row in enumerate(rows, start=2):
+                if row.get("label") not in identities:
+                    problems.append(
+                        Problem(
+                            "bad-csv",
+                            f"{layout.SAMPLE_CLS}:{line}",
+                            f"label {row.get('label')!r} is not an identity",
+                        )
+                    )
+    if ver_path.is_file():
+        header, rows = layout.read_csv(ver_path)
+        if tuple(header) != layout.SAMPLE_VER_HEADER:
+            problems.append(
+                Problem(
+                    "bad-csv",
+                    layout.SAMPLE_VER,
+                    f"header is {header}, expected {list(layout.SAMPLE_VER_HEADER)}",
+                )
+            )
+        else:
+            problems += _compare_ids(
+                layout.SAMPLE_VER,
+                [r["pair_id"] for r in rows],
+                {p.pair_id for p in test_pairs},
+                "test pairs",
+            )
+    return problems
+
+
+def _compare_ids(relative: str, ids: list[str], expected: set[str], what: str) -> list[Problem]:
+    """Problems when `ids` (a CSV's id column) is not exactly `expected`.
+
+    Wrong keys for a competition would mismatch every row, so each kind of mismatch lists its
+    first few rows and then a count.
+    """
+    repeated, unknown, seen = [], [], set()
+    for line, value in enumerate(ids, start=2):
+        if value in seen:
+            repeated.append(Problem("bad-csv", f"{relative}:{line}", f"id {value!r} repeats"))
+        elif value not in expected:
+            unknown.append(
+                Problem(
+                    "keys-mismatch", f"{relative}:{line}", f"id {value!r} is not one of the {what}"
+                )
+            )
+        seen.add(value)
+    missing = [
+        Problem("keys-mismatch", relative, f"no row for {what[:-1]} {value!r}")
+        for value in sorted(expected - seen)
+    ]
+    problems = []
+    for found, summary in (
+        (repeated, "repeated ids"),
+        (unknown, f"ids not among the {what}"),
+        (missing, f"{what} without a row"),
+    ):
+        problems += found[:MAX_LISTED]
+        if len(found) > MAX_LISTED:
+            problems.append(
+                Problem(
+                    found[0].code, relative, f"... and {len(found) - MAX_LISTED} more {summary}"
+                )
+            )
+    return problems
+
+
+def _check_manifest(
+    comp: Path, inventory: _Inventory, val_pairs: list[_PairRow], test_pairs: list[_PairRow]
+) -> list[Problem]:
+    path = comp / layout.MANIFEST
+    if not path.is_file():
+        return []
+    try:
+        manifest = json.loads(path.read_text())
+        files, counts = dict(manifest["files"]), dict(manifest["counts"])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        return [Problem("manifest", layout.MANIFEST, f"not a valid manifest: {error}")]
+    problems = []
+    present = {p.relative_to(comp).as_posix() for p in comp.rglob("*") if p.is_file()} - {
+        layout.MANIFEST
+    }
+    for relative, expected in sorted(files.items()):
+        if relative not in present:
+            problems.append(Problem("checksum", relative, "listed in the manifest but missing"))
+        elif _sha256(comp / relative) != expected:
+            problems.append(Problem("checksum", relative, "sha256 differs from the manifest"))
+    for relative in sorted(present - set(files)):
+        problems.append(Problem("checksum", relative, "file is not listed in the manifest"))
+    actual = {
+        "cls_identities": len(inventory.train),
+        "train_images": sum(len(f) for f in inventory.train.values()),
+        "dev_images": sum(len(f) for f in inventory.dev.values()),
+        "test_images": len(inventory.test),
+        "ver_images": len(inventory.ver),
+        "val_pairs": len(val_pairs),
+        "test_pairs": len(test_pairs),
+    }
+    for name, value in actual.items():
+        if name in counts and counts[name] != value:
+            message = f"manifest count {name} is {counts[name]}, found {value}"
+            problems.append(Problem("manifest", layout.MANIFEST, message))
+    return problems
+
+
+def _check_keys(
+    comp: Path,
+    keys: Path,
+    inventory: _Inventory,
+    identities: set[str],
+    val_pairs: list[_PairRow],
+    test_pairs: list[_PairRow],
+) -> list[Problem]:
+    problems = []
+    if keys.resolve().is_relative_to(comp.resolve()):
+        problems.append(
+            Problem("keys-inside", str(keys), "keys directory is inside the competition directory")
+        )
+    cls_rows, found = _read_keys(keys, layout.KEYS_CLS, layout.KEYS_CLS_HEADER)
+    problems += found
+    if cls_rows is not None:
+        problems += _compare_ids(
+            _k(layout.KEYS_CLS), [r["id"] for r in cls_rows], set(inventory.test), "test images"
+        )
+        for line, row in enumerate(cls_rows, start=2):
+            if row["label"] not in identities:
+                problems.append(
+                    Problem(
+                        "keys-mismatch",
+                        f"{_k(layout.KEYS_CLS)}:{line}",
+                        f"label {row['label']!r} is not a training identity",
+                    )
+                )
+        problems += _check_usage(layout.KEYS_CLS, cls_rows)
+    ver_rows, found = _read_keys(keys, layout.KEYS_VER, layout.KEYS_VER_HEADER)
+    problems += found
+    if ver_rows is not None:
+        problems += _compare_ids(
+            _k(layout.KEYS_VER),
+            [r["pair_id"] for r in ver_rows],
+            {p.pair_id for p in test_pairs},
+            "test pairs",
+        )
+        for line, row in enumerate(ver_rows, start=2):
+            if row["label"] not in ("0", "1"):
+                problems.append(
+                    Problem(
+                        "bad-csv",
+                        f"{_k(layout.KEYS_VER)}:{line}",
+                        f"label must be 0 or 1; got {row['label']!r}",
+                    )
+                )
+        problems += _check_usage(layout.KEYS_VER, ver_rows)
+    owner_rows, found = _read_keys(keys, layout.KEYS_VER_IMAGES, layout.KEYS_VER_IMAGES_HEADER)
+    problems += found
+    if owner_rows is not None:
+        owner = {r["image"]: r["identity"] for r in owner_rows}
+        problems += _compare_ids(
+            _k(layout.KEYS_VER_IMAGES),
+            [r["image"] for r in owner_rows],
+            set(inventory.ver),
+            "verification images",
+        )
+        problems += _check_open_set(owner, identities, val_pairs, test_pairs, ver_rows or [])
+    problems += _check_keys_manifest(comp, keys)
+    return problems
+
+
+def _k(name: str) -> str:
+    return f"<keys>/{name}"
+
+
+def _read_keys(
+    keys: Path, name: str, header: tuple[str, ...]
+) -> tuple[list[dict[str, str]] | None, list[Problem]]:
+    if not (keys / name).is_file():
+        return None, [Problem("missing", _k(name), "required keys file is missing")]
+    found_header, rows = layout.read_csv(keys / name)
+    if tuple(found_header) != header:
+        return None, [
+            Problem("bad-csv", _k(name), f"header is {found_header}, expected {list(header)}")
+        ]
+    complete = [r for r in rows if all(r.get(c) not in (None, "") for c in header)]
+    problems = [
+        Problem("bad-csv", _k(name), f"{len(rows) - len(complete)} row(s) with empty fields")
+    ]
+    return complete, problems if len(complete) != len(rows) else []
+
+
+def _check_usage(name: str, rows: list[dict[str, str]]) -> list[Problem]:
+    problems = []
+    for line, row in enumerate(rows, start=2):
+        if row["usage"] not in layout.USAGES:
+            problems.append(
+                Problem(
+                    "bad-csv",
+                    f"{_k(name)}:{line}",
+                    f"usage must be one of {list(layout.USAGES)}; got {row['usage']!r}",
+                )
+            )
+    used = {row["usage"] for row in rows}
+    for usage in layout.USAGES:
+        if rows and usage not in used:
+            problems.append(Problem("usage", _k(name), f"no {usage} rows"))
+    return problems
+
+
+def _check_open_set(
+    owner: dict[str, str],
+    identities: set[str],
+    val_pairs: list[_PairRow],
+    test_pairs: list[_PairRow],
+    ver_keys: list[dict[str, str]],
+) -> list[Problem]:
+    """Verification identities are unseen in classification and split between val and test."""
+    problems = []
+    for image, identity in sorted(owner.items()):
+        if identity in identities:
+            problems.append(
+                Problem(
+                    "identity-overlap",
+                    f"{layout.VER_IMAGES}/{image}",
+                    f"identity {identity!r} is in both classification and verification",
+                )
+            )
+    val_ids = {owner.get(i) for p in val_pairs for i in (p.image_a, p.image_b)} - {None}
+    test_ids = {owner.get(i) for p in test_pairs for i in (p.image_a, p.image_b)} - {None}
+    for identity in sorted(val_ids & test_ids):
+        problems.append(
+            Problem(
+                "identity-overlap",
+                layout.TEST_PAIRS,
+                f"identity {identity!r} is in both val and test pairs",
+            )
+        )
+    test_labels = {row["pair_id"]: row["label"] for row in ver_keys}
+    for relative, pairs, labels in (
+        (layout.VAL_PAIRS, val_pairs, None),
+        (_k(layout.KEYS_VER), test_pairs, test_labels),
+    ):
+        for pair in pairs:
+            label = pair.label if labels is None else labels.get(pair.pair_id)
+            a, b = owner.get(pair.image_a), owner.get(pair.image_b)
+            if label in ("0", "1") and a and b and (a == b) != (label == "1"):
+                problems.append(
+                    Problem(
+                        "wrong-label",
+                        relative,
+                        f"pair {pair.pair_id} is labelled {label} but shows {a!r} and {b!r}",
+                    )
+                )
+    return problems
+
+
+def _check_keys_manifest(comp: Path, keys: Path) -> list[Problem]:
+    path = keys / layout.KEYS_MANIFEST
+    if not path.is_file() or not (comp / layout.MANIFEST).is_file():
+        return []
+    try:
+        expected = json.loads(path.read_text())["competition_manifest_sha256"]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        return [
+            Problem("manifest", _k(layout.KEYS_MANIFEST), f"not a valid keys manifest: {error}")
+        ]
+    if _sha256(comp / layout.MANIFEST) != expected:
+        return [
+            Problem(
+                "manifest",
+                _k(layout.KEYS_MANIFEST),
+                "these keys were built for a different competition manifest",
+            )
+        ]
+    return []
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
