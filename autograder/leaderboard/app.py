@@ -115,13 +115,13 @@ def _error_json(message: str, status: int, **extra) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
 
-def create_app(config: LeaderboardConfig, store: LeaderboardStore | None = None) -> Flask:
-    """The WSGI app for `config`; opens (and creates) the database unless `store` is given."""
+def create_app(config: LeaderboardConfig) -> Flask:
+    """The WSGI app for `config`; opens the database, creating its tables on first use."""
     try:  # loaded once: start-up fails on broken keys, and uploads skip re-reading them
         keys = {task: load_keys(task, config.keys_dir) for task in TASKS}
     except KeysError as error:
         raise LeaderboardError(str(error)) from error
-    store = store or LeaderboardStore(open_database(config.db_url))
+    store = LeaderboardStore(open_database(config.db_url, pool_size=config.threads))
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes + FORM_OVERHEAD_BYTES
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if m else ""
@@ -147,7 +147,9 @@ def create_app(config: LeaderboardConfig, store: LeaderboardStore | None = None)
         return receipt
 
     def page(template: str, status: int = 200, **context) -> tuple[str, int]:
-        return render_template(template, title=config.title, tasks=TASKS, **context), status
+        return render_template(
+            template, title=config.title, tasks=TASKS, daily_limit=config.daily_limit, **context
+        ), status
 
     @app.after_request
     def access_log(response: Response) -> Response:

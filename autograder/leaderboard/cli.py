@@ -63,9 +63,10 @@ def _serve(args: argparse.Namespace) -> int:
             daily_limit=args.daily_limit,
             staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
             title=args.title,
+            threads=args.threads,
         )
         configure_logging()
-        serve(config, args.host, args.port, args.threads)
+        serve(config, args.host, args.port)
         return 0
 
     return _run(action)
@@ -164,7 +165,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     serve.add_argument("--keys", type=Path, required=True, help="hidden answer keys directory")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
-    serve.add_argument("--threads", type=int, default=8, help="worker threads")
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULTS["threads"],
+        help="worker threads (and DB connections)",
+    )
     serve.add_argument(
         "--daily-limit",
         type=int,

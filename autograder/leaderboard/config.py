@@ -17,10 +17,13 @@ class LeaderboardConfig:
     daily_limit: int = 5  # scored submissions per student and task per UTC day
     staff_token: str | None = None  # bearer token for /api/staff/*; None disables those routes
     title: str = "HW2P2 leaderboard"  # shown on every page
+    threads: int = 8  # server worker threads; also the size of the database connection pool
 
     def __post_init__(self) -> None:
         if self.daily_limit < 1:
             raise LeaderboardError(f"daily_limit must be at least 1, got {self.daily_limit}")
+        if self.threads < 1:
+            raise LeaderboardError(f"threads must be at least 1, got {self.threads}")
         if self.max_upload_bytes < 1:
             raise LeaderboardError(
                 f"max_upload_bytes must be positive, got {self.max_upload_bytes}"

@@ -18,7 +18,7 @@ def configure_logging() -> None:
     )
 
 
-def serve(config: LeaderboardConfig, host: str, port: int, threads: int) -> None:
+def serve(config: LeaderboardConfig, host: str, port: int) -> None:
     """Serve until interrupted; prints `listening on http://HOST:PORT` once the socket is bound.
 
     Port 0 picks a free port (the printed URL has the real one), which tests rely on.
@@ -28,7 +28,7 @@ def serve(config: LeaderboardConfig, host: str, port: int, threads: int) -> None
         app,
         host=host,
         port=port,
-        threads=threads,
+        threads=config.threads,
         # Flask answers oversize uploads with a clear 413; this only stops absurd bodies early.
         max_request_body_size=2 * (config.max_upload_bytes + FORM_OVERHEAD_BYTES),
         ident="facekit-leaderboard",
