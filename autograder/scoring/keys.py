@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.csv_reader import CsvRows, read_text
+from autograder.scoring.csv_reader import CsvRows, plain_columns, read_text
 from autograder.scoring.errors import KeysError, ProblemList
 from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
 
@@ -45,15 +45,46 @@ def load_keys(task: str, keys_dir: Path) -> Keys:
     path = Path(keys_dir) / KEY_FILES[task]
     problems = ProblemList(str(path))
     text = read_text(path, problems, _NO_SIZE_LIMIT)
+    columns = None if text is None else plain_columns(text, KEY_COLUMNS[task])
+    if columns is None or not _plain_keys_valid(task, *columns):
+        columns = _checked_columns(task, text, problems)
+    ids, labels, usages = columns
+    public = np.array(usages) == "Public"
+    label_array = (
+        np.array(labels) == "1" if task == "verification" else np.array(labels, dtype=object)
+    )
+    index = dict(zip(ids, range(len(ids)), strict=True))
+    keys = Keys(task, path, tuple(ids), index, label_array, public, frozenset(labels))
+    _check_splits(keys)
+    return keys
+
+
+def _plain_keys_valid(task: str, ids: list[str], labels: list[str], usages: list[str]) -> bool:
+    """Whether plain key columns are valid, checked in bulk (the fast path of `load_keys`)."""
+    label_set = set(labels)
+    allowed_labels = label_set <= {"0", "1"} if task == "verification" else "" not in label_set
+    return (
+        bool(ids)
+        and allowed_labels
+        and set(usages) <= set(USAGES)
+        and "" not in ids
+        and len(set(ids)) == len(ids)
+    )
+
+
+def _checked_columns(
+    task: str, text: str | None, problems: ProblemList
+) -> tuple[list[str], list[str], list[str]]:
+    """Key columns read row by row; raises KeysError listing every problem."""
     ids: list[str] = []
     labels: list[str] = []
-    public: list[bool] = []
-    index: dict[str, int] = {}
+    usages: list[str] = []
+    seen: set[str] = set()
     id_column, label_column, usage_column = KEY_COLUMNS[task]
     for line, (row_id, label, usage) in CsvRows(text or "", KEY_COLUMNS[task], problems):
         if not row_id:
             problems.add(line, id_column, "empty id")
-        elif row_id in index:
+        elif row_id in seen:
             problems.add(line, id_column, f"duplicate id {row_id!r}")
         if usage not in USAGES:
             problems.add(line, usage_column, f"expected one of {USAGES}, found {usage!r}")
@@ -61,21 +92,15 @@ def load_keys(task: str, keys_dir: Path) -> Keys:
             problems.add(line, label_column, f"expected 0 or 1, found {label!r}")
         elif not label:
             problems.add(line, label_column, "empty label")
-        index.setdefault(row_id, len(ids))
+        seen.add(row_id)
         ids.append(row_id)
         labels.append(label)
-        public.append(usage == "Public")
+        usages.append(usage)
     if text is not None and not problems and not ids:
         problems.add(None, None, "no rows: the key must list every test id")
     if problems:
         raise KeysError(f"the answer keys are invalid (a staff error):\n{problems}")
-    public_mask = np.array(public, dtype=bool)
-    label_array = (
-        np.array(labels) == "1" if task == "verification" else np.array(labels, dtype=object)
-    )
-    keys = Keys(task, path, tuple(ids), index, label_array, public_mask, frozenset(labels))
-    _check_splits(keys)
-    return keys
+    return ids, labels, usages
 
 
 def _check_splits(keys: Keys) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES, CsvRows, read_text
+from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES, CsvRows, plain_columns, read_text
 from autograder.scoring.errors import InvalidSubmission, ProblemList
 from autograder.scoring.formats import SUBMISSION_COLUMNS
 from autograder.scoring.keys import Keys
@@ -66,11 +66,49 @@ def parse_submission(
     if text is None:
         raise InvalidSubmission(problems.problems, problems.omitted)
 
+    columns = plain_columns(text, SUBMISSION_COLUMNS[keys.task])
+    values = None if columns is None else _plain_values(keys, *columns)
+    if values is None:
+        values = _checked_values(keys, text, problems)
+    return Submission(keys.task, values, tuple(notes))
+
+
+def _plain_values(keys: Keys, ids: list[str], raw_values: list[str]) -> np.ndarray | None:
+    """Values in key order when every id and value is valid (checked vectorised), else None."""
+    if len(ids) != len(keys):
+        return None
+    rows = list(map(keys.index.get, ids))
+    if None in rows:
+        return None
+    order = np.array(rows, dtype=np.int64)
+    seen = np.zeros(len(keys), dtype=bool)
+    seen[order] = True
+    if not seen.all():  # as many rows as keys, so a missing id means a duplicate one
+        return None
+    if keys.task == "verification":
+        try:
+            parsed = np.array(list(map(float, raw_values)), dtype=np.float64)
+        except ValueError:
+            return None
+        if not np.isfinite(parsed).all():
+            return None
+        values = np.empty(len(keys), dtype=np.float64)
+    else:
+        if not keys.label_set.issuperset(raw_values):
+            return None
+        parsed = np.array(raw_values, dtype=object)
+        values = np.empty(len(keys), dtype=object)
+    values[order] = parsed
+    return values
+
+
+def _checked_values(keys: Keys, text: str, problems: ProblemList) -> np.ndarray:
+    """Values in key order, row by row; raises InvalidSubmission listing every problem."""
     header = SUBMISSION_COLUMNS[keys.task]
     id_column, value_column = header
     is_verification = keys.task == "verification"
     values = np.zeros(len(keys)) if is_verification else np.empty(len(keys), dtype=object)
-    first_line = np.zeros(len(keys), dtype=np.int64)  # 0 = not seen yet
+    first_line = [0] * len(keys)  # 0 = not seen yet
     rows = CsvRows(text, header, problems)
     for line, (row_id, value) in rows:
         row = keys.index.get(row_id)
@@ -98,7 +136,7 @@ def parse_submission(
         elif row is not None:
             values[row] = value
 
-    missing = np.flatnonzero(first_line == 0)
+    missing = np.flatnonzero(np.array(first_line) == 0)
     if rows.complete and missing.size:
         missing_ids = [keys.ids[row] for row in missing[: _EXAMPLES_SHOWN + 1]]
         problems.add(
@@ -108,4 +146,4 @@ def parse_submission(
         )
     if problems:
         raise InvalidSubmission(problems.problems, problems.omitted)
-    return Submission(keys.task, values, tuple(notes))
+    return values

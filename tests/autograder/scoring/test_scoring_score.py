@@ -122,3 +122,46 @@ def test_cli_roc_plot(keys_dir: Path, tmp_path: Path, capsys) -> None:
     args = ["score", "verification", str(submission), "--keys", str(keys_dir), "--plot", str(plot)]
     assert main(args) == 0
     assert plot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_quoted_fields_are_accepted(keys_dir: Path) -> None:
+    """A fully quoted CSV (as some tools write) scores like the plain one."""
+    lines = VERIFICATION.decode().splitlines()
+    quoted = "\n".join(",".join(f'"{field}"' for field in line.split(",")) for line in lines)
+    assert score_submission("verification", quoted.encode(), keys_dir) == score_submission(
+        "verification", VERIFICATION, keys_dir
+    )
+
+
+@pytest.mark.parametrize("task", ["classification", "verification"])
+def test_fast_and_checked_paths_agree(task: str, keys_dir: Path) -> None:
+    """The vectorised path for clean files gives exactly the row-by-row checker's values."""
+    from autograder.scoring.csv_reader import plain_columns
+    from autograder.scoring.errors import ProblemList
+    from autograder.scoring.formats import SUBMISSION_COLUMNS
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _checked_values, _plain_values
+
+    keys = load_keys(task, keys_dir)
+    text = (CLASSIFICATION if task == "classification" else VERIFICATION).decode()
+    fast = _plain_values(keys, *plain_columns(text, SUBMISSION_COLUMNS[task]))
+    checked = _checked_values(keys, text, ProblemList("sub.csv"))
+    assert fast is not None and fast.dtype == checked.dtype
+    assert list(fast) == list(checked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'pair_id,score\n"p1",0.5\n',
+        "pair_id,score\np1,0.5\n\np2,0.1\n",
+        "pair_id,score\np1,0.5,1\np2\n",
+        "pair_id, score\np1,0.5\n",
+        "pair_id,score\rp1,0.5\r",
+    ],
+)
+def test_irregular_files_leave_the_fast_path(text: str) -> None:
+    """Quotes, blank lines, uneven rows, spaced headers, bare CR: left to the precise reader."""
+    from autograder.scoring.csv_reader import plain_columns
+
+    assert plain_columns(text, ("pair_id", "score")) is None

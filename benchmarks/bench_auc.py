@@ -1,0 +1,89 @@
+"""How long scoring 1,000,000 verification pairs takes, against scikit-learn's roc_auc_score.
+
+Run: `python benchmarks/bench_auc.py [--pairs N] [--repeats R]`. Prints, for random and
+tie-heavy scores, the best-of-R time of scikit-learn's `roc_auc_score` and of ours (AUC alone,
+and AUC + EER + TAR@FAR from one ROC), the two AUC values and their difference; then the
+end-to-end `score_submission` time on the same pairs as CSV bytes (parsing and validation
+included, which scikit-learn does not do).
+"""
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from autograder.scoring import score_submission
+from autograder.scoring.metrics import equal_error_rate, roc_auc, roc_curve, tar_at_far
+
+
+def best_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Best wall-clock seconds over `repeats` calls, and the last result."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def verification_figures(labels: np.ndarray, scores: np.ndarray) -> float:
+    curve = roc_curve(labels, scores)
+    equal_error_rate(curve)
+    tar_at_far(curve, 1e-3)
+    return roc_auc(curve)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--pairs", type=int, default=1_000_000, help="verification pairs")
+    parser.add_argument("--repeats", type=int, default=5, help="timed calls; the best is shown")
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(0)
+    labels = rng.random(args.pairs) < 0.5
+    random_scores = rng.normal(size=args.pairs) + 1.5 * labels
+    cases = {"random": random_scores, "tie-heavy (2 decimals)": np.round(random_scores, 2)}
+    print(f"{args.pairs:,} verification pairs, best of {args.repeats}")
+    for name, scores in cases.items():
+        sklearn_seconds, expected = best_time(
+            lambda s=scores: roc_auc_score(labels, s), args.repeats
+        )
+        auc_seconds, got = best_time(lambda s=scores: roc_auc(roc_curve(labels, s)), args.repeats)
+        all_seconds, _ = best_time(lambda s=scores: verification_figures(labels, s), args.repeats)
+        print(f"\n{name}")
+        print(f"  sklearn roc_auc_score       {sklearn_seconds * 1e3:8.1f} ms  auc={expected!r}")
+        print(
+            f"  facekit roc_auc             {auc_seconds * 1e3:8.1f} ms  auc={got!r}  "
+            f"diff={abs(got - expected):.1e}  speed-up x{sklearn_seconds / auc_seconds:.2f}"
+        )
+        print(f"  facekit AUC + EER + TAR     {all_seconds * 1e3:8.1f} ms")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        keys_dir = Path(tmp)
+        ids = [f"p{i}" for i in range(args.pairs)]
+        usage = np.where(rng.random(args.pairs) < 0.5, "Public", "Private")
+        key_rows = (f"{i},{int(y)},{u}\n" for i, y, u in zip(ids, labels, usage, strict=True))
+        (keys_dir / "ver_test.csv").write_text("pair_id,label,usage\n" + "".join(key_rows))
+        submission = (
+            "pair_id,score\n"
+            + "".join(f"{i},{s!r}\n" for i, s in zip(ids, random_scores.tolist(), strict=True))
+        ).encode()
+        seconds, score = best_time(
+            lambda: score_submission("verification", submission, keys_dir),
+            max(1, args.repeats // 2),
+        )
+    print(
+        f"\nend to end: score_submission on a {len(submission) / 1e6:.1f} MB CSV "
+        f"(keys load + parse + validate + public/private/overall AUC, EER, TAR) "
+        f"{seconds:.2f} s, overall auc={score.overall!r}"
+    )
+
+
+if __name__ == "__main__":
+    main()
