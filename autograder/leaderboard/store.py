@@ -15,6 +15,7 @@ Rules (also in the CLI help):
 import csv
 import hashlib
 import io
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -233,7 +234,8 @@ class LeaderboardStore:
                 public=score.public,
                 private=score.private,
                 overall=score.overall,
-                details=dict(score.details),
+                # JSON has no NaN/inf (PostgreSQL refuses them): store those as null
+                details={k: v if math.isfinite(v) else None for k, v in score.details.items()},
             )
             session.add(submission)
             session.flush()

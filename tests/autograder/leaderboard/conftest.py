@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import select
 import shutil
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from facekit.cli import main as facekit_main
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PG_INITDB = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None)
 PG_BIN = Path(PG_INITDB or shutil.which("initdb") or "/nonexistent/initdb").parent
+SERVER_START_TIMEOUT_S = 120
 STAFF_TOKEN = "staff-" + secrets.token_hex(8)
 
 # Classification keys: 20 public and 20 private rows, so accuracies are multiples of 1/20.
@@ -252,7 +254,8 @@ def start_server(
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=log, text=True
         )
-    line = process.stdout.readline()  # blocks until the socket is bound (or the server dies)
+    ready, _, _ = select.select([process.stdout], [], [], SERVER_START_TIMEOUT_S)
+    line = process.stdout.readline() if ready else "(no output in time)"
     match = re.fullmatch(r"listening on (http://\S+)\n", line)
     if match is None:
         process.kill()
