@@ -1,0 +1,196 @@
+"""The competition builder: layout, rules, determinism, bad input, real images."""
+
+import csv
+import json
+import logging
+import shutil
+
+import pytest
+
+from data_tools import layout
+from data_tools.build import BuildConfig, build_competition
+from data_tools.check import check_competition
+from data_tools.errors import DataToolsError
+from facekit.cli import main
+
+SMALL = {"ver_identities": 4, "val_pairs": 20, "test_pairs": 30}
+
+
+def rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_built_competition_passes_check(built_competition):
+    """Does the builder's own output pass every rule of `check`, keys included?"""
+    comp, keys = built_competition
+    assert check_competition(comp, keys) == []
+
+
+def test_splits_and_keys_follow_the_rules(built_competition):
+    """Disjoint identities, balanced pairs, opaque names, Public/Private on both key files."""
+    comp, keys = built_competition
+    cls_ids = {p.name for p in (comp / layout.CLS_TRAIN).iterdir()}
+    assert cls_ids == {p.name for p in (comp / layout.CLS_DEV).iterdir()}
+    ver_ids = {r["identity"] for r in rows(keys / layout.KEYS_VER_IMAGES)}
+    assert len(cls_ids) == 8 and len(ver_ids) == 4 and not cls_ids & ver_ids
+    val = rows(comp / layout.VAL_PAIRS)
+    assert len(val) == 20 and sum(r["label"] == "1" for r in val) == 10
+    test_keys = rows(keys / layout.KEYS_VER)
+    assert len(test_keys) == 30 and sum(r["label"] == "1" for r in test_keys) == 15
+    assert "label" not in rows(comp / layout.TEST_PAIRS)[0]
+    for name in [p.name for p in (comp / layout.CLS_TEST).iterdir()]:
+        assert layout.OPAQUE_NAME.match(name), name
+    for key_file in (layout.KEYS_CLS, layout.KEYS_VER):
+        usages = [r["usage"] for r in rows(keys / key_file)]
+        assert set(usages) == {"Public", "Private"}
+        assert abs(usages.count("Public") - len(usages) / 2) <= 1
+
+
+def test_manifest_lists_every_public_file_and_hides_the_seed(built_competition, tree_hashes):
+    """Does manifest.json hold the sha256 of every other file, and the seed stay in the keys?"""
+    comp, keys = built_competition
+    manifest = json.loads((comp / layout.MANIFEST).read_text())
+    hashes = tree_hashes(comp)
+    del hashes[layout.MANIFEST]
+    assert manifest["files"] == hashes
+    assert manifest["counts"]["test_pairs"] == 30 and "seed" not in manifest["arguments"]
+    assert json.loads((keys / layout.KEYS_MANIFEST).read_text())["seed"] == 7
+
+
+def test_same_seed_gives_identical_competition(tmp_path, synth_source, tree_hashes):
+    """Same seed -> byte-identical competition and keys; another seed -> other splits."""
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        config = BuildConfig(seed=seed, **SMALL)
+        build_competition(synth_source, tmp_path / name, tmp_path / f"{name}-keys", config)
+    assert tree_hashes(tmp_path / "a") == tree_hashes(tmp_path / "b")
+    assert tree_hashes(tmp_path / "a-keys") == tree_hashes(tmp_path / "b-keys")
+    assert tree_hashes(tmp_path / "a") != tree_hashes(tmp_path / "c")
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"cls_identities": 20}, "too few identities: need 20 for classification"),
+        ({"min_images": 9}, "too few identities"),
+        ({"val_pairs": 5000}, "--val-pairs 5000 needs 2500 same-identity"),
+    ],
+)
+def test_too_few_identities_or_pairs(tmp_path, synth_source, leftovers, config, message):
+    """Are impossible counts refused with the numbers, and nothing written?"""
+    with pytest.raises(DataToolsError, match=message):
+        build_competition(
+            synth_source, tmp_path / "comp", tmp_path / "keys", BuildConfig(**{**SMALL, **config})
+        )
+    assert not (tmp_path / "comp").exists() and not (tmp_path / "keys").exists()
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"min_images": 2}, "--min-images must be at least 3"),
+        ({"dev_fraction": 1.5}, "--dev-fraction must be strictly between 0 and 1; got 1.5"),
+        ({"ver_identities": 3}, "--ver-identities must be at least 4"),
+    ],
+)
+def test_bad_options_are_refused(config, message):
+    """Is each bad option named together with the value received?"""
+    with pytest.raises(DataToolsError, match=message):
+        BuildConfig(**config)
+
+
+def test_unknown_option_is_an_error():
+    """Does a config mapping with a typo fail instead of being ignored?"""
+    with pytest.raises(DataToolsError, match=r"unknown build option\(s\) \['min_image'\]"):
+        BuildConfig.from_dict({"min_image": 3})
+
+
+def test_bad_paths_are_refused(tmp_path, synth_source):
+    """Missing source, keys inside the competition, existing output: each a clear error."""
+    with pytest.raises(DataToolsError, match="does not exist"):
+        build_competition(tmp_path / "nowhere", tmp_path / "comp", tmp_path / "keys")
+    with pytest.raises(DataToolsError, match="keys directory .* is inside the competition"):
+        build_competition(synth_source, tmp_path / "comp", tmp_path / "comp" / "keys")
+    (tmp_path / "comp").mkdir()
+    (tmp_path / "comp" / "old.txt").write_text("x")
+    with pytest.raises(DataToolsError, match="already exists"):
+        build_competition(synth_source, tmp_path / "comp", tmp_path / "keys")
+
+
+@pytest.fixture
+def damaged_source(tmp_path, synth_source):
+    """The synthetic source plus a corrupt JPEG, a text file and a byte-identical copy."""
+    src = tmp_path / "src"
+    shutil.copytree(synth_source, src)
+    first = src / "id_00000"
+    (first / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    (first / "notes.txt").write_text("not an image")
+    shutil.copy(first / "id_00000_0000.jpg", src / "id_00005" / "copy_of_another.jpg")
+    return src
+
+
+def test_bad_files_are_skipped_and_counted(tmp_path, damaged_source, caplog):
+    """Corrupt and non-image files and duplicate bytes are skipped with a warning."""
+    with caplog.at_level(logging.WARNING):
+        manifest = build_competition(
+            damaged_source, tmp_path / "comp", tmp_path / "keys", BuildConfig(**SMALL)
+        )
+    assert manifest.counts["skipped_files"] == 3
+    assert "broken.jpg: unreadable or corrupt image" in caplog.text
+    assert "notes.txt: not an image file" in caplog.text
+    assert "copy_of_another.jpg: same bytes as" in caplog.text
+    assert check_competition(tmp_path / "comp", tmp_path / "keys") == []
+
+
+def test_strict_stops_at_the_first_bad_file(tmp_path, damaged_source, leftovers):
+    """Under --strict a corrupt file is an error naming it, and nothing is written."""
+    with pytest.raises(DataToolsError, match=r"broken\.jpg: unreadable or corrupt .*--strict"):
+        build_competition(
+            damaged_source, tmp_path / "comp", tmp_path / "keys", BuildConfig(strict=True, **SMALL)
+        )
+    assert not (tmp_path / "comp").exists() and leftovers(tmp_path) == []
+
+
+def test_cli_build_and_its_errors(tmp_path, synth_source, capsys):
+    """Does `facekit data build` build, and report an impossible request without a traceback?"""
+    argv = [
+        "data",
+        "build",
+        "--src",
+        str(synth_source),
+        "--seed",
+        "3",
+        "--val-pairs",
+        "10",
+        "--test-pairs",
+        "10",
+        "--ver-identities",
+        "4",
+    ]
+    assert main([*argv, "--out", str(tmp_path / "c"), "--keys", str(tmp_path / "k")]) == 0
+    assert "8 classification identities" in capsys.readouterr().out
+    assert main([*argv, "--out", str(tmp_path / "d"), "--keys", str(tmp_path / "d" / "k")]) == 2
+    captured = capsys.readouterr()
+    assert "error: keys directory" in captured.err and "Traceback" not in captured.err
+
+
+def test_real_att_faces_competition_passes_check(tmp_path, shared_data):
+    """AT&T faces (40 ids x 10 PGM): the built competition passes `check`."""
+    config = BuildConfig(seed=11, ver_identities=8)
+    manifest = build_competition(shared_data / "att_faces", tmp_path / "c", tmp_path / "k", config)
+    assert manifest.counts["cls_identities"] == 32
+    counts = manifest.counts
+    assert (counts["train_images"], counts["dev_images"], counts["test_images"]) == (256, 32, 32)
+    assert check_competition(tmp_path / "c", tmp_path / "k") == []
+
+
+@pytest.mark.slow
+def test_real_lfw_competition_passes_check(tmp_path, shared_data):
+    """LFW identities with >= 20 images (62): the built competition passes `check`."""
+    config = BuildConfig(
+        seed=5, min_images=20, max_images=25, ver_identities=12, val_pairs=200, test_pairs=200
+    )
+    manifest = build_competition(shared_data / "lfw", tmp_path / "c", tmp_path / "k", config)
+    assert manifest.counts["cls_identities"] == 50 and manifest.counts["ver_identities"] == 12
+    assert check_competition(tmp_path / "c", tmp_path / "k") == []
