@@ -28,6 +28,8 @@ def _score(args: argparse.Namespace) -> int:
     from autograder.scoring.score import score_parsed
     from autograder.scoring.submission import parse_submission
 
+    if args.plot is not None and args.task != "verification":
+        return _fail("error: --plot draws an ROC curve: it needs the verification task", 2)
     try:
         keys = load_keys(args.task, args.keys)
         submission = parse_submission(keys, args.submission, max_bytes=args.max_bytes)
@@ -40,10 +42,13 @@ def _score(args: argparse.Namespace) -> int:
     score = score_parsed(keys, submission)
     print(format_score(score, args.submission.name))
     if args.plot is not None:
-        if args.task != "verification":
-            return _fail("error: --plot needs the verification task (an ROC curve)", 2)
         curve = roc_curve(keys.labels, submission.values)
-        save_roc_plot(curve, score.overall, score.details["eer"], args.plot, args.submission.name)
+        try:
+            save_roc_plot(
+                curve, score.overall, score.details["eer"], args.plot, args.submission.name
+            )
+        except OSError as error:
+            return _fail(f"error: cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
         print(f"ROC plot written to {args.plot}")
     return 0
 
@@ -67,8 +72,11 @@ def _grades(args: argparse.Namespace) -> int:
     grades, warnings = compute_grades(config, gradebook, leaderboard)
     for warning in warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(grades_csv(grades, config), encoding="utf-8", newline="")
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(grades_csv(grades, config), encoding="utf-8", newline="")
+    except OSError as error:
+        return _fail(f"error: cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
     print(f"wrote grades for {len(grades)} students to {args.out}")
     return 0
 
@@ -81,6 +89,8 @@ def _kaggle_bundle(args: argparse.Namespace) -> int:
         written = write_kaggle_bundle(args.keys, args.out, args.comp)
     except KeysError as error:
         return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+    except OSError as error:
+        return _fail(f"error: cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT)
     for path in written:
         print(f"wrote {path}")
     return 0

@@ -40,7 +40,11 @@ def read_bytes(source: bytes | Path, problems: ProblemList, max_bytes: int) -> b
                 None, None, f"file is {_megabytes(size)}, over the limit of {_megabytes(max_bytes)}"
             )
             return None
-        return source.read_bytes()
+        try:
+            return source.read_bytes()
+        except OSError as error:
+            problems.add(None, None, f"cannot read the file: {error.strerror or error}")
+            return None
     if len(source) > max_bytes:
         problems.add(
             None,

@@ -17,7 +17,7 @@ def format_score(score: TaskScore, filename: str) -> str:
 
 
 def save_roc_plot(curve: RocCurve, auc: float, eer: float, path: Path, title: str) -> None:
-    """Write the ROC curve (log-scaled false accept rate) with its AUC and EER to `path`."""
+    """Write the ROC curve with its AUC and its EER point to `path` (PNG, PDF... by suffix)."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: never open a window

@@ -165,3 +165,16 @@ def test_irregular_files_leave_the_fast_path(text: str) -> None:
     from autograder.scoring.csv_reader import plain_columns
 
     assert plain_columns(text, ("pair_id", "score")) is None
+
+
+def test_cli_plot_needs_verification(keys_dir: Path, tmp_path: Path, capsys) -> None:
+    """--plot with classification is a usage error (exit 2) before anything is read."""
+    args = ["score", "classification", "x.csv", "--keys", str(keys_dir), "--plot", "roc.png"]
+    assert main(args) == 2
+    assert "needs the verification task" in capsys.readouterr().err
+
+
+def test_cli_directory_as_submission(keys_dir: Path, tmp_path: Path, capsys) -> None:
+    """A directory given as the submission is reported, not a traceback."""
+    assert main(["score", "verification", str(tmp_path), "--keys", str(keys_dir)]) == 1
+    assert "cannot read the file" in capsys.readouterr().err
