@@ -40,14 +40,14 @@ def describe_state_mismatch(class_name: str, details: dict) -> str:
     wrongly shaped, then the expected and found keys with shapes."""
     parts = [f"{class_name}'s parameters and buffers do not match the contract"]
     if details.get("missing"):
-        parts.append(f"missing: {_listed(details['missing'])}")
+        parts.append(f"missing: {_listed(sorted(details['missing']))}")
     if details.get("unexpected"):
-        parts.append(f"unexpected: {_listed(details['unexpected'])}")
+        parts.append(f"unexpected: {_listed(sorted(details['unexpected']))}")
     for key, expected, found in details.get("shape_mismatch", [])[:MAX_KEYS_LISTED]:
         parts.append(f"{key} has shape {tuple(found)}, expected {tuple(expected)}")
 
     def keys(entries):
-        return _listed([f"{key} {tuple(shape)}" for key, shape in entries])
+        return _listed(sorted(f"{key} {tuple(shape)}" for key, shape in entries))
 
     parts.append(f"expected: {keys(details.get('expected', []))}")
     parts.append(f"found: {keys(details.get('found', []))}")

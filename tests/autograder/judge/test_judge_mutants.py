@@ -1,0 +1,420 @@
+"""The mutant corpus: realistic bugs, each a one-cell edit of the source notebook.
+
+Every mutant must lose points on its own component and nowhere else. Mutants of different
+components cannot interfere (each edits one graded cell), so one graded notebook carries one
+mutant per component ("a round"): a few sandbox runs cover the whole corpus.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+
+from autograder.judge import grade_notebook
+
+
+@dataclass(frozen=True)
+class Mutant:
+    component: str  # the nbgrader grade_id of the edited cell
+    description: str
+    edits: tuple[tuple[str, str], ...]  # (old, new) text replacements in that cell
+    hint: str = ""  # a phrase the component's feedback must contain
+
+
+MUTANTS = [
+    # ------------------------------------------------------------------ BasicBlock
+    Mutant(
+        "basic_block",
+        "ReLU before the residual add",
+        (
+            (
+                "out = self.bn2(self.conv2(out))\n        return F.relu(out + identity)",
+                "out = F.relu(self.bn2(self.conv2(out)))\n        return out + identity",
+            ),
+        ),
+    ),
+    Mutant(
+        "basic_block",
+        "downsample without BatchNorm",
+        (
+            (
+                "nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False),\n"
+                "                nn.BatchNorm2d(out_channels),",
+                "nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride, bias=False),",
+            ),
+        ),
+        hint="missing: downsample.1.",
+    ),
+    Mutant(
+        "basic_block",
+        "stride on the second conv instead of the first",
+        (
+            (
+                "kernel_size=3, stride=stride, padding=1, bias=False",
+                "kernel_size=3, padding=1, bias=False",
+            ),
+            (
+                "nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1, bias=False)",
+                "nn.Conv2d(out_channels, out_channels, kernel_size=3, stride=stride, padding=1, "
+                "bias=False)",
+            ),
+        ),
+    ),
+    Mutant(
+        "basic_block",
+        "no ReLU after the add",
+        (("return F.relu(out + identity)", "return out + identity"),),
+    ),
+    # ------------------------------------------------------------------ Bottleneck
+    Mutant(
+        "bottleneck",
+        "stride on the first 1x1 conv (ResNet v1) instead of the 3x3",
+        (
+            (
+                "nn.Conv2d(in_channels, mid_channels, kernel_size=1, bias=False)",
+                "nn.Conv2d(in_channels, mid_channels, kernel_size=1, stride=stride, bias=False)",
+            ),
+            ("kernel_size=3, stride=stride, padding=1", "kernel_size=3, padding=1"),
+        ),
+    ),
+    Mutant(
+        "bottleneck",
+        "missing ReLU after bn2",
+        (
+            (
+                "out = F.relu(self.bn2(self.conv2(out)))",
+                "out = self.bn2(self.conv2(out))",
+            ),
+        ),
+    ),
+    Mutant(
+        "bottleneck",
+        "ReLU before the residual add",
+        (
+            (
+                "out = self.bn3(self.conv3(out))\n        return F.relu(out + identity)",
+                "out = F.relu(self.bn3(self.conv3(out)))\n        return out + identity",
+            ),
+        ),
+    ),
+    # ------------------------------------------------------------------ ConvNeXtBlock
+    Mutant(
+        "convnext_block",
+        "LayerNorm over (H, W, C) instead of over channels",
+        (
+            (
+                "self.pwconv1(self.norm(x))",
+                "self.pwconv1(F.layer_norm(x, x.shape[1:], eps=1e-6) * self.norm.weight "
+                "+ self.norm.bias)",
+            ),
+        ),
+    ),
+    Mutant(
+        "convnext_block",
+        "drop path active in eval",
+        (("if self.training and self.drop_path > 0.0:", "if self.drop_path > 0.0:"),),
+        hint="eval",
+    ),
+    Mutant(
+        "convnext_block",
+        "layer scale gamma never applied",
+        (("x = (self.gamma * x).permute(0, 3, 1, 2)", "x = x.permute(0, 3, 1, 2)"),),
+    ),
+    Mutant(
+        "convnext_block",
+        "one drop-path coin for the whole batch",
+        (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty((1, 1, 1, 1))"),),
+        hint="per sample",
+    ),
+    # ------------------------------------------------------------------ InvertedResidual
+    Mutant(
+        "inverted_residual",
+        "ReLU instead of ReLU6 after the depthwise conv",
+        (
+            (
+                "out = F.relu6(self.bn2(self.dwconv(out)))",
+                "out = F.relu(self.bn2(self.dwconv(out)))",
+            ),
+        ),
+    ),
+    Mutant(
+        "inverted_residual",
+        "activation after the linear projection",
+        (
+            (
+                "out = self.bn3(self.project(out))",
+                "out = F.relu6(self.bn3(self.project(out)))",
+            ),
+        ),
+    ),
+    Mutant(
+        "inverted_residual",
+        "residual whenever the channels match, ignoring the stride",
+        (
+            (
+                "self.use_residual = stride == 1 and in_channels == out_channels",
+                "self.use_residual = in_channels == out_channels",
+            ),
+        ),
+        hint="raised RuntimeError",
+    ),
+    # ------------------------------------------------------------------ ArcFace
+    Mutant(
+        "arcface",
+        "class weights not normalised",
+        (("F.normalize(weight, dim=1)", "weight"),),
+        hint="un-normalised class weights",
+    ),
+    Mutant(
+        "arcface",
+        "margin applied to every class",
+        (
+            (
+                "return self.s * torch.where(is_target, target, cos)",
+                "return self.s * target",
+            ),
+        ),
+        hint="EVERY class",
+    ),
+    Mutant(
+        "arcface",
+        "margin taken in degrees",
+        (
+            (
+                "cos_plus_m = cos * math.cos(self.m) - sin * math.sin(self.m)",
+                "cos_plus_m = cos * math.cos(math.radians(self.m)) - sin * math.sin("
+                "math.radians(self.m))",
+            ),
+        ),
+    ),
+    Mutant(
+        "arcface",
+        "no fallback where theta + m > pi",
+        (
+            (
+                "target = torch.where(cos > math.cos(math.pi - self.m), cos_plus_m, fallback)",
+                "target = cos_plus_m",
+            ),
+        ),
+        hint="fall back",
+    ),
+    # ------------------------------------------------------------------ CosFace
+    Mutant(
+        "cosface",
+        "margin subtracted from every class",
+        (("return self.s * (cos - margin)", "return self.s * (cos - self.m)"),),
+        hint="EVERY class",
+    ),
+    Mutant(
+        "cosface",
+        "margin not scaled by s",
+        (("return self.s * (cos - margin)", "return self.s * cos - margin"),),
+        hint="inside the scale",
+    ),
+    Mutant(
+        "cosface",
+        "embeddings not normalised",
+        (("F.normalize(embeddings, dim=1)", "embeddings"),),
+    ),
+    # ------------------------------------------------------------------ SphereFace
+    Mutant(
+        "sphereface",
+        "embeddings normalised (no ||x|| factor)",
+        (
+            (
+                "return norm * torch.where(is_target, psi, cos)",
+                "return torch.where(is_target, psi, cos)",
+            ),
+        ),
+        hint="‖x‖",
+    ),
+    Mutant(
+        "sphereface",
+        "psi without the sign (-1)^k",
+        (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = cos_m - 2 * k"),),
+    ),
+    Mutant(
+        "sphereface",
+        "psi without the -2k shift",
+        (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = (1 - 2 * (k % 2)) * cos_m"),),
+    ),
+    # ------------------------------------------------------------------ TripletLoss
+    Mutant(
+        "triplet_loss",
+        "unsquared distances",
+        (
+            (
+                "(anchor - positive).pow(2).sum(dim=1)",
+                "(anchor - positive).pow(2).sum(dim=1).sqrt()",
+            ),
+            (
+                "(anchor - negative).pow(2).sum(dim=1)",
+                "(anchor - negative).pow(2).sum(dim=1).sqrt()",
+            ),
+        ),
+        hint="unsquared",
+    ),
+    Mutant(
+        "triplet_loss",
+        "sum instead of mean",
+        (
+            (
+                "return F.relu(d_ap - d_an + self.margin).mean()",
+                "return F.relu(d_ap - d_an + self.margin).sum()",
+            ),
+        ),
+        hint="SUM",
+    ),
+    Mutant(
+        "triplet_loss",
+        "margin outside the relu",
+        (
+            (
+                "return F.relu(d_ap - d_an + self.margin).mean()",
+                "return (F.relu(d_ap - d_an) + self.margin).mean()",
+            ),
+        ),
+    ),
+    # ------------------------------------------------------------------ BatchHardTripletLoss
+    Mutant(
+        "batch_hard_triplet_loss",
+        "unsquared distances",
+        ((".pow(2).sum(dim=2)", ".pow(2).sum(dim=2).clamp_min(1e-12).sqrt()"),),
+        hint="unsquared",
+    ),
+    Mutant(
+        "batch_hard_triplet_loss",
+        "hardest positive may be the anchor itself",
+        (("positive = same & ~itself", "positive = same"),),
+        hint="itself",
+    ),
+    Mutant(
+        "batch_hard_triplet_loss",
+        "mean over all anchors, not only valid ones",
+        (
+            (
+                "losses = F.relu(hardest_positive[valid] - hardest_negative[valid] + self.margin)",
+                "losses = F.relu(hardest_positive - hardest_negative + self.margin)",
+            ),
+        ),
+    ),
+    Mutant(
+        "batch_hard_triplet_loss",
+        "easiest negative (largest distance) instead of the hardest",
+        (
+            (
+                'distances.masked_fill(~negative, float("inf")).amin(dim=1)',
+                'distances.masked_fill(~negative, float("-inf")).amax(dim=1)',
+            ),
+        ),
+    ),
+    # ------------------------------------------------------------------ CenterLoss
+    Mutant(
+        "center_loss",
+        "without the factor 0.5",
+        (("return 0.5 * (features - centers)", "return (features - centers)"),),
+        hint="0.5",
+    ),
+    Mutant(
+        "center_loss",
+        "summed over the batch instead of averaged",
+        ((".sum(dim=1).mean()", ".sum(dim=1).sum()"),),
+        hint="SUM",
+    ),
+    Mutant(
+        "center_loss",
+        "mean over every element",
+        ((".pow(2).sum(dim=1).mean()", ".pow(2).mean()"),),
+    ),
+    # ------------------------------------------------------------------ Network
+    Mutant(
+        "network",
+        "forward returns a tuple",
+        (
+            (
+                'return {"feats": feats, "out": self.classifier(feats)}',
+                "return feats, self.classifier(feats)",
+            ),
+        ),
+        hint="returned tuple",
+    ),
+    Mutant(
+        "network",
+        "classifier with one class too many",
+        (
+            (
+                "self.classifier = nn.Linear(embedding_dim, num_classes)",
+                "self.classifier = nn.Linear(embedding_dim, num_classes + 1)",
+            ),
+        ),
+    ),
+    Mutant(
+        "network",
+        "outputs detached from the graph",
+        (
+            (
+                'return {"feats": feats, "out": self.classifier(feats)}',
+                'return {"feats": feats.detach(), "out": self.classifier(feats).detach()}',
+            ),
+        ),
+        hint="gradient",
+    ),
+]
+
+
+def rounds(mutants: list[Mutant]) -> list[list[Mutant]]:
+    """Group mutants so that each group holds at most one mutant per component."""
+    groups: list[list[Mutant]] = []
+    for mutant in mutants:
+        for group in groups:
+            if all(other.component != mutant.component for other in group):
+                group.append(mutant)
+                break
+        else:
+            groups.append([mutant])
+    return groups
+
+
+ROUNDS = rounds(MUTANTS)
+
+
+def test_corpus_has_three_mutants_per_component(max_points):
+    """Does every rubric component have at least three mutants?"""
+    counts = {component: 0 for component in max_points}
+    for mutant in MUTANTS:
+        counts[mutant.component] += 1
+    assert min(counts.values()) >= 3, counts
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: f"{m.component}-{m.description}")
+def test_mutant_edit_applies(mutant, edited_copy, edit_cell):
+    """Does each mutant's text still occur exactly once in its cell of the source notebook?"""
+    edit_cell(edited_copy(), mutant.component, mutant.edits)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("round_index", range(len(ROUNDS)))
+def test_mutants_lose_points_on_their_component_only(
+    round_index, edited_copy, edit_cell, write_notebook, max_points
+):
+    """Does each mutant lose points on its own component, and every other component keep all?"""
+    notebook = edited_copy()
+    mutants = {mutant.component: mutant for mutant in ROUNDS[round_index]}
+    for mutant in mutants.values():
+        edit_cell(notebook, mutant.component, mutant.edits)
+    report = grade_notebook(write_notebook(notebook))
+    points = report.component_points()
+    feedback = {component.id: component.feedback() for component in report.components}
+    for component, earned in points.items():
+        mutant = mutants.get(component)
+        if mutant is None:
+            assert earned == max_points[component], (
+                f"{component} lost points although only {sorted(mutants)} were mutated:\n"
+                f"{feedback[component]}"
+            )
+            continue
+        assert earned < max_points[component], (
+            f"mutant '{mutant.description}' of {component} was not caught:\n{feedback[component]}"
+        )
+        assert mutant.hint in feedback[component], (
+            f"feedback for '{mutant.description}' lacks {mutant.hint!r}:\n{feedback[component]}"
+        )
