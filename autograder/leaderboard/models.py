@@ -43,6 +43,9 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+NAME_MAX_LENGTH = 200
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -53,7 +56,7 @@ class Participant(Base):
     __tablename__ = "participant"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     submissions: Mapped[list["Submission"]] = relationship(back_populates="participant")
 

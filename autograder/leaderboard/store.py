@@ -26,7 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from autograder.leaderboard.errors import LeaderboardError
-from autograder.leaderboard.models import Participant, Setting, Submission
+from autograder.leaderboard.models import NAME_MAX_LENGTH, Participant, Setting, Submission
 from autograder.leaderboard.tokens import hash_token, new_token
 from autograder.scoring import TaskScore
 from autograder.scoring.formats import LEADERBOARD_EXPORT_COLUMNS
@@ -147,6 +147,11 @@ class LeaderboardStore:
         repeated = sorted(name for name, count in Counter(names).items() if count > 1)
         if repeated:
             raise LeaderboardError(f"names listed more than once: {', '.join(repeated)}")
+        too_long = [name for name in names if len(name) > NAME_MAX_LENGTH]
+        if too_long:
+            raise LeaderboardError(
+                f"names longer than {NAME_MAX_LENGTH} characters: {', '.join(too_long)}"
+            )
         with self._sessions.begin() as session:
             taken = set(
                 session.scalars(select(Participant.name).where(Participant.name.in_(names)))

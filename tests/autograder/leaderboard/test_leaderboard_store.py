@@ -119,6 +119,8 @@ def test_roster_names_must_be_new_and_unique(store):
         store.add_participants(["ann", "ben"])
     with pytest.raises(LeaderboardError, match="more than once: ben"):
         store.add_participants(["ben", "cat", "ben"])
+    with pytest.raises(LeaderboardError, match="longer than 200 characters"):
+        store.add_participants(["x" * 201])
     assert store.participant_names() == ["ann"]
 
 
