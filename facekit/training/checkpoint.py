@@ -72,8 +72,10 @@ def load_safely(path: Path) -> dict[str, Any]:
             f"{path}: refused: the checkpoint contains pickled Python objects, not only tensors "
             f"({first_line}). Save `model.state_dict()` (tensors only) with torch.save."
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({error})") from None
+    except Exception as error:  # torch.load raises many unrelated types for a corrupt file
+        raise CheckpointError(
+            f"{path}: not a readable PyTorch checkpoint ({type(error).__name__}: {error})"
+        ) from None
     if not isinstance(payload, dict):
         raise CheckpointError(
             f"{path}: expected a dict of tensors (a state dict), got {type(payload).__name__}"

@@ -1,0 +1,135 @@
+"""`facekit grade-model`: re-scoring reproduces a run exactly, unsafe checkpoints are refused,
+models over the parameter budget are flagged."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.rescore.grade_model import (
+    GradeModelReport,
+    RescoreError,
+    count_parameters,
+    read_checkpoint,
+)
+from facekit.cli import main as facekit
+from facekit.paths import SOLUTION_NOTEBOOK
+
+
+class TouchOnUnpickle:
+    """A pickled payload: unpickling it would create `marker` (it must never run)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        lambda marker: {"model": TouchOnUnpickle(marker)},
+        lambda marker: {"state_dict": {"w": torch.zeros(2)}, "hook": os.system},
+        lambda marker: TouchOnUnpickle(marker),
+    ],
+    ids=["reduce-payload", "function", "bare-object"],
+)
+def test_pickled_payload_is_refused(tmp_path: Path, payload):
+    """Is a checkpoint holding pickled objects refused, with nothing of it executed?"""
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save(payload(marker), path)
+    with pytest.raises(RescoreError, match="refused: the checkpoint contains pickled Python"):
+        read_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path):
+    """A text file posing as a checkpoint is named in the error."""
+    path = tmp_path / "notes.pt"
+    path.write_text("hello")
+    with pytest.raises(RescoreError, match="notes.pt"):
+        read_checkpoint(path)
+
+
+@pytest.mark.parametrize("wrap", [None, "model_state_dict", "state_dict"])
+def test_student_style_checkpoints_are_read(tmp_path: Path, wrap):
+    """A bare state dict, or one under a common key, is accepted (no facekit metadata)."""
+    weights = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2)).state_dict()
+    path = tmp_path / "student.pt"
+    torch.save(weights if wrap is None else {wrap: weights, "epoch": 3}, path)
+    contents = read_checkpoint(path)
+    assert contents.meta is None and set(contents.weights) == set(weights)
+    # 3*2 + 2 (linear) + 2 + 2 (BN affine); running statistics are not parameters.
+    assert count_parameters(contents.weights) == 12
+
+
+def test_report_flags_over_budget():
+    """Over the budget is flagged even when everything reproduces."""
+    report = GradeModelReport(
+        scores={}, parameters=101, max_parameters=100, agreements=[], problems=[]
+    )
+    assert report.over_budget and not report.ok and "OVER BUDGET" in report.summary()
+
+
+@pytest.fixture(scope="module")
+def graded(tiny_run, tmp_path_factory):
+    """`facekit grade-model` on the tiny run's checkpoint, within and over a parameter budget."""
+    out = tmp_path_factory.mktemp("grade_model")
+    submissions = tiny_run.run / "submissions"
+    tight = out / "tight_course.toml"
+    tight.write_text("[grade_model]\nmax_parameters = 1000\nwall_seconds = 600\n")
+    code = facekit(
+        [
+            "grade-model",
+            "--notebook", str(SOLUTION_NOTEBOOK),
+            "--checkpoint", str(tiny_run.run / "checkpoints" / "last.pt"),
+            "--data", str(tiny_run.comp),
+            "--keys", str(tiny_run.keys),
+            "--submission", str(submissions / "classification.csv"),
+            str(submissions / "verification.csv"),
+            "--course-config", str(tight),
+            "--out", str(out / "tight"),
+        ]
+    )  # fmt: skip
+    return code, json.loads((out / "tight" / "report.json").read_text()), out / "tight"
+
+
+@pytest.mark.slow
+def test_grade_model_reproduces_the_run_exactly(graded, tiny_run):
+    """Recomputed CSVs are byte-identical to the run's, and every score agrees exactly."""
+    _, report, out = graded
+    for task in ("classification", "verification"):
+        recomputed = (out / f"{task}.csv").read_bytes()
+        assert recomputed == (tiny_run.run / "submissions" / f"{task}.csv").read_bytes(), task
+    agreements = {a["task"]: a for a in report["agreements"]}
+    assert agreements["classification"]["label_agreement"] == 1.0
+    assert agreements["verification"]["max_abs_diff"] == 0.0
+    assert all(a["exact"] for a in agreements.values())
+    for task, agreement in agreements.items():
+        assert report["scores"][task]["overall"] == agreement["submitted_overall"]
+
+
+@pytest.mark.slow
+def test_grade_model_flags_over_budget(graded):
+    """A model over max_parameters is flagged in the report and by exit status 1."""
+    code, report, _ = graded
+    assert report["over_budget"] is True and report["parameters"] > report["max_parameters"]
+    assert report["ok"] is False and code == 1
+
+
+def test_missing_notebook_is_a_clear_error(tiny_run, tmp_path: Path, capsys):
+    """A wrong notebook path is reported by name with exit status 2."""
+    code = facekit(
+        [
+            "grade-model",
+            "--notebook", str(tmp_path / "missing.ipynb"),
+            "--checkpoint", str(tiny_run.run / "checkpoints" / "last.pt"),
+            "--data", str(tiny_run.comp),
+            "--keys", str(tiny_run.keys),
+        ]
+    )  # fmt: skip
+    assert code == 2 and "missing.ipynb" in capsys.readouterr().err

@@ -1,0 +1,93 @@
+"""`facekit train` on the tiny config, end to end: CSVs scoring above chance, safe checkpoints."""
+
+import json
+
+import pytest
+import torch
+
+from autograder.scoring import score_submission
+from facekit.cli import main as facekit
+from facekit.paths import REPO_ROOT
+from facekit.training.trainer import METRICS_COLUMNS
+
+pytestmark = pytest.mark.slow
+
+
+def test_run_writes_everything(tiny_run):
+    """Metrics per epoch, curves, summary, checkpoints and both submissions exist."""
+    run = tiny_run.run
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert lines[0] == ",".join(METRICS_COLUMNS) and len(lines) == 1 + 4
+    assert (run / "curves.png").stat().st_size > 0
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [
+        "epoch_001.pt",
+        "epoch_002.pt",
+        "epoch_003.pt",
+        "epoch_004.pt",
+        "last.pt",
+    ]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 1 and summary["ranks_agree"] is True
+    assert 0.0 <= summary["dev_accuracy"] <= 1.0 and 0.0 <= summary["val_auc"] <= 1.0
+
+
+def test_submissions_score_above_chance(tiny_run, capsys):
+    """Does `facekit score` accept both CSVs, and are the scores better than guessing?"""
+    submissions = tiny_run.run / "submissions"
+    for task in ("classification", "verification"):
+        code = facekit(
+            ["score", task, str(submissions / f"{task}.csv"), "--keys", str(tiny_run.keys)]
+        )
+        assert code == 0, capsys.readouterr().err
+    num_classes = len(list((tiny_run.comp / "cls_data" / "train").iterdir()))
+    accuracy = score_submission(
+        "classification", submissions / "classification.csv", tiny_run.keys
+    ).overall
+    auc = score_submission("verification", submissions / "verification.csv", tiny_run.keys).overall
+    assert accuracy > 1.0 / num_classes, f"accuracy {accuracy} is at chance (1/{num_classes})"
+    assert auc > 0.55, f"verification AUC {auc} is at chance"
+
+
+def test_checkpoint_opens_with_weights_only(tiny_run):
+    """Is the checkpoint tensors and plain data only (torch.load(weights_only=True))?"""
+    payload = torch.load(tiny_run.run / "checkpoints" / "last.pt", weights_only=True)
+    meta = json.loads(payload["meta"])
+    assert meta["epoch"] == 4 and meta["eval_weights"] == "ema"
+    assert meta["class_names"] == sorted(meta["class_names"])
+    assert set(payload) >= {"model", "ema", "objective", "optimizer", "scaler", "meta"}
+
+
+def test_bad_data_is_a_clear_error(tmp_path, capsys):
+    """A directory that is not a competition gives a message naming it, not a traceback."""
+    config = REPO_ROOT / "configs" / "tiny_cpu.toml"
+    code = facekit(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(tmp_path / "nowhere"),
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    error = capsys.readouterr().err
+    assert code == 2 and "nowhere" in error and "Traceback" not in error
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
+    """--resume on an empty run directory says there is nothing to resume."""
+    config = REPO_ROOT / "configs" / "tiny_cpu.toml"
+    code = facekit(
+        [
+            "train",
+            "--config",
+            str(config),
+            "--data",
+            str(tmp_path),
+            "--out",
+            str(tmp_path / "run"),
+            "--resume",
+        ]
+    )
+    assert code == 2 and "nothing to resume" in capsys.readouterr().err

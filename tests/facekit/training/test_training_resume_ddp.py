@@ -1,0 +1,64 @@
+"""Interrupted runs resume, and the torchrun (DDP, gloo on CPU) path trains with ranks in step."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from facekit.cli import main as facekit
+from facekit.paths import REPO_ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def short_config(tmp_path: Path, epochs: int) -> Path:
+    """configs/tiny_cpu.toml with fewer epochs."""
+    text = (REPO_ROOT / "configs" / "tiny_cpu.toml").read_text()
+    assert "epochs = 4" in text
+    path = tmp_path / "short.toml"
+    path.write_text(text.replace("epochs = 4", f"epochs = {epochs}"))
+    return path
+
+
+def test_stop_then_resume_finishes(tiny_run, tmp_path: Path):
+    """Stop after epoch 1, resume: the run ends at epoch 2 with both submissions written."""
+    config, run = short_config(tmp_path, 2), tmp_path / "run"
+    common = ["train", "--config", str(config), "--data", str(tiny_run.comp), "--out", str(run)]
+    assert facekit([*common, "--stop-after", "1"]) == 0
+    assert (run / "checkpoints" / "epoch_001.pt").is_file()
+    assert not (run / "submissions").exists()
+    assert facekit([*common, "--resume"]) == 0
+    lines = (run / "metrics.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
+    assert (run / "submissions" / "verification.csv").is_file()
+
+
+def test_torchrun_two_cpu_processes(tiny_run, tmp_path: Path):
+    """torchrun --nproc_per_node=2 (gloo): both ranks train, rank 0 writes, weights agree."""
+    config, run = short_config(tmp_path, 1), tmp_path / "ddp_run"
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "facekit.training",
+        "--config",
+        str(config),
+        "--data",
+        str(tiny_run.comp),
+        "--out",
+        str(run),
+    ]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, env=environment, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["ranks_agree"] is True
+    assert (run / "submissions" / "classification.csv").is_file()
