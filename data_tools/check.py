@@ -190,7 +190,7 @@ def _read_pairs(
     images = set(inventory.ver)
     for line, row in enumerate(rows, start=2):
         where = f"{relative}:{line}"
-        if len(row) != len(header) or any(row.get(c) in (None, "") for c in header):
+        if any(not row[c] for c in header):
             problems.append(Problem("bad-csv", where, f"expected {len(header)} non-empty fields"))
             continue
         pair = _PairRow(row["pair_id"], row["image_a"], row["image_b"], row.get("label"))
@@ -469,7 +469,7 @@ def _read_keys(
         return None, [
             Problem("bad-csv", _k(name), f"header is {found_header}, expected {list(header)}")
         ]
-    complete = [r for r in rows if all(r.get(c) not in (None, "") for c in header)]
+    complete = [r for r in rows if all(r[c] for c in header)]
     problems = [
         Problem("bad-csv", _k(name), f"{len(rows) - len(complete)} row(s) with empty fields")
     ]

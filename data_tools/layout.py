@@ -53,9 +53,11 @@ def write_csv(path: Path, header: tuple[str, ...], rows: list[tuple]) -> None:
 
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file as strings."""
+    """The header and rows of a CSV file as strings; blank lines are skipped, short rows padded
+    with "" (so a missing field reads as empty, never as an absent key)."""
     with path.open(newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
-        rows = [dict(zip(header, row, strict=False)) for row in reader]
+        padding = [""] * len(header)
+        rows = [dict(zip(header, row + padding, strict=False)) for row in reader if row]
     return header, rows

@@ -1,0 +1,155 @@
+"""The competition validator: each planted leak or breakage is reported precisely."""
+
+import csv
+import shutil
+
+import pytest
+
+from data_tools import layout
+from data_tools.check import Problem, check_competition
+from data_tools.errors import DataToolsError
+from facekit.cli import main
+
+
+def read_rows(path):
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path, rows):
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def codes(problems: list[Problem]) -> set[str]:
+    return {p.code for p in problems}
+
+
+def test_image_copied_into_two_splits(competition_copy):
+    """A training image copied into the test folder is a cross-split duplicate."""
+    comp, keys = competition_copy
+    train_image = sorted((comp / layout.CLS_TRAIN).glob("*/*"))[0]
+    shutil.copy(train_image, comp / layout.CLS_TEST / "0123456789abcdef0123.jpg")
+    problems = check_competition(comp)
+    duplicates = [p for p in problems if p.code == "duplicate-image"]
+    assert len(duplicates) == 1
+    assert train_image.relative_to(comp).as_posix() in str(duplicates[0])
+    assert "cls_data/test/0123456789abcdef0123.jpg (test)" in duplicates[0].message
+
+
+def test_identity_in_both_classification_and_verification(competition_copy):
+    """A verification image whose (hidden) identity is a classification identity."""
+    comp, keys = competition_copy
+    cls_identity = sorted(p.name for p in (comp / layout.CLS_TRAIN).iterdir())[0]
+    owners = read_rows(keys / layout.KEYS_VER_IMAGES)
+    moved = owners[0]["image"]
+    for row in owners:
+        if row["identity"] == owners[0]["identity"]:
+            row["identity"] = cls_identity
+    write_rows(keys / layout.KEYS_VER_IMAGES, owners)
+    problems = check_competition(comp, keys)
+    overlap = [p for p in problems if p.code == "identity-overlap"]
+    assert overlap and overlap[0].path == f"{layout.VER_IMAGES}/{moved}"
+    assert f"identity {cls_identity!r} is in both classification and verification" in str(
+        overlap[0]
+    )
+
+
+def test_test_file_named_after_its_identity(competition_copy):
+    """A test image renamed after its identity is reported as revealing it."""
+    comp, keys = competition_copy
+    key_rows = read_rows(keys / layout.KEYS_CLS)
+    old, identity = key_rows[0]["id"], key_rows[0]["label"]
+    (comp / layout.CLS_TEST / old).rename(comp / layout.CLS_TEST / f"{identity}_0001.jpg")
+    problems = check_competition(comp, keys)
+    revealing = [p for p in problems if p.code == "revealing-name"]
+    assert revealing == [
+        Problem(
+            "revealing-name",
+            f"{layout.CLS_TEST}/{identity}_0001.jpg",
+            f"file name reveals identity {identity!r}",
+        )
+    ]
+
+
+def test_pair_pointing_at_missing_image(competition_copy):
+    """Deleting a verification image breaks every pair that uses it, each reported by line."""
+    comp, keys = competition_copy
+    pair = read_rows(comp / layout.VAL_PAIRS)[0]
+    (comp / layout.VER_IMAGES / pair["image_a"]).unlink()
+    problems = check_competition(comp)
+    missing = [p for p in problems if p.code == "missing-pair-image"]
+    assert missing[0].path == f"{layout.VAL_PAIRS}:2"
+    assert f"pair {pair['pair_id']} points at missing image" in missing[0].message
+    assert "checksum" in codes(problems)
+
+
+def test_edited_file_fails_the_manifest_checksum(competition_copy):
+    """A changed or an unlisted file is caught by the manifest checksums."""
+    comp, _ = competition_copy
+    (comp / layout.SAMPLE_VER).write_text((comp / layout.SAMPLE_VER).read_text() + "\n")
+    (comp / "extra.txt").write_text("hello")
+    problems = [str(p) for p in check_competition(comp)]
+    assert f"{layout.SAMPLE_VER}: sha256 differs from the manifest [checksum]" in problems
+    assert "extra.txt: file is not listed in the manifest [checksum]" in problems
+
+
+def test_keys_that_do_not_match_the_public_files(competition_copy):
+    """A key row dropped, a bad usage, a val/test image shared: each reported."""
+    comp, keys = competition_copy
+    key_rows = read_rows(keys / layout.KEYS_CLS)
+    dropped = key_rows.pop(0)["id"]
+    key_rows[0]["usage"] = "Secret"
+    write_rows(keys / layout.KEYS_CLS, key_rows)
+    problems = [str(p) for p in check_competition(comp, keys)]
+    assert (
+        f"<keys>/{layout.KEYS_CLS}: no row for test image {dropped!r} [keys-mismatch]" in problems
+    )
+    assert any("usage must be one of ['Public', 'Private']; got 'Secret'" in p for p in problems)
+
+
+def test_val_and_test_pairs_sharing_an_image(competition_copy):
+    """An image used by both val and test pairs leaks labels from one to the other."""
+    comp, _ = competition_copy
+    val = read_rows(comp / layout.VAL_PAIRS)
+    test = read_rows(comp / layout.TEST_PAIRS)
+    test[0]["image_a"] = val[0]["image_a"]
+    write_rows(comp / layout.TEST_PAIRS, test)
+    problems = check_competition(comp)
+    assert (
+        Problem(
+            "split-leak",
+            f"{layout.VER_IMAGES}/{val[0]['image_a']}",
+            "image is used by both val and test pairs",
+        )
+        in problems
+    )
+
+
+def test_missing_parts_and_malformed_csv(competition_copy):
+    """A removed folder and a wrong header are reported, not crashed on."""
+    comp, _ = competition_copy
+    shutil.rmtree(comp / layout.CLS_DEV)
+    (comp / layout.TEST_PAIRS).write_text("pair,a,b\n1,x,y\n")
+    problems = [str(p) for p in check_competition(comp)]
+    assert f"{layout.CLS_DEV}: required directory is missing [missing]" in problems
+    assert any(p.startswith(f"{layout.TEST_PAIRS}: header is ['pair', 'a', 'b']") for p in problems)
+
+
+def test_not_a_directory_is_an_error(tmp_path):
+    with pytest.raises(DataToolsError, match="does not exist"):
+        check_competition(tmp_path / "nowhere")
+
+
+def test_cli_exit_codes(competition_copy, capsys):
+    """`facekit data check` exits 0 when clean, 1 with problems listed, 2 on bad input."""
+    comp, keys = competition_copy
+    assert main(["data", "check", str(comp), "--keys", str(keys)]) == 0
+    assert "no problems found" in capsys.readouterr().out
+    (comp / layout.MANIFEST).write_text("{not json")
+    assert main(["data", "check", str(comp)]) == 1
+    assert "not a valid manifest" in capsys.readouterr().err
+    assert main(["data", "check", str(comp / "nowhere")]) == 2
+    assert "Traceback" not in capsys.readouterr().err
