@@ -116,9 +116,10 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
     return [Submission(student, path) for student, path in sorted(by_student.items())]
 
 
-def grader_fingerprint(limits: Limits) -> str:
+def grader_fingerprint(limits: Limits | None) -> str:
     """A hash of the judge, rubric, reference and limits: anything that can change a grade."""
-    digest = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode())
+    chosen = asdict(limits) if limits else "the judge's default limits"
+    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True).encode())
     for root, pattern in _FINGERPRINT_GLOBS:
         for path in sorted(root.glob(pattern)):
             digest.update(str(path.relative_to(_PACKAGE_ROOT.parent)).encode())
@@ -130,7 +131,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def grade_submission(submission: Submission, out_dir: Path, limits: Limits) -> Outcome:
+def grade_submission(submission: Submission, out_dir: Path, limits: Limits | None) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
     Runs in a pool worker: returns plain data only.
@@ -145,7 +146,8 @@ def grade_submission(submission: Submission, out_dir: Path, limits: Limits) -> O
         outcome.points = {key: float(value) for key, value in report.component_points().items()}
         outcome.total, outcome.max_total = float(report.total), float(report.max_total)
         outcome.status = GRADED
-    except NotebookError as error:  # unreadable notebook: the student's zero, with the reason
+    except NotebookError as error:  # the judge makes most of these a zero report; not all
+        # a notebook the judge could not read: the student's zero, with the reason
         outcome.status, outcome.total, outcome.reason = GRADED, 0.0, str(error)
         _write_unreadable_report(out_dir / submission.student, str(error))
     except Exception as error:  # noqa: BLE001 - the judge's own fault, reported apart
@@ -207,13 +209,12 @@ def grade_batch(
     """Grade every submission into `out_dir`, reusing unchanged results; returns the outcomes.
 
     `jobs` > 1 grades that many notebooks at once in worker processes (each runs its own sandboxes).
-    `progress` None shows a bar only on a terminal.
+    `limits` None: the judge's default limits. `progress` None: a bar only on a terminal.
     """
     from tqdm import tqdm  # noqa: PLC0415
 
     if jobs < 1:
         raise BatchError(f"--jobs must be at least 1, got {jobs}")
-    limits = limits or Limits()
     out_dir.mkdir(parents=True, exist_ok=True)
     log(describe_isolation(isolation_report()))
     fingerprint = grader_fingerprint(limits)
@@ -236,9 +237,8 @@ def grade_batch(
         cache[outcome.student] = asdict(outcome) | {"cached": False}
         _save_cache(out_dir, cache)  # after each one: an interrupted batch keeps its progress
 
-    bar = tqdm(total=len(to_grade), desc="grading", unit="notebook", disable=progress is False)
-    if progress is None:
-        bar.disable = not sys.stderr.isatty()
+    show_bar = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=len(to_grade), desc="grading", unit="notebook", disable=not show_bar)
     with bar:
         if jobs == 1:
             for submission, sha in to_grade:

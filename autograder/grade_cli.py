@@ -6,7 +6,6 @@ from pathlib import Path
 
 from autograder.sandbox import DEFAULT_MEMORY_BYTES, Limits
 
-_DEFAULT_LIMITS = Limits()
 EXIT_GRADER_ERRORS = 3
 
 
@@ -27,25 +26,29 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--force", action="store_true", help="re-grade every notebook, ignoring the cache"
     )
-    parser.add_argument(
-        "--wall-seconds",
-        type=float,
-        default=_DEFAULT_LIMITS.wall_seconds,
-        help="wall-clock limit of each sandboxed run",
+    limits = parser.add_argument_group(
+        "sandbox limits", "per sandboxed run; when none is given, the judge's defaults apply"
     )
-    parser.add_argument(
-        "--cpu-seconds",
-        type=int,
-        default=_DEFAULT_LIMITS.cpu_seconds,
-        help="CPU-time limit of each sandboxed process",
-    )
-    parser.add_argument(
+    # SUPPRESS: absent unless given, so the judge's own defaults apply
+    unset = argparse.SUPPRESS
+    limits.add_argument("--wall-seconds", type=float, default=unset, help="wall-clock limit")
+    limits.add_argument("--cpu-seconds", type=int, default=unset, help="CPU-time limit")
+    limits.add_argument(
         "--memory-gib",
         type=float,
-        default=DEFAULT_MEMORY_BYTES / 2**30,
-        help="address-space limit of each sandboxed process (a plain `import torch` maps ~3.1)",
+        default=unset,
+        help=f"address-space limit (sandbox default {DEFAULT_MEMORY_BYTES / 2**30:g}; "
+        "a plain `import torch` maps ~3.1)",
     )
     parser.set_defaults(handler=run_grade)
+
+
+def _limits(args: argparse.Namespace) -> Limits | None:
+    """The limits given on the command line over the sandbox's defaults; None when none given."""
+    given = {name: getattr(args, name) for name in ("wall_seconds", "cpu_seconds") if name in args}
+    if "memory_gib" in args:
+        given["memory_bytes"] = int(args.memory_gib * 2**30)
+    return Limits(**given) if given else None
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -60,11 +63,7 @@ def run_grade(args: argparse.Namespace) -> int:
     )
 
     try:
-        limits = Limits(
-            cpu_seconds=args.cpu_seconds,
-            memory_bytes=int(args.memory_gib * 2**30),
-            wall_seconds=args.wall_seconds,
-        )
+        limits = _limits(args)
         submissions = find_submissions(args.paths)
         outcomes = grade_batch(
             submissions, args.out, jobs=args.jobs, limits=limits, use_cache=not args.force

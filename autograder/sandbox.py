@@ -48,6 +48,7 @@ DEFAULT_MEMORY_BYTES = 6 * 2**30
 OUTPUT_KEEP_CHARS = 20_000  # per stream: enough for a traceback, bounded for a runaway print loop
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _KILL_GRACE_SECONDS = 3.0
+_NICENESS = 10
 _FIRST_SANDBOX_UID = 200_000  # + the launcher's PID: unique among live runs, owns no files
 
 
@@ -462,6 +463,7 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     if drop_user:
         _chown_tree(workdir, uid)
     _set_limits(config["limits"])
+    os.nice(_NICENESS)  # a CPU hog (busy loop, fork bomb) yields to the grader and its peers
     report["rlimits"] = True
     if drop_user:
         os.setgroups([])
