@@ -3,8 +3,6 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
 from autograder.scoring.formats import METRICS
 from autograder.scoring.keys import Keys, check_task, load_keys
@@ -38,36 +36,31 @@ class TaskScore:
     notes: tuple[str, ...] = ()
 
 
-def _verification_details(labels: np.ndarray, scores: np.ndarray, public: np.ndarray) -> dict:
-    curve = roc_curve(labels, scores)
-    return {
-        "eer": equal_error_rate(curve),
-        "tar_at_far_1e-3": tar_at_far(curve, TAR_FAR),
-        "public_eer": equal_error_rate(roc_curve(labels[public], scores[public])),
-        "private_eer": equal_error_rate(roc_curve(labels[~public], scores[~public])),
-    }
-
-
 def score_parsed(keys: Keys, submission: Submission) -> TaskScore:
     """Score a submission already validated by `parse_submission` against the same keys."""
+    masks = {"public": keys.public, "private": ~keys.public, "overall": slice(None)}
     if keys.task == "verification":
-
-        def metric(mask: np.ndarray | slice) -> float:
-            return roc_auc(roc_curve(keys.labels[mask], submission.values[mask]))
-
-        details = _verification_details(keys.labels, submission.values, keys.public)
+        curves = {
+            split: roc_curve(keys.labels[mask], submission.values[mask])
+            for split, mask in masks.items()
+        }
+        scores = {split: roc_auc(curve) for split, curve in curves.items()}
+        details = {
+            "eer": equal_error_rate(curves["overall"]),
+            "tar_at_far_1e-3": tar_at_far(curves["overall"], TAR_FAR),
+            "public_eer": equal_error_rate(curves["public"]),
+            "private_eer": equal_error_rate(curves["private"]),
+        }
     else:
-
-        def metric(mask: np.ndarray | slice) -> float:
-            return accuracy(submission.values[mask], keys.labels[mask])
-
+        scores = {
+            split: accuracy(submission.values[mask], keys.labels[mask])
+            for split, mask in masks.items()
+        }
         details = {}
     return TaskScore(
         task=keys.task,
         metric=METRICS[keys.task],
-        public=metric(keys.public),
-        private=metric(~keys.public),
-        overall=metric(slice(None)),
+        **scores,
         details=details,
         notes=submission.notes,
     )
