@@ -51,6 +51,7 @@ COMPONENTS = (
     "triplet_loss",
     "batch_hard_triplet_loss",
     "center_loss",
+    "network",
 )
 """Notebook components graded by the judge (nbgrader grade_ids), in gradebook column order."""
 

@@ -29,19 +29,27 @@ _TOTAL_TOLERANCE = 0.01  # per component: a total of components rounded to 2 dec
 
 @dataclass(frozen=True)
 class StudentGrade:
-    """One output row. `scores[task]` is the private score, None without a submission."""
+    """One output row. `scores[task]` is the private score, None without a submission.
+
+    `components` is None when the judge could not grade the notebook (an empty gradebook row):
+    the notebook and overall totals are then left empty, never a zero that looks like a grade.
+    """
 
     student: str
-    components: dict[str, float]
+    components: dict[str, float] | None
     scores: dict[str, float | None]
     points: dict[str, float]
 
     @property
-    def notebook_total(self) -> float:
+    def notebook_total(self) -> float | None:
+        if self.components is None:
+            return None
         return round(sum(self.components.values()), 2)
 
     @property
-    def total(self) -> float:
+    def total(self) -> float | None:
+        if self.notebook_total is None:
+            return None
         return round(self.notebook_total + sum(self.points.values()), 2)
 
 
@@ -62,8 +70,11 @@ def _raise_if_any(problems: ProblemList, what: str) -> None:
         raise GradesInputError(f"the {what} is invalid:\n{problems}")
 
 
-def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, float]]:
-    """`{student: {component: points}}` from the judge's gradebook, checked against `config`."""
+def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, float] | None]:
+    """`{student: {component: points}}` from the judge's gradebook, checked against `config`.
+
+    A row whose cells are all empty (the judge could not grade that notebook) maps to None.
+    """
     problems = ProblemList(str(path))
     text = read_text(Path(path), problems)
     _raise_if_any(problems, "gradebook")
@@ -74,7 +85,7 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
     else:
         _check_gradebook_header(rows.header, config, problems)
     _raise_if_any(problems, "gradebook")
-    gradebook: dict[str, dict[str, float]] = {}
+    gradebook: dict[str, dict[str, float] | None] = {}
     first_line: dict[str, int] = {}
     for line, fields in records:
         record = dict(zip(rows.header, fields, strict=True))
@@ -90,6 +101,9 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
             )
             continue
         first_line[student] = line
+        if not any(record[name] for name in rows.header[1:]):
+            gradebook[student] = None  # the judge's mark for a grader error: no grade yet
+            continue
         points = {}
         for component, maximum in config.components.items():
             value = _number(record[component], problems, line, component)
@@ -158,7 +172,7 @@ def read_leaderboard_export(path: Path) -> dict[tuple[str, str], float | None]:
 
 def compute_grades(
     config: CourseConfig,
-    gradebook: dict[str, dict[str, float]],
+    gradebook: dict[str, dict[str, float] | None],
     leaderboard: dict[tuple[str, str], float | None],
 ) -> tuple[list[StudentGrade], list[str]]:
     """One StudentGrade per student on either side, sorted by student; plus warning lines."""
@@ -168,6 +182,11 @@ def compute_grades(
     for student in students:
         if student not in gradebook:
             warnings.append(f"{student!r} is not in the gradebook: 0 notebook points")
+        elif gradebook[student] is None:
+            warnings.append(
+                f"{student!r} has an empty gradebook row (the notebook was not graded): "
+                "notebook and total left empty"
+            )
         components = gradebook.get(student, dict.fromkeys(config.components, 0.0))
         scores = {task: leaderboard.get((student, task)) for task in TASKS}
         for task, score in scores.items():
@@ -181,6 +200,10 @@ def compute_grades(
     return grades, warnings
 
 
+def _points(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
 def grades_csv(grades: list[StudentGrade], config: CourseConfig) -> str:
     """The grades CSV text (columns: `formats.grades_columns`), numbers in fixed formats."""
     buffer = io.StringIO()
@@ -190,14 +213,15 @@ def grades_csv(grades: list[StudentGrade], config: CourseConfig) -> str:
         task_columns = []
         for task in TASKS:
             score = grade.scores[task]
-            task_columns += ["" if score is None else f"{score:.6f}", f"{grade.points[task]:.2f}"]
+            task_columns += ["" if score is None else f"{score:.6f}", _points(grade.points[task])]
+        components = grade.components or {}
         writer.writerow(
             [
                 grade.student,
-                *(f"{grade.components[name]:.2f}" for name in config.component_names),
-                f"{grade.notebook_total:.2f}",
+                *(_points(components.get(name)) for name in config.component_names),
+                _points(grade.notebook_total),
                 *task_columns,
-                f"{grade.total:.2f}",
+                _points(grade.total),
             ]
         )
     return buffer.getvalue()

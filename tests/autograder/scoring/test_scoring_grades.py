@@ -62,11 +62,33 @@ def test_cutoffs_are_linear_with_bonus(score: float | None, points: float) -> No
     assert cutoffs.points_for(score) == pytest.approx(points)
 
 
-def test_example_config_loads() -> None:
-    """The shipped example config is valid and grades every component."""
+def test_example_config_matches_the_judge_rubric() -> None:
+    """The shipped example is valid and its component maxima are the judge rubric's."""
+    from autograder.judge.rubric import load_rubric
+
     config = load_course_config(COURSE_EXAMPLE)
-    assert len(config.components) == 10
+    rubric = {component.id: component.max_points for component in load_rubric().components}
+    assert config.components == rubric
     assert config.leaderboard["verification"].bonus == 0.0
+
+
+def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
+    """A gradebook written by the batch grader (a grader error included) is read as intended."""
+    from autograder.batch import GRADEBOOK_NAME, GRADED, GRADER_ERROR, Outcome, write_gradebook
+
+    config = load_course_config(COURSE_EXAMPLE)
+    full = {name: float(points) for name, points in config.components.items()}
+    outcomes = [
+        Outcome("ann", "ann.ipynb", GRADED, points=full, total=sum(full.values())),
+        Outcome("ben", "ben.ipynb", GRADER_ERROR, reason="worker crashed"),
+    ]
+    write_gradebook(outcomes, tmp_path)
+    gradebook = read_gradebook(tmp_path / GRADEBOOK_NAME, config)
+    assert gradebook == {"ann": full, "ben": None}
+    grades, warnings = compute_grades(config, gradebook, {})
+    assert grades[0].notebook_total == 100 and grades[1].total is None
+    assert any("'ben' has an empty gradebook row" in warning for warning in warnings)
+    assert grades_csv(grades, config).splitlines()[2].startswith("ben," + "," * 12)
 
 
 @pytest.mark.parametrize(
@@ -107,6 +129,7 @@ def test_config_errors_name_key_and_file(
             "line 2, column 'basic_block': expected 0 to 10 points, found 11",
         ),
         ("student,basic_block,arcface,total\nal,x,0,0\n", "expected a number, found 'x'"),
+        ("student,basic_block,arcface,total\nal,,2,2\n", "expected a number, found ''"),
         ("student,basic_block,arcface,total\nal,1,2,4\n", "expected the sum of the components (3)"),
         ("student,basic_block,arcface,total\nal,1,2,3\nal,1,2,3\n", "duplicate student 'al'"),
     ],
