@@ -200,3 +200,12 @@ def test_grades_cli_bad_input(inputs: dict[str, Path], tmp_path: Path, capsys) -
     assert main(args) == 1
     assert "missing table [leaderboard]" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
+    """The leaderboard's own export is read, keeping the private score."""
+    from autograder.leaderboard.store import FinalScore, final_scores_csv
+
+    path = tmp_path / "final_scores.csv"
+    path.write_text(final_scores_csv([FinalScore("ann", "verification", 0.9, 0.8765)]))
+    assert read_leaderboard_export(path) == {("ann", "verification"): 0.8765}
