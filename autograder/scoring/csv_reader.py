@@ -20,39 +20,24 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
-def _megabytes(size: int) -> str:
+def _size(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
 def read_bytes(source: bytes | Path, problems: ProblemList, max_bytes: int) -> bytes | None:
-    """The raw bytes of `source`, or None (with a problem recorded) if missing or too large.
+    """The raw bytes of `source`, or None (with a problem recorded) if unreadable or too large.
 
     A path's size is checked before reading so a huge file is never loaded into memory.
     """
-    if isinstance(source, Path):
-        try:
-            size = source.stat().st_size
-        except OSError as error:
-            problems.add(None, None, f"cannot read the file: {error.strerror or error}")
-            return None
+    try:
+        size = source.stat().st_size if isinstance(source, Path) else len(source)
         if size > max_bytes:
-            problems.add(
-                None, None, f"file is {_megabytes(size)}, over the limit of {_megabytes(max_bytes)}"
-            )
+            problems.add(None, None, f"file is {_size(size)}, over the limit of {_size(max_bytes)}")
             return None
-        try:
-            return source.read_bytes()
-        except OSError as error:
-            problems.add(None, None, f"cannot read the file: {error.strerror or error}")
-            return None
-    if len(source) > max_bytes:
-        problems.add(
-            None,
-            None,
-            f"file is {_megabytes(len(source))}, over the limit of {_megabytes(max_bytes)}",
-        )
+        return source.read_bytes() if isinstance(source, Path) else source
+    except OSError as error:
+        problems.add(None, None, f"cannot read the file: {error.strerror or error}")
         return None
-    return source
 
 
 def decode_text(data: bytes, problems: ProblemList, notes: list[str]) -> str | None:
