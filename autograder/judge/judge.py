@@ -128,8 +128,8 @@ def _failure_message(prepared: PreparedCase, answer: Answer) -> str:
         frames = error.get("frames") or []
         where = ("; traceback (your code): " + " | ".join(frames)) if frames else ""
         return f"raised {error.get('type', '?')}: {error.get('message', '')}{where}"
-    if answer.status == "bad_output":
-        return str(record.get("message", "malformed output"))
+    if answer.status in ("bad_output", "timeout"):
+        return str(record.get("message", "malformed output"))[:300]
     return answer.message
 
 

@@ -18,9 +18,10 @@ from safetensors.torch import load_file, save_file
 from autograder.judge import worker_main
 from autograder.judge.prepare import PreparedCase
 
-MAX_RUNS = 3
+MAX_RUNS = 4
 MAX_ANSWER_BYTES = 64 * 2**20  # far above any honest answer: the cases use tiny tensors
-STATUSES = ("ok", "missing", "not_implemented", "state_mismatch", "error", "bad_output")
+STATUSES = ("ok", "missing", "not_implemented", "state_mismatch", "error", "bad_output", "timeout")
+CASE_SECONDS = 10.0  # per case, enforced inside the worker; the sandbox's wall limit backs it up
 TENSOR_PREFIXES = ("output", "grad_input/", "grad_param/", "buffer/")
 
 
@@ -44,7 +45,11 @@ def _write_inputs(workdir: Path, cells, prepared: tuple[PreparedCase, ...]) -> N
     shutil.copy2(worker_main.__file__, workdir / "worker_main.py")
     payload = [{"label": label, "source": source} for label, source in cells]
     (workdir / "student_cells.json").write_text(json.dumps(payload), encoding="utf-8")
-    request = {"protocol": worker_main.PROTOCOL_VERSION, "cases": [p.request for p in prepared]}
+    request = {
+        "protocol": worker_main.PROTOCOL_VERSION,
+        "case_seconds": CASE_SECONDS,
+        "cases": [p.request for p in prepared],
+    }
     (workdir / "request.json").write_text(json.dumps(request), encoding="utf-8")
     for case in prepared:
         save_file(case.tensors, str(workdir / f"case_{case.request['index']}.safetensors"))
@@ -117,11 +122,19 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
                 answers[indices[position]] = answer
                 position += 1
             if position < len(indices):
+                # The case at `position` killed the worker: skip the rest of its component
+                # too (they would most likely do the same) and go on with the next one.
                 reason = result.failure_reason() or "exited without answering"
+                crashed = prepared[position].component.id
                 answers[indices[position]] = Answer(
                     "crashed", message=f"the worker running your code {reason}"
                 )
                 position += 1
+                while position < len(indices) and prepared[position].component.id == crashed:
+                    answers[indices[position]] = Answer(
+                        "not_run", message="not run: an earlier case of this component crashed"
+                    )
+                    position += 1
         for index in indices[position:]:
             answers[index] = Answer(
                 "not_run", message="not run: earlier cases crashed or hung too often"

@@ -13,6 +13,7 @@ and then compares; nothing this process writes is trusted beyond being data.
 import builtins
 import json
 import linecache
+import signal
 import sys
 import traceback
 import types
@@ -33,6 +34,14 @@ _dumps = json.dumps
 _loads = json.loads
 _save_file = save_file
 _load_file = load_file
+
+
+class CaseTimeout(BaseException):
+    """Raised by the alarm when one case runs longer than the request's `case_seconds`."""
+
+
+def _on_alarm(signum, frame):
+    raise CaseTimeout()
 
 
 class CaseFailure(Exception):
@@ -189,20 +198,30 @@ def _error_record(error: BaseException, cell_labels: set[str]) -> dict:
 
 def load_student_cells(cells: list[dict]) -> tuple[types.ModuleType, list[dict]]:
     """Execute the student's cells one by one into one module; a cell that raises is recorded
-    and the others still load, so one broken cell only costs what it defines."""
+    and the others still load, so one broken cell only costs what it defines. Cells that fail
+    with NameError run again after the others: notebooks get reordered (a class cell moved
+    above the imports) and Jupyter never minded, since cells run in any order there."""
     module = types.ModuleType(STUDENT_MODULE_NAME)
     module.__file__ = f"{STUDENT_MODULE_NAME}.py"
     sys.modules[STUDENT_MODULE_NAME] = module
     labels = {cell["label"] for cell in cells}
-    errors = []
     for cell in cells:
         lines = cell["source"].splitlines(keepends=True)
         linecache.cache[cell["label"]] = (len(cell["source"]), None, lines, cell["label"])
-        try:
-            exec(compile(cell["source"], cell["label"], "exec"), module.__dict__)
-        except BaseException as error:  # noqa: BLE001 - student code may raise anything
-            errors.append({"cell": cell["label"], **_error_record(error, labels)})
-    return module, errors
+    pending, errors = list(cells), []
+    while True:
+        retry, name_errors = [], []
+        for cell in pending:
+            try:
+                exec(compile(cell["source"], cell["label"], "exec"), module.__dict__)
+            except NameError as error:
+                retry.append(cell)
+                name_errors.append({"cell": cell["label"], **_error_record(error, labels)})
+            except BaseException as error:  # noqa: BLE001 - student code may raise anything
+                errors.append({"cell": cell["label"], **_error_record(error, labels)})
+        if not retry or len(retry) == len(pending):
+            return module, errors + name_errors
+        pending = retry
 
 
 def _write_json(path: str, payload: dict) -> None:
@@ -219,18 +238,33 @@ def main(argv: list[str]) -> int:
     labels = {cell["label"] for cell in cells}
     module, load_errors = load_student_cells(cells)
     _write_json(f"load_{start}.json", {"protocol": PROTOCOL_VERSION, "cell_errors": load_errors})
+    timed_out_classes = set()
     for case in request["cases"][start:]:
         index = case["index"]
-        _write_json("running.json", {"index": index})
         tensors = _load_file(f"case_{index}.safetensors")
         record: dict = {"protocol": PROTOCOL_VERSION, "index": index, "status": "ok"}
         results: dict[str, torch.Tensor] = {}
         module_class = module.__dict__.get(case["class_name"])
         if not isinstance(module_class, type):
             record["status"] = "missing"
+        elif case["class_name"] in timed_out_classes:
+            record["status"] = "timeout"
+            record["message"] = "not run: an earlier case of this class ran out of time"
         else:
             try:
-                results, record["facts"] = run_case(module_class, case, tensors)
+                signal.signal(signal.SIGALRM, _on_alarm)
+                signal.setitimer(signal.ITIMER_REAL, request["case_seconds"])
+                try:
+                    results, record["facts"] = run_case(module_class, case, tensors)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+            except CaseTimeout:
+                timed_out_classes.add(case["class_name"])
+                results = {}
+                record["status"] = "timeout"
+                record["message"] = (
+                    f"did not finish within {request['case_seconds']:g} s (an endless loop?)"
+                )
             except CaseFailure as failure:
                 record.update(status=failure.status, message=str(failure), details=failure.details)
             except NotImplementedError as error:

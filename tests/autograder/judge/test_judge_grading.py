@@ -1,0 +1,148 @@
+"""End-to-end grading of whole notebooks: reference, handout, mangled and hostile submissions."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.judge import grade_notebook
+from facekit.paths import HANDOUT_NOTEBOOK
+
+
+@pytest.mark.slow
+def test_source_notebook_scores_full_marks(source_notebook, write_notebook, tmp_path):
+    """Does the reference notebook score every point, and are both report files written?"""
+    report = grade_notebook(write_notebook(source_notebook))
+    assert report.total == report.max_total == 100, report.to_markdown()
+    assert list(report.component_points()) == [c.id for c in report.components]
+    report.write(tmp_path / "out")
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert results["score"] == 100
+    for test in results["tests"]:
+        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+        assert test["score"] == test["max_score"]
+    assert "**Total: 100 / 100**" in (tmp_path / "out" / "report.md").read_text()
+
+
+@pytest.fixture
+def handout_path(tmp_path, needs):
+    """The released handout; built from the source with nbgrader when not committed yet."""
+    if HANDOUT_NOTEBOOK.is_file():
+        return HANDOUT_NOTEBOOK
+    from facekit.release import build_handout
+
+    path = tmp_path / "hw2p2.ipynb"
+    path.write_text(build_handout(), encoding="utf-8")
+    return path
+
+
+@pytest.mark.slow
+def test_handout_scores_zero_with_not_implemented_everywhere(handout_path):
+    """Does the unchanged handout score 0, saying 'not implemented' for every component?"""
+    report = grade_notebook(handout_path)
+    assert report.total == 0
+    for component in report.components:
+        assert "not implemented" in component.feedback(), component.feedback()
+
+
+@pytest.mark.slow
+def test_mangled_notebook_is_graded_by_name(source_notebook, write_notebook):
+    """All metadata lost, cells reordered, a stale duplicate, a broken cell, outputs and widgets
+    left in: is the work still found by name, the later duplicate graded, and all of it said?"""
+    notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
+    for cell in notebook.cells:
+        cell.metadata = {}
+    cosface = next(cell for cell in notebook.cells if cell.source.startswith("class CosFace"))
+    stale = nbformat.v4.new_code_cell(cosface.source.replace("(cos - margin)", "(cos + margin)"))
+    notebook.cells.insert(notebook.cells.index(cosface), stale)  # graded: the later, correct one
+    notebook.cells.insert(3, nbformat.v4.new_code_cell("def broken(:\n    pass"))
+    center = next(cell for cell in notebook.cells if cell.source.startswith("class CenterLoss"))
+    notebook.cells.remove(center)
+    notebook.cells.insert(4, center)  # moved up, before the imports cell would not matter
+    center.outputs = [nbformat.v4.new_output("stream", text="loss 0.12\n")]
+    notebook.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    report = grade_notebook(write_notebook(notebook))
+    notes = " ".join(report.notes)
+    assert report.total == report.max_total, report.to_markdown()
+    assert "definitions were found by name" in notes
+    assert "CosFace is defined in cells" in notes and "graded the later one" in notes
+    assert "syntax error" in notes
+
+
+@pytest.mark.slow
+def test_duplicated_graded_cell_grades_the_later_copy(source_notebook, write_notebook):
+    """With a graded cell duplicated (same nbgrader id), is only the later copy graded?"""
+    notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "center_loss"
+    )
+    later = nbformat.from_dict(json.loads(json.dumps(cell)))
+    later.source = later.source.replace("return 0.5 * ", "return ")
+    notebook.cells.insert(notebook.cells.index(cell) + 3, later)
+    report = grade_notebook(write_notebook(notebook))
+    points = report.component_points()
+    assert points["center_loss"] == 0
+    assert "cell center_loss appears 2 times" in " ".join(report.notes)
+    assert report.total == report.max_total - 6
+
+
+@pytest.mark.slow
+def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook, edit_cell):
+    """A hang, a hard exit, sys.exit at import and patched json/safetensors/open: do only the
+    sabotaged components lose points, with a clear message each?"""
+    notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
+    marker = "        ### BEGIN SOLUTION\n        weight = self.weight.to(embeddings.dtype)\n"
+    edit_cell(
+        notebook,
+        "arcface",
+        [
+            (
+                marker,
+                marker.replace(
+                    "\n        weight", "\n        while True:\n            pass\n        weight", 1
+                ),
+            )
+        ],
+    )
+    edit_cell(
+        notebook,
+        "center_loss",
+        [
+            (
+                "centers = self.centers.to(",
+                "import os\n        os._exit(0)\n        centers = self.centers.to(",
+            )
+        ],
+    )
+    sabotage = (
+        "\n\nimport builtins, json, sys\nimport safetensors.torch\n"
+        "json.dumps = lambda *args, **kwargs: 'garbage'\n"
+        "safetensors.torch.save_file = lambda *args, **kwargs: None\n"
+        "builtins.print('pwned')\nsys.exit(3)\n"
+    )
+    cell = next(
+        c
+        for c in notebook.cells
+        if c.metadata.get("nbgrader", {}).get("grade_id") == "triplet_loss"
+    )
+    cell.source += sabotage
+    report = grade_notebook(write_notebook(notebook))
+    points = report.component_points()
+    feedback = {component.id: component.feedback() for component in report.components}
+    assert points["arcface"] == 0 and "did not finish within" in feedback["arcface"]
+    assert points["center_loss"] == 0 and "the worker running your code" in feedback["center_loss"]
+    assert "SystemExit" in " ".join(report.notes)
+    untouched = set(points) - {"arcface", "center_loss"}
+    for cid in untouched:
+        expected = next(c.max_points for c in report.components if c.id == cid)
+        assert points[cid] == expected, f"{cid}:\n{feedback[cid]}"
+
+
+@pytest.mark.slow
+def test_unreadable_notebook_scores_zero_with_the_reason(tmp_path):
+    """Does a file that is not a notebook get zero points and a message naming it?"""
+    path = tmp_path / "submission.ipynb"
+    path.write_text("{ not json", encoding="utf-8")
+    report = grade_notebook(path)
+    assert report.total == 0
+    assert "submission.ipynb: not valid notebook JSON" in report.notes[0]
