@@ -1,5 +1,6 @@
 """Fixtures for the reference-solution tests."""
 
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -22,6 +23,8 @@ def execute_notebook():
 
     With allow_errors, a failing cell records its error and the following cells still run, so
     one kernel serves a whole notebook and each cell's outcome can be inspected afterwards.
+    One thread: on a busy CI machine, threads of tiny convolutions spin against each other
+    and a one-second self-check takes thirty.
     """
 
     def execute(notebook: nbformat.NotebookNode, path: Path, allow_errors: bool = False):
@@ -32,6 +35,6 @@ def execute_notebook():
             allow_errors=allow_errors,
             resources={"metadata": {"path": str(path)}},
         )
-        return client.execute()
+        return client.execute(env={**os.environ, "OMP_NUM_THREADS": "1"})
 
     return execute
