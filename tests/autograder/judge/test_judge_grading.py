@@ -77,6 +77,7 @@ def test_duplicated_graded_cell_grades_the_later_copy(source_notebook, write_not
         c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "center_loss"
     )
     later = nbformat.from_dict(json.loads(json.dumps(cell)))
+    later.id = "center_loss_copy"
     later.source = later.source.replace("return 0.5 * ", "return ")
     notebook.cells.insert(notebook.cells.index(cell) + 3, later)
     report = grade_notebook(write_notebook(notebook))

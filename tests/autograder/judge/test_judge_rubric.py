@@ -1,0 +1,57 @@
+"""The rubric file: loads, covers the contract, and rejects typos loudly."""
+
+import pytest
+
+from autograder.judge.rubric import RUBRIC_PATH, RubricError, load_rubric, load_rubric_file
+
+CONTRACT = {
+    "basic_block": "BasicBlock",
+    "bottleneck": "Bottleneck",
+    "convnext_block": "ConvNeXtBlock",
+    "inverted_residual": "InvertedResidual",
+    "arcface": "ArcFace",
+    "cosface": "CosFace",
+    "sphereface": "SphereFace",
+    "triplet_loss": "TripletLoss",
+    "batch_hard_triplet_loss": "BatchHardTripletLoss",
+    "center_loss": "CenterLoss",
+    "network": "Network",
+}
+
+
+def test_rubric_covers_the_contract():
+    """Does the rubric grade exactly the contract's components, with points for each?"""
+    rubric = load_rubric()
+    assert {c.id: c.class_name for c in rubric.components} == CONTRACT
+    assert all(component.max_points > 0 for component in rubric.components)
+    assert sum(component.max_points for component in rubric.components) == 100
+
+
+def test_rubric_has_the_required_edge_cases():
+    """Are stride/channel changes, float64, eval mode and the loss edge cases all present?"""
+    cases = {(c.id, case.name): case for c in load_rubric().components for case in c.cases}
+    assert ("arcface", "theta_plus_m_beyond_pi") in cases
+    assert ("arcface", "cos_theta_exactly_one") in cases
+    assert ("batch_hard_triplet_loss", "no_valid_triplet") in cases
+    assert any(case.dtype == "float64" for case in cases.values())
+    assert any(case.mode == "eval" for case in cases.values())
+    assert any(case.ctor.get("stride") == 2 for case in cases.values())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (('mode = "eval"', 'mdoe = "eval"'), "unknown key(s) ['mdoe']"),
+        (('dtype = "float64"', 'dtype = "float16"'), "'float16' is not one of"),
+        (("[tolerance.float32]", "[tolerance.float32]\nabsolute = 1"), "unknown key(s)"),
+        (('kind = "labels"', 'kind = "label"'), "'label' is not one of"),
+    ],
+)
+def test_typos_are_errors(tmp_path, edit, message):
+    """Is a misspelt key or a bad value an error that names it?"""
+    text = RUBRIC_PATH.read_text(encoding="utf-8").replace(*edit, 1)
+    path = tmp_path / "rubric.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(RubricError) as error:
+        load_rubric_file(path)
+    assert message in str(error.value)
