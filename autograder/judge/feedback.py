@@ -249,16 +249,100 @@ KNOWN_BUGS = {
 }
 
 
+def _reference_block(prepared: PreparedCase) -> torch.nn.Module:
+    """The reference block of this case with the case's weights and mode (for bug variants)."""
+    from facekit.reference import load_reference
+
+    block_class = getattr(load_reference(), prepared.component.class_name)
+    with torch.random.fork_rng():
+        module = block_class(**prepared.case.ctor).to(getattr(torch, prepared.case.dtype))
+    state = {key[6:]: value for key, value in prepared.tensors.items() if key.startswith("state/")}
+    module.load_state_dict(state)
+    return module.train(prepared.case.mode == "train")
+
+
+def _residual_variants(m, x) -> dict[str, torch.Tensor]:
+    """BasicBlock / Bottleneck computed with the typical mistakes, from the reference's parts."""
+    out = F.relu(m.bn1(m.conv1(x)))
+    if hasattr(m, "conv3"):
+        out = m.bn3(m.conv3(F.relu(m.bn2(m.conv2(out)))))
+    else:
+        out = m.bn2(m.conv2(out))
+    shortcut = x if m.downsample is None else m.downsample(x)
+    variants = {
+        "your output matches ReLU applied BEFORE the residual add: add first, then ReLU": (
+            F.relu(out) + shortcut
+        ),
+        "your output matches the block without its final ReLU (after the add)": out + shortcut,
+        "your output matches the block without the shortcut: add the input (or downsample(x))": (
+            F.relu(out)
+        ),
+    }
+    if hasattr(m, "conv3"):
+        no_middle_relu = m.bn3(m.conv3(m.bn2(m.conv2(F.relu(m.bn1(m.conv1(x)))))))
+        variants["your output matches the block without the ReLU after bn2"] = F.relu(
+            no_middle_relu + shortcut
+        )
+    return variants
+
+
+def _convnext_variants(m, x) -> dict[str, torch.Tensor]:
+    branch = m.pwconv2(F.gelu(m.pwconv1(m.norm(m.dwconv(x).permute(0, 2, 3, 1)))))
+    return {
+        "your output matches the block without the layer scale gamma": (
+            x + branch.permute(0, 3, 1, 2)
+        ),
+        "your output matches the branch without the residual: add the input back": (
+            (m.gamma * branch).permute(0, 3, 1, 2)
+        ),
+    }
+
+
+def _inverted_residual_variants(m, x) -> dict[str, torch.Tensor]:
+    def run(activation, after_project):
+        out = x if m.expand is None else activation(m.bn1(m.expand(x)))
+        out = m.bn3(m.project(activation(m.bn2(m.dwconv(out)))))
+        if after_project:
+            out = activation(out)
+        return x + out if m.use_residual else out
+
+    return {
+        "your output matches ReLU where ReLU6 belongs (clip at 6)": run(F.relu, False),
+        "your output matches an activation after the projection: the projection is linear": (
+            run(F.relu6, True)
+        ),
+    }
+
+
+BLOCK_BUGS = {
+    "basic_block": _residual_variants,
+    "bottleneck": _residual_variants,
+    "convnext_block": _convnext_variants,
+    "inverted_residual": _inverted_residual_variants,
+}
+
+
+def _block_bug_formulas(prepared: PreparedCase) -> list[tuple[str, object]]:
+    """(hint, formula) pairs for a block case: the reference's parts wired the buggy way."""
+    if prepared.component.id not in BLOCK_BUGS or prepared.case.check != "compare":
+        return []
+    module = _reference_block(prepared)
+    with torch.no_grad():
+        variants = BLOCK_BUGS[prepared.component.id](module, prepared.input("x"))
+    return [(text, lambda _, value=value: value) for text, value in variants.items()]
+
+
 def _matching_bugs(prepared: PreparedCase, got: torch.Tensor) -> list[str]:
     hints = []
-    for text, formula in KNOWN_BUGS.get(prepared.component.id, []):
+    formulas = KNOWN_BUGS.get(prepared.component.id, []) + _block_bug_formulas(prepared)
+    for text, formula in formulas:
         try:
             candidate = formula(prepared)
-        except (KeyError, RuntimeError, IndexError):  # the case lacks what this formula needs
+        except (KeyError, RuntimeError, IndexError, AttributeError):  # not applicable here
             continue
         if candidate is None or tuple(candidate.shape) != tuple(got.shape):
             continue
-        if torch.allclose(got.double(), candidate, **HINT_TOLERANCE):
+        if torch.allclose(got.double(), candidate.double(), **HINT_TOLERANCE):
             hints.append(text)
     return hints
 

@@ -31,6 +31,7 @@ MUTANTS = [
                 "out = F.relu(self.bn2(self.conv2(out)))\n        return out + identity",
             ),
         ),
+        hint="BEFORE the residual add",
     ),
     Mutant(
         "basic_block",
@@ -63,6 +64,7 @@ MUTANTS = [
         "basic_block",
         "no ReLU after the add",
         (("return F.relu(out + identity)", "return out + identity"),),
+        hint="without its final ReLU",
     ),
     # ------------------------------------------------------------------ Bottleneck
     Mutant(
@@ -85,6 +87,7 @@ MUTANTS = [
                 "out = self.bn2(self.conv2(out))",
             ),
         ),
+        hint="without the ReLU after bn2",
     ),
     Mutant(
         "bottleneck",
@@ -118,6 +121,7 @@ MUTANTS = [
         "convnext_block",
         "layer scale gamma never applied",
         (("x = (self.gamma * x).permute(0, 3, 1, 2)", "x = x.permute(0, 3, 1, 2)"),),
+        hint="without the layer scale gamma",
     ),
     Mutant(
         "convnext_block",
