@@ -6,6 +6,8 @@ worker run serving every rubric case). The batch target is <= 2 s per notebook o
 """
 
 import argparse
+import os
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -27,16 +29,21 @@ def main() -> None:
 
     cases = prepared_cases()
     print(f"prepare {len(cases)} cases (reference, trusted): {time.perf_counter() - start:.2f} s")
-    timings = []
+    timings, cpu = [], []
     for _ in range(args.repeats):
         start = time.perf_counter()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         report = grade_notebook(args.notebook)
         timings.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime)
     print(f"grade {args.notebook.name}: {report.total:g}/{report.max_total:g} points")
     print(
         f"per notebook: median {statistics.median(timings):.2f} s, "
-        f"min {min(timings):.2f} s over {args.repeats} runs"
+        f"min {min(timings):.2f} s over {args.repeats} runs; sandboxed worker CPU time "
+        f"median {statistics.median(cpu):.2f} s"
     )
+    print(f"machine load average (1 min): {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

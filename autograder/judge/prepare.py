@@ -164,11 +164,16 @@ def prepare_case(index: int, component: Component, case: Case, reference: Module
 def prepare_cases(rubric: Rubric, reference: ModuleType) -> tuple[PreparedCase, ...]:
     """Every case of the rubric, in rubric order, with the reference's answers."""
     cases = [(component, case) for component in rubric.components for case in component.cases]
-    with torch.random.fork_rng():
-        return tuple(
-            prepare_case(index, component, case, reference)
-            for index, (component, case) in enumerate(cases)
-        )
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny tensors: threads only add spin-waiting (see worker_main)
+    try:
+        with torch.random.fork_rng():
+            return tuple(
+                prepare_case(index, component, case, reference)
+                for index, (component, case) in enumerate(cases)
+            )
+    finally:
+        torch.set_num_threads(threads)
 
 
 @functools.cache
