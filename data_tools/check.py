@@ -57,7 +57,7 @@ def check_competition(comp: str | Path, keys: str | Path | None = None) -> list[
     problems += found
     identities = set(inventory.train) | set(inventory.dev)
     problems += _check_classes(inventory)
-    problems += _check_names(inventory, identities)
+    problems += _check_names(inventory, identities | _hidden_identities(keys))
     val_pairs, found = _read_pairs(comp, layout.VAL_PAIRS, layout.VAL_PAIRS_HEADER, inventory)
     problems += found
     test_pairs, found = _read_pairs(comp, layout.TEST_PAIRS, layout.TEST_PAIRS_HEADER, inventory)
@@ -122,6 +122,14 @@ def _inventory(comp: Path) -> tuple[_Inventory, list[Problem]]:
         ver=flat(comp / layout.VER_IMAGES, layout.VER_IMAGES),
     )
     return inventory, problems
+
+
+def _hidden_identities(keys: str | Path | None) -> set[str]:
+    """Verification identity names from the keys (if readable), to spot revealing names."""
+    path = None if keys is None else Path(keys) / layout.KEYS_VER_IMAGES
+    if path is None or not path.is_file():
+        return set()
+    return {row["identity"] for row in layout.read_csv(path)[1] if row.get("identity")}
 
 
 def _check_classes(inventory: _Inventory) -> list[Problem]:

@@ -57,18 +57,27 @@ def test_identity_in_both_classification_and_verification(competition_copy):
     )
 
 
-def test_test_file_named_after_its_identity(competition_copy):
-    """A test image renamed after its identity is reported as revealing it."""
+@pytest.mark.parametrize(
+    ("folder", "key_file", "name_column", "identity_column"),
+    [
+        (layout.CLS_TEST, layout.KEYS_CLS, "id", "label"),
+        (layout.VER_IMAGES, layout.KEYS_VER_IMAGES, "image", "identity"),
+    ],
+)
+def test_file_named_after_its_identity(
+    competition_copy, folder, key_file, name_column, identity_column
+):
+    """A test or verification image renamed after its identity is reported as revealing it."""
     comp, keys = competition_copy
-    key_rows = read_rows(keys / layout.KEYS_CLS)
-    old, identity = key_rows[0]["id"], key_rows[0]["label"]
-    (comp / layout.CLS_TEST / old).rename(comp / layout.CLS_TEST / f"{identity}_0001.jpg")
+    row = read_rows(keys / key_file)[0]
+    old, identity = row[name_column], row[identity_column]
+    (comp / folder / old).rename(comp / folder / f"{identity}_0001.jpg")
     problems = check_competition(comp, keys)
     revealing = [p for p in problems if p.code == "revealing-name"]
     assert revealing == [
         Problem(
             "revealing-name",
-            f"{layout.CLS_TEST}/{identity}_0001.jpg",
+            f"{folder}/{identity}_0001.jpg",
             f"file name reveals identity {identity!r}",
         )
     ]
