@@ -44,7 +44,7 @@ def _register_synth(commands: argparse._SubParsersAction) -> None:
 
 
 def _register_build(commands: argparse._SubParsersAction) -> None:
-    from data_tools.build import BuildConfig
+    from data_tools.config import BuildConfig
 
     defaults = BuildConfig()
     parser = commands.add_parser(
@@ -200,7 +200,8 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 @_handles_errors
 def _run_build(args: argparse.Namespace) -> int:
-    from data_tools.build import BuildConfig, build_competition
+    from data_tools.build import build_competition
+    from data_tools.config import BuildConfig
 
     names = (
         "seed",
