@@ -387,7 +387,9 @@ def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list[str]
             "output right but BatchNorm running statistics differ: is a BatchNorm layer applied "
             "twice, or to the wrong tensor?"
         )
-    if prepared.case.mode == "eval" and prepared.component.id == "convnext_block":
+    case = prepared.case
+    stochastic = case.ctor.get("drop_path", 0) > 0 and prepared.component.id == "convnext_block"
+    if "output" in failed and case.mode == "eval" and stochastic and not hints:
         hints.append("in eval mode stochastic depth must be off (check self.training)")
     return hints
 
