@@ -37,6 +37,7 @@ BATCH_LOG_NAME = "batch_log.csv"
 CACHE_NAME = "grading_cache.json"
 NBGRADER_SUBMITTED = "submitted"
 GRADED, GRADER_ERROR = "graded", "grader_error"
+_MAX_REASON_CHARS = 500  # batch_log.csv stays readable; the full story is in report.md
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 # Everything whose change can change a grade: a new fingerprint re-grades every notebook.
 _FINGERPRINT_GLOBS = (
@@ -146,6 +147,7 @@ def grade_submission(submission: Submission, out_dir: Path, limits: Limits | Non
         outcome.points = {key: float(value) for key, value in report.component_points().items()}
         outcome.total, outcome.max_total = float(report.total), float(report.max_total)
         outcome.status = GRADED
+        outcome.reason = str(report.to_gradescope().get("output", ""))[:_MAX_REASON_CHARS]
     except NotebookError as error:  # the judge makes most of these a zero report; not all
         # a notebook the judge could not read: the student's zero, with the reason
         outcome.status, outcome.total, outcome.reason = GRADED, 0.0, str(error)

@@ -59,7 +59,7 @@ class Limits:
     cpu_seconds: int = 60  # RLIMIT_CPU: CPU time of each process, then SIGKILL
     memory_bytes: int = DEFAULT_MEMORY_BYTES  # RLIMIT_AS (virtual); not applied with allow_gpu
     wall_seconds: float = 120.0  # the whole run (every process it started) is killed after this
-    max_processes: int = 64  # RLIMIT_NPROC (processes + threads) for this run's private user id
+    max_processes: int = 64  # RLIMIT_NPROC (processes + threads); only with a private user id
     max_file_bytes: int = 256 * 2**20  # RLIMIT_FSIZE: largest file the script may write
     allow_gpu: bool = False  # False: CUDA_VISIBLE_DEVICES="" and no /dev access beyond null etc.
 
@@ -239,7 +239,8 @@ def isolation_report() -> dict[str, bool]:
 
     Keys: network_namespace, pid_namespace, mount_namespace, private_proc, private_tmp,
     repo_hidden, unprivileged_user, no_new_privs, landlock_filesystem, landlock_network,
-    landlock_scope (signals and abstract sockets), rlimits.
+    landlock_scope (signals and abstract sockets), rlimits (CPU, memory, file size),
+    process_limit (max_processes: needs the private user id).
     """
     with tempfile.TemporaryDirectory(prefix="facekit-probe-") as tmp:
         workdir = Path(tmp).resolve()
@@ -437,7 +438,7 @@ def _chown_tree(root: str, uid: int) -> None:
             os.chown(os.path.join(directory, name), uid, uid, follow_symlinks=False)
 
 
-def _set_limits(limits: dict) -> None:
+def _set_limits(limits: dict, private_user: bool) -> None:
     def cap(kind: int, value: int) -> None:
         resource.setrlimit(kind, (value, value))
 
@@ -447,7 +448,8 @@ def _set_limits(limits: dict) -> None:
         cap(resource.RLIMIT_AS, int(limits["memory_bytes"]))
     cap(resource.RLIMIT_FSIZE, int(limits["max_file_bytes"]))
     cap(resource.RLIMIT_CORE, 0)
-    cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
+    if private_user:  # RLIMIT_NPROC counts every process of the user id: only ours is private
+        cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
 def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report) -> None:
@@ -462,9 +464,10 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     workdir = config["workdir"]
     if drop_user:
         _chown_tree(workdir, uid)
-    _set_limits(config["limits"])
+    _set_limits(config["limits"], private_user=drop_user)
     os.nice(_NICENESS)  # a CPU hog (busy loop, fork bomb) yields to the grader and its peers
     report["rlimits"] = True
+    report["process_limit"] = drop_user
     if drop_user:
         os.setgroups([])
         os.setgid(uid)
@@ -500,6 +503,7 @@ def _launch(config: dict) -> None:
             "landlock_network",
             "landlock_scope",
             "rlimits",
+            "process_limit",
         ),
         False,
     )

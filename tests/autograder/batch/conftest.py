@@ -1,10 +1,15 @@
 """Fixtures for the batch tests: the released handout and notebooks built from it."""
 
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
+from autograder.batch import find_submissions, grade_batch
+from autograder.sandbox import REPO_ROOT, Limits
 from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 
@@ -40,3 +45,83 @@ def judge_available() -> None:
         from autograder.judge import grade_notebook  # noqa: F401
     except ImportError as error:
         pytest.skip(f"autograder.judge.grade_notebook is not available yet: {error}")
+
+
+CHEATERS_DIR = Path(__file__).with_name("cheaters")
+CORPUS_LIMITS = Limits(cpu_seconds=10, wall_seconds=15.0)
+KEYS_CANARY = "CANARY-KEY-7f3e9b"
+
+
+@dataclass(frozen=True)
+class GradedCorpus:
+    """The outputs of grading the whole corpus in one batch."""
+
+    gradebook: pd.DataFrame  # indexed by student
+    log: pd.DataFrame  # batch_log.csv, indexed by student
+    out: Path
+    submissions: Path
+    limits: Limits
+    keys_canary: str  # a string only the (world-readable) keys file holds
+    fingerprint: str  # of the grader that graded it
+
+
+def _source_notebook() -> nbformat.NotebookNode:
+    return nbformat.read(SOLUTION_NOTEBOOK, as_version=4)
+
+
+def _cell(notebook: nbformat.NotebookNode, grade_id: str) -> nbformat.NotebookNode:
+    """The code cell with this nbgrader grade_id (or, for imports, this cell id)."""
+    for cell in notebook.cells:
+        if cell.get("id") == grade_id or (
+            cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+        ):
+            return cell
+    raise KeyError(f"no cell {grade_id!r} in {SOLUTION_NOTEBOOK}")
+
+
+def _broken_notebooks(folder: Path) -> None:
+    """The correct notebook broken in the ways students break notebooks, one way per file."""
+    (folder / "broken_invalid_json.ipynb").write_text('{"cells": [', encoding="utf-8")
+    (folder / "broken_empty_file.ipynb").write_bytes(b"")
+    notebook = _source_notebook()
+    _cell(notebook, "arcface").source += "\n\ndef unfinished(:\n"
+    nbformat.write(notebook, folder / "broken_syntax_error.ipynb")
+    notebook = _source_notebook()
+    _cell(notebook, "imports").source = (
+        "import not_a_real_package_xyz\n" + _cell(notebook, "imports").source
+    )
+    nbformat.write(notebook, folder / "broken_missing_package.ipynb")
+    notebook = _source_notebook()
+    notebook.cells.remove(_cell(notebook, "network"))
+    nbformat.write(notebook, folder / "broken_missing_cell.ipynb")
+
+
+@pytest.fixture(scope="session")
+def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> GradedCorpus:
+    """Grade every cheater, every broken notebook and the correct notebook in ONE batch
+    (2 jobs, small limits), as staff would."""
+    root = tmp_path_factory.mktemp("corpus")
+    out, keys, submissions = root / "out", root / "keys", root / "submissions"
+    keys.mkdir()
+    (keys / "cls_test.csv").write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
+    (keys / "cls_test.csv").chmod(0o644)  # world-readable: only the sandbox may protect it
+    replacements = {"__OUT__": str(out), "__KEYS__": str(keys), "__REPO__": str(REPO_ROOT)}
+    for cheat in sorted(CHEATERS_DIR.glob("*.py")):
+        code = cheat.read_text()
+        for token, value in replacements.items():
+            code = code.replace(token, value)
+        handout_with_cell(code, submissions / f"{cheat.stem}.ipynb")
+    _broken_notebooks(submissions)
+    shutil.copy(SOLUTION_NOTEBOOK, submissions / "correct.ipynb")
+    found = find_submissions([submissions])
+    outcomes = grade_batch(found, out, jobs=2, limits=CORPUS_LIMITS, progress=False)
+    assert [o.student for o in outcomes] == [s.student for s in found]
+    return GradedCorpus(
+        gradebook=pd.read_csv(out / "gradebook.csv").set_index("student"),
+        log=pd.read_csv(out / "batch_log.csv").set_index("student"),
+        out=out,
+        submissions=submissions,
+        limits=CORPUS_LIMITS,
+        keys_canary=KEYS_CANARY,
+        fingerprint=outcomes[0].fingerprint,
+    )

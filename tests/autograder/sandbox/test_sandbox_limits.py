@@ -58,7 +58,7 @@ def test_huge_allocation_fails_inside_the_sandbox(run_snippet):
 
 def test_fork_bomb_stops_at_the_process_limit(run_snippet, protection, small_limits):
     """Does a fork bomb hit the process limit and die with the run, within the wall limit?"""
-    protection("unprivileged_user")  # RLIMIT_NPROC counts per user id
+    protection("process_limit")
     limits = dataclasses.replace(small_limits, wall_seconds=4.0, max_processes=16)
     start = time.monotonic()
     result = run_snippet(

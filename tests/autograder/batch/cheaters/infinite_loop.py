@@ -1,0 +1,4 @@
+"""Never returns."""
+
+while True:
+    pass
