@@ -15,6 +15,7 @@ import json
 import math
 import shutil
 from dataclasses import asdict, dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -75,8 +76,9 @@ def build_competition(
 
     splits = {name: _split_images(images[name], name, config) for name in cls_names}
     n_val_ids = min(len(ver_names) - 2, max(2, round(len(ver_names) * config.ver_val_fraction)))
-    val_pairs = _make_pairs(ver_names[:n_val_ids], images, config.val_pairs, config, "val")
-    test_pairs = _make_pairs(ver_names[n_val_ids:], images, config.test_pairs, config, "test")
+    val_names, test_names = sorted(ver_names[:n_val_ids]), sorted(ver_names[n_val_ids:])
+    val_pairs = _make_pairs(val_names, images, config.val_pairs, config, "val")
+    test_pairs = _make_pairs(test_names, images, config.test_pairs, config, "test")
     name_key = hashlib.sha256(f"facekit-names/{config.seed}".encode()).digest()
 
     def opaque(image: SourceImage) -> str:
@@ -247,7 +249,7 @@ def _check_paths(src: Path, out: Path, keys: Path) -> None:
 def _choose_identities(
     eligible: list[str], total: int, config: BuildConfig
 ) -> tuple[list[str], list[str]]:
-    """Classification and verification identity names (disjoint), drawn by the seed."""
+    """Classification names (sorted) and verification names (in random order), disjoint."""
     n_ver = config.ver_identities or max(4, round(0.2 * len(eligible)))
     n_cls = config.cls_identities or len(eligible) - n_ver
     if n_cls < 2 or n_cls + n_ver > len(eligible):
@@ -258,7 +260,7 @@ def _choose_identities(
         )
     order = _rng(config.seed, "identities").permutation(len(eligible))
     chosen = [eligible[i] for i in order]
-    return sorted(chosen[n_ver : n_ver + n_cls]), sorted(chosen[:n_ver])
+    return sorted(chosen[n_ver : n_ver + n_cls]), chosen[:n_ver]
 
 
 def _cap(images: list[SourceImage], name: str, config: BuildConfig) -> list[SourceImage]:
@@ -320,10 +322,14 @@ def _draw_pairs(
     same_identity: bool,
 ) -> list[tuple[int, int]]:
     """`wanted` distinct unordered pairs of flat image indices, same or different identity."""
-    if 2 * wanted > available:  # dense: enumerate everything and sample without replacement
-        a, b = np.triu_indices(len(owner), k=1)
-        keep = (owner[a] == owner[b]) == same_identity
-        a, b = a[keep], b[keep]
+    if 2 * wanted > available:  # dense: enumerate every candidate, sample without replacement
+        if same_identity:  # block by block, never the whole (images x images) triangle
+            blocks = [np.triu_indices(int(end - start), k=1) for start, end in pairwise(offsets)]
+            a = np.concatenate([start + i for start, (i, _) in zip(offsets, blocks, strict=False)])
+            b = np.concatenate([start + j for start, (_, j) in zip(offsets, blocks, strict=False)])
+        else:  # only reached when few images exist
+            a, b = np.triu_indices(len(owner), k=1)
+            a, b = a[owner[a] != owner[b]], b[owner[a] != owner[b]]
         chosen = rng.choice(len(a), wanted, replace=False)
         return [(int(a[i]), int(b[i])) for i in chosen]
     seen: set[tuple[int, int]] = set()
