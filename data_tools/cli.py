@@ -190,6 +190,7 @@ def _run_synth(args: argparse.Namespace) -> int:
         args.seed,
         workers=args.workers,
         overwrite=args.overwrite,
+        progress=True,
     )
     print(
         f"wrote {summary.identities} identities x {summary.images_per_identity} images "

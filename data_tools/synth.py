@@ -13,11 +13,13 @@ import hashlib
 import io
 import json
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFilter
+from tqdm import tqdm
 
 from data_tools.atomic import check_target, publish, staging_dir
 from data_tools.errors import require
@@ -280,7 +282,7 @@ def render_face(seed: int, identity: int, image: int, size: int) -> Image.Image:
         canvas.paint(fringe, t.hair)
 
     # Occluders: a random object or a pair of sunglasses.
-    if rng.uniform() < 0.3:
+    if rng.uniform() < 0.2:
         cx, cy = rng.uniform(-0.7, 0.7), rng.uniform(-0.3, 0.9)
         blob = canvas.ellipse(cx, cy, *rng.uniform(0.15, 0.4, 2), rng.uniform(0, 3))
         canvas.paint(blob, rng.uniform(0, 255, 3))
@@ -338,6 +340,7 @@ def generate_identities(
     *,
     workers: int = 1,
     overwrite: bool = False,
+    progress: bool = False,
 ) -> SynthSummary:
     """Write `out_dir/<id_NNNNN>/<id_NNNNN>_MMMM.jpg`: an identity-folder dataset of JPEGs.
 
@@ -353,12 +356,16 @@ def generate_identities(
     check_target(out_dir, overwrite)
     with staging_dir(out_dir) as staging:
         jobs = [(staging, seed, i, images_per_identity, size) for i in range(identities)]
-        if workers == 1:
-            for job in jobs:
-                _write_identity(*job)
-        else:
-            with ProcessPoolExecutor(workers) as pool:
-                list(pool.map(_write_identity, *zip(*jobs, strict=True)))
+        bar = tqdm(
+            total=identities,
+            desc="drawing identities",
+            unit="id",
+            disable=None if progress else True,
+        )
+        with bar, ProcessPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
+            mapper = map if pool is None else pool.map
+            for _ in mapper(_write_identity, *zip(*jobs, strict=True)):
+                bar.update()
         arguments = {
             "identities": identities,
             "images_per_identity": images_per_identity,
