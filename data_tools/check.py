@@ -7,10 +7,13 @@ matches the manifest's checksum. Each broken rule is reported as a `Problem` nam
 """
 
 import hashlib
+import io
 import json
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from data_tools import layout
 from data_tools.errors import DataToolsError
@@ -255,7 +258,8 @@ def _pair_images(pairs: list[_PairRow]) -> set[str]:
 def _check_duplicates(
     comp: Path, inventory: _Inventory, val_pairs: list[_PairRow], test_pairs: list[_PairRow]
 ) -> list[Problem]:
-    """The same bytes must never be in two splits (train, dev, test, ver val, ver test)."""
+    """The same bytes must never be in two splits (train, dev, test, ver val, ver test);
+    every image must be readable."""
     val_images, test_images = _pair_images(val_pairs), _pair_images(test_pairs)
     located: list[tuple[str, str]] = []  # (split, relative path)
     for split, identities in (("train", inventory.train), ("dev", inventory.dev)):
@@ -265,9 +269,14 @@ def _check_duplicates(
         split = "ver-test" if name in test_images and name not in val_images else "ver-val"
         located.append((split, f"{layout.VER_IMAGES}/{name}"))
     by_hash: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for split, relative in located:
-        by_hash[_sha256(comp / relative)].append((split, relative))
     problems = []
+    for split, relative in located:
+        data = (comp / relative).read_bytes()
+        by_hash[hashlib.sha256(data).hexdigest()].append((split, relative))
+        try:  # the header only: cheap, and catches truncated or mislabelled files
+            Image.open(io.BytesIO(data)).close()
+        except OSError as error:
+            problems.append(Problem("unreadable-image", relative, f"not a readable image: {error}"))
     for copies in by_hash.values():
         if len({split for split, _ in copies}) > 1:
             first = copies[0]

@@ -147,6 +147,16 @@ def test_missing_parts_and_malformed_csv(competition_copy):
     assert any(p.startswith(f"{layout.TEST_PAIRS}: header is ['pair', 'a', 'b']") for p in problems)
 
 
+def test_unreadable_image(competition_copy):
+    """A test image whose bytes are not an image is reported by name."""
+    comp, _ = competition_copy
+    victim = sorted((comp / layout.CLS_TEST).iterdir())[0]
+    victim.write_bytes(b"GIF? no")
+    problems = check_competition(comp)
+    unreadable = [p for p in problems if p.code == "unreadable-image"]
+    assert [p.path for p in unreadable] == [victim.relative_to(comp).as_posix()]
+
+
 def test_not_a_directory_is_an_error(tmp_path):
     with pytest.raises(DataToolsError, match="does not exist"):
         check_competition(tmp_path / "nowhere")
