@@ -69,13 +69,13 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
         "--cls-identities",
         type=int,
         default=defaults.cls_identities,
-        help="classification identities (default: all not used for verification)",
+        help="classification identities; None: all not used for verification",
     )
     parser.add_argument(
         "--ver-identities",
         type=int,
         default=defaults.ver_identities,
-        help="verification identities (default: 20%% of eligible, at least 4)",
+        help="verification identities; None: 20%% of eligible, at least 4",
     )
     parser.add_argument(
         "--min-images",
@@ -87,7 +87,7 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
         "--max-images",
         type=int,
         default=defaults.max_images,
-        help="keep at most this many images per identity (random subset)",
+        help="keep at most this many images per identity (random subset); None: all",
     )
     parser.add_argument(
         "--dev-fraction",
@@ -111,13 +111,13 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
         "--val-pairs",
         type=int,
         default=defaults.val_pairs,
-        help="labelled verification pairs (default: as many as allowed, <= 1000)",
+        help="labelled verification pairs; None: as many as allowed, up to 1000",
     )
     parser.add_argument(
         "--test-pairs",
         type=int,
         default=defaults.test_pairs,
-        help="hidden verification pairs (default: as many as allowed, <= 1000)",
+        help="hidden verification pairs; None: as many as allowed, up to 1000",
     )
     parser.add_argument(
         "--public-fraction",
