@@ -10,6 +10,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from autograder.judge.compare import Mismatch
 from autograder.judge.prepare import PreparedCase
 from autograder.judge.rubric import Component
 
@@ -347,10 +348,25 @@ def _matching_bugs(prepared: PreparedCase, got: torch.Tensor) -> list[str]:
     return hints
 
 
-def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list[str]]]) -> list[str]:
-    """Hints for a failed case, from which checks failed and how."""
+def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list]]) -> list[str]:
+    """Hints for a failed case, from which checks failed and how (problems are Mismatch
+    objects or sentences)."""
     failed = {name: problems for name, problems in checks if problems}
-    text = " ".join(problem for problems in failed.values() for problem in problems)
+    found = [problem for problems in failed.values() for problem in problems]
+    text = " ".join(str(problem) for problem in found)
+    if all(
+        isinstance(problem, Mismatch)
+        and problem.problem == "values"
+        and problem.max_rel_error < 1e-3
+        for problem in found
+    ):
+        precision = "a different order of operations"
+        if prepared.case.dtype == "float64":
+            precision = "float32 arithmetic in a float64 case"
+        return [
+            f"the values are close but not within tolerance: {precision}? (.float(), constants "
+            "created as float32 tensors, or a rounding step such as a low-precision eps)"
+        ]
     hints = []
     if "output" in failed:
         got = answer.tensors.get("output")

@@ -4,7 +4,10 @@ The verdict is made here, in the trusted process, from the worker's answers take
 student module that patches torch or the exit code can only garble its own answers.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -16,17 +19,20 @@ from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, WorkerRun, run_worker
 
+if TYPE_CHECKING:
+    from autograder.sandbox import Limits
+
 MAX_PROBLEMS_PER_CHECK = 4
 
 
-def default_limits():
+def default_limits() -> Limits:
     """Sandbox limits for one notebook: every case runs in one worker process."""
     from autograder.sandbox import Limits
 
     return Limits(cpu_seconds=60, wall_seconds=90.0)
 
 
-def grade_notebook(notebook_path: Path, *, limits=None) -> StudentReport:
+def grade_notebook(notebook_path: Path, *, limits: Limits | None = None) -> StudentReport:
     """Grade one submitted notebook against the rubric. Never raises for a student's fault
     (unreadable notebook, broken code, crashes, hangs): those score zero with a message.
     Raises JudgeError when the grader itself is broken (reference, rubric)."""
@@ -109,7 +115,7 @@ def _judge_case(prepared: PreparedCase, answer: Answer, tolerance: Tolerance) ->
         checks = _comparison_checks(prepared, answer, tolerance)
     passed = sum(1 for _, problems in checks if not problems)
     points = case.points * passed / len(checks)
-    problems = tuple(problem for _, found in checks for problem in found)
+    problems = tuple(str(problem) for _, found in checks for problem in found)
     hints = feedback.case_hints(prepared, answer, checks) if problems else ()
     return CaseResult(case.name, round(points, 6), case.points, summary, problems, tuple(hints))
 
@@ -133,7 +139,7 @@ def _failure_message(prepared: PreparedCase, answer: Answer) -> str:
     return answer.message
 
 
-def _limited(problems: list[str]) -> list[str]:
+def _limited(problems: list) -> list:
     if len(problems) <= MAX_PROBLEMS_PER_CHECK:
         return problems
     extra = len(problems) - MAX_PROBLEMS_PER_CHECK
@@ -188,7 +194,7 @@ def _comparison_checks(prepared: PreparedCase, answer: Answer, tolerance: Tolera
         )
     if buffers:
         checks.append(("buffers", _compare_keys(prepared, answer, buffers, tolerance, False)))
-    return [(name, _limited([str(problem) for problem in found])) for name, found in checks]
+    return [(name, _limited(found)) for name, found in checks]
 
 
 def _drop_path_problems(prepared: PreparedCase, answer: Answer, tolerance: Tolerance):
