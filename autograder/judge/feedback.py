@@ -15,6 +15,7 @@ from autograder.judge.prepare import PreparedCase
 from autograder.judge.rubric import Component
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
+BLOCKS = ("basic_block", "bottleneck", "convnext_block", "inverted_residual")
 MAX_KEYS_LISTED = 12
 
 
@@ -410,9 +411,6 @@ def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list]]) -
     return hints
 
 
-BLOCKS = ("basic_block", "bottleneck", "convnext_block", "inverted_residual")
-
-
 def component_hints(component: Component, prepared: list[PreparedCase], results) -> list[str]:
     """Hints that need several cases: e.g. train-mode cases pass but eval-mode ones fail."""
     by_mode: dict[str, list[bool]] = {}
@@ -434,3 +432,22 @@ def component_hints(component: Component, prepared: list[PreparedCase], results)
             "torch.tensor(...) without dtype) somewhere"
         )
     return hints
+
+
+def error_hints(prepared: PreparedCase, error: dict) -> list[str]:
+    """Hints for a case whose code raised, keyed to the error's wording."""
+    message = f"{error.get('type', '')}: {error.get('message', '')}"
+    if "must match the size of tensor" in message and prepared.component.id in BLOCKS:
+        return [
+            "the residual and the branch have different shapes: when the stride or the channel "
+            "count changes, the shortcut needs its downsample (or, for InvertedResidual, no "
+            "residual at all)"
+        ]
+    if "unexpected keyword argument" in message or "positional argument" in message:
+        return ["the constructor and forward must accept exactly the contract's arguments"]
+    if "dtype" in message.lower() or "scalar type" in message:
+        return [
+            "mixed dtypes: tensors you create in forward should follow the input's dtype "
+            "(dtype=x.dtype), since cases also run in float64"
+        ]
+    return []

@@ -103,9 +103,9 @@ def _judge_case(prepared: PreparedCase, answer: Answer, tolerance: Tolerance) ->
     case = prepared.case
     summary = feedback.describe_case(prepared)
     if answer.status != "ok":
-        return CaseResult(
-            case.name, 0.0, case.points, summary, (_failure_message(prepared, answer),)
-        )
+        hints = feedback.error_hints(prepared, answer.record.get("error") or {})
+        message = _failure_message(prepared, answer)
+        return CaseResult(case.name, 0.0, case.points, summary, (message,), tuple(hints))
     if case.check == "drop_path":
         problems = _drop_path_problems(prepared, answer, tolerance)
         checks = [("drop path", problems)]

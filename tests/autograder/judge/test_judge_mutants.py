@@ -159,7 +159,7 @@ MUTANTS = [
                 "self.use_residual = in_channels == out_channels",
             ),
         ),
-        hint="raised RuntimeError",
+        hint="the residual and the branch have different shapes",
     ),
     # ------------------------------------------------------------------ ArcFace
     Mutant(
