@@ -176,9 +176,9 @@ def _load_cache(out_dir: Path) -> dict[str, dict]:
 
 
 def _save_cache(out_dir: Path, cache: dict[str, dict]) -> None:
-    temporary = out_dir / f".{CACHE_NAME}.tmp"
-    temporary.write_text(json.dumps(cache, indent=1, sort_keys=True))
-    os.replace(temporary, out_dir / CACHE_NAME)
+    partial = out_dir / f".{CACHE_NAME}.partial"
+    partial.write_text(json.dumps(cache, indent=1, sort_keys=True))
+    os.replace(partial, out_dir / CACHE_NAME)
 
 
 def _cached_outcome(entry: dict | None, sha: str, fingerprint: str, out_dir: Path):
@@ -300,11 +300,18 @@ def write_gradebook(outcomes: Sequence[Outcome], out_dir: Path) -> None:
         row["total"] = outcome.total if graded else None
         rows.append(row)
     gradebook = pd.DataFrame(rows, columns=["student", *columns, "total"])
-    gradebook.to_csv(out_dir / GRADEBOOK_NAME, index=False)
+    _write_csv_atomically(gradebook, out_dir / GRADEBOOK_NAME)
     log_columns = ["student", "notebook", "status", "total", "max_total", "seconds", "cached"]
     log = pd.DataFrame(
         [{**{k: getattr(o, k) for k in log_columns}, "reason": o.reason} for o in outcomes],
         columns=[*log_columns, "reason"],
     )
     log["seconds"] = log["seconds"].round(2)
-    log.to_csv(out_dir / BATCH_LOG_NAME, index=False)
+    _write_csv_atomically(log, out_dir / BATCH_LOG_NAME)
+
+
+def _write_csv_atomically(frame, path: Path) -> None:
+    """Readers (the grades export) never see a half-written file."""
+    partial = path.with_name(f".{path.name}.partial")
+    frame.to_csv(partial, index=False)
+    os.replace(partial, path)

@@ -1,5 +1,6 @@
 """Fixtures for the batch tests: the released handout and notebooks built from it."""
 
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,13 +97,10 @@ def _broken_notebooks(folder: Path) -> None:
     nbformat.write(notebook, folder / "broken_missing_cell.ipynb")
 
 
-@pytest.fixture(scope="session")
-def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> GradedCorpus:
-    """Grade every cheater, every broken notebook and the correct notebook in ONE batch
-    (2 jobs, small limits), as staff would."""
-    root = tmp_path_factory.mktemp("corpus")
+def _grade_corpus(root: Path, handout_with_cell) -> None:
+    """Build the corpus under `root` and grade it in one batch into root/out."""
     out, keys, submissions = root / "out", root / "keys", root / "submissions"
-    keys.mkdir()
+    keys.mkdir(parents=True)
     (keys / "cls_test.csv").write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
     (keys / "cls_test.csv").chmod(0o644)  # world-readable: only the sandbox may protect it
     replacements = {"__OUT__": str(out), "__KEYS__": str(keys), "__REPO__": str(REPO_ROOT)}
@@ -116,12 +114,32 @@ def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> Grade
     found = find_submissions([submissions])
     outcomes = grade_batch(found, out, jobs=2, limits=CORPUS_LIMITS, progress=False)
     assert [o.student for o in outcomes] == [s.student for s in found]
+    (root / "done").write_text(outcomes[0].fingerprint)
+
+
+@pytest.fixture(scope="session")
+def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> GradedCorpus:
+    """Grade every cheater, every broken notebook and the correct notebook in ONE batch
+    (2 jobs, small limits), as staff would. Treat it as read-only.
+
+    Under pytest-xdist every worker asks for it: the first grades the corpus into a folder the
+    workers of this session share, the others wait on the lock and read the result.
+    """
+    from filelock import FileLock
+
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "graded-corpus"
+    with FileLock(f"{root}.lock"):
+        if not (root / "done").is_file():
+            shutil.rmtree(root, ignore_errors=True)  # a failed attempt's leftovers
+            _grade_corpus(root, handout_with_cell)
+    out = root / "out"
     return GradedCorpus(
         gradebook=pd.read_csv(out / "gradebook.csv").set_index("student"),
         log=pd.read_csv(out / "batch_log.csv").set_index("student"),
         out=out,
-        submissions=submissions,
+        submissions=root / "submissions",
         limits=CORPUS_LIMITS,
         keys_canary=KEYS_CANARY,
-        fingerprint=outcomes[0].fingerprint,
+        fingerprint=(root / "done").read_text(),
     )

@@ -2,6 +2,7 @@
 error? And does a re-run skip what is unchanged? (Uses the corpus graded in conftest.)"""
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -53,24 +54,21 @@ def test_gradebook_has_exactly_student_components_total(graded_corpus):
 
 
 @pytest.mark.slow
-def test_rerun_grades_only_changed_notebooks(graded_corpus):
+def test_rerun_grades_only_changed_notebooks(graded_corpus, tmp_path):
     """Does grading the same folder again take unchanged notebooks from the cache, and re-grade
-    one whose bytes changed?"""
+    one whose bytes changed? (On a copy: the corpus is shared.)"""
     if grader_fingerprint(graded_corpus.limits) != graded_corpus.fingerprint:
         pytest.skip("the grader's files were edited while this test ran: everything re-grades")
-    changed = graded_corpus.submissions / "broken_empty_file.ipynb"
-    changed.write_text("not json either")
+    out = shutil.copytree(graded_corpus.out, tmp_path / "out")
+    submissions = shutil.copytree(graded_corpus.submissions, tmp_path / "submissions")
+    (submissions / "broken_empty_file.ipynb").write_text("not json either")
     outcomes = grade_batch(
-        find_submissions([graded_corpus.submissions]),
-        graded_corpus.out,
-        jobs=1,
-        limits=graded_corpus.limits,
-        progress=False,
+        find_submissions([submissions]), out, jobs=1, limits=graded_corpus.limits, progress=False
     )
     regraded = {o.student for o in outcomes if not o.cached}
     assert regraded == {"broken_empty_file"}
     assert {o.status for o in outcomes} == {GRADED}
-    after = pd.read_csv(graded_corpus.out / "gradebook.csv").set_index("student")
+    after = pd.read_csv(out / "gradebook.csv").set_index("student")
     pd.testing.assert_frame_equal(after, graded_corpus.gradebook)
 
 
