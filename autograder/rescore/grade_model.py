@@ -66,8 +66,13 @@ class GradeModelConfig:
 
 
 def load_course_config(path: Path) -> GradeModelConfig:
-    """The `[grade_model]` table of a course TOML (other tables belong to other tools)."""
+    """The `[grade_model]` table of a course TOML (other tables belong to other tools).
+
+    The kit ships configs/grade_model.toml; a course may keep the table in a shared file.
+    """
     raw = read_toml(path)
+    if "grade_model" not in raw:
+        raise ConfigError(f"{path}: no [grade_model] table (expected max_parameters and limits)")
     return dataclass_from_table(
         GradeModelConfig, raw.get("grade_model", {}), str(path), "grade_model."
     )

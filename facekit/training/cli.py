@@ -11,7 +11,7 @@ from pathlib import Path
 from facekit.paths import REPO_ROOT
 
 CONFIGS_DIR = REPO_ROOT / "configs"
-DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "course.toml"
+DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "grade_model.toml"
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,10 +12,13 @@ from autograder.rescore.grade_model import (
     GradeModelReport,
     RescoreError,
     count_parameters,
+    load_course_config,
     read_checkpoint,
 )
 from facekit.cli import main as facekit
 from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.training.cli import DEFAULT_COURSE_CONFIG
+from facekit.training.config import ConfigError
 
 
 class TouchOnUnpickle:
@@ -133,3 +136,26 @@ def test_missing_notebook_is_a_clear_error(tiny_run, tmp_path: Path, capsys):
         ]
     )  # fmt: skip
     assert code == 2 and "missing.ipynb" in capsys.readouterr().err
+
+
+def test_shipped_grade_model_config_parses():
+    """configs/grade_model.toml loads, with a budget that fits the reference ResNet-18."""
+    config = load_course_config(DEFAULT_COURSE_CONFIG)
+    assert config.max_parameters >= 11_000_000
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("[grade_model]\nmax_params = 5\n", "unknown key 'grade_model.max_params'"),
+        ("[grading]\nmax_parameters = 5\n", "no [grade_model] table"),
+        ("[grade_model]\nmax_parameters = 'many'\n", "grade_model.max_parameters: expected int"),
+    ],
+)
+def test_bad_grade_model_config_is_named(tmp_path: Path, text: str, expected: str):
+    """A typo or wrong type in the course TOML names the file and the key."""
+    path = tmp_path / "course.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as error:
+        load_course_config(path)
+    assert str(path) in str(error.value) and expected in str(error.value)

@@ -14,18 +14,22 @@ from facekit.paths import REPO_ROOT
 pytestmark = pytest.mark.slow
 
 
-def short_config(tmp_path: Path, epochs: int) -> Path:
-    """configs/tiny_cpu.toml with fewer epochs."""
+def short_config(tmp_path: Path, epochs: int, precision: str = "fp32") -> Path:
+    """configs/tiny_cpu.toml with fewer epochs and the given autocast precision."""
     text = (REPO_ROOT / "configs" / "tiny_cpu.toml").read_text()
-    assert "epochs = 4" in text
+    assert "epochs = 4" in text and 'precision = "fp32"' in text
+    text = text.replace("epochs = 4", f"epochs = {epochs}")
     path = tmp_path / "short.toml"
-    path.write_text(text.replace("epochs = 4", f"epochs = {epochs}"))
+    path.write_text(text.replace('precision = "fp32"', f'precision = "{precision}"'))
     return path
 
 
 def test_stop_then_resume_finishes(tiny_run, tmp_path: Path):
-    """Stop after epoch 1, resume: the run ends at epoch 2 with both submissions written."""
-    config, run = short_config(tmp_path, 2), tmp_path / "run"
+    """Stop after epoch 1, resume: the run ends at epoch 2 with both submissions written.
+
+    Trains under bf16 autocast on CPU, the GPU's precision path.
+    """
+    config, run = short_config(tmp_path, 2, "bf16"), tmp_path / "run"
     common = ["train", "--config", str(config), "--data", str(tiny_run.comp), "--out", str(run)]
     assert facekit([*common, "--stop-after", "1"]) == 0
     assert (run / "checkpoints" / "epoch_001.pt").is_file()
