@@ -6,6 +6,7 @@ student module that patches torch or the exit code can only garble its own answe
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,8 +82,9 @@ def _cell_error_note(error: dict) -> str:
 def _grade_component(
     rubric: Rubric, component: Component, prepared: list[PreparedCase], run: WorkerRun
 ) -> ComponentResult:
-    results = tuple(
-        _judge_case(p, run.answers[p.index], rubric.tolerance_for(p.case)) for p in prepared
+    results = _apply_requirements(
+        tuple(_judge_case(p, run.answers[p.index], rubric.tolerance_for(p.case)) for p in prepared),
+        [p.case for p in prepared],
     )
     statuses = {run.answers[p.index].status for p in prepared}
     notes = []
@@ -97,6 +99,26 @@ def _grade_component(
     notes += [_cell_error_note(error) for error in broken_cells]
     notes += feedback.component_hints(component, prepared, results)
     return ComponentResult(component.id, component.class_name, results, tuple(notes))
+
+
+def _apply_requirements(results: tuple[CaseResult, ...], cases) -> tuple[CaseResult, ...]:
+    """Zero the cases whose `requires` did not pass: degenerate edge cases (a loss that must be
+    0) would otherwise reward a stub that returns a constant."""
+    passed = {result.name for result in results if result.passed}
+    adjusted = []
+    for result, case in zip(results, cases, strict=True):
+        unmet = [name for name in case.requires if name not in passed]
+        if unmet and result.points > 0:
+            result = dataclasses.replace(
+                result,
+                points=0.0,
+                problems=(
+                    *result.problems,
+                    f"counts only once {', '.join(unmet)} passes (it checks a degenerate input)",
+                ),
+            )
+        adjusted.append(result)
+    return tuple(adjusted)
 
 
 def _judge_case(prepared: PreparedCase, answer: Answer, tolerance: Tolerance) -> CaseResult:
@@ -166,8 +188,6 @@ def _compare_keys(
         label = _tensor_label(key)
         got = answer.tensors.get(key)
         expected = prepared.expected[key]
-        if got is None and key.startswith("grad_") and not expected.any():
-            continue  # no gradient at all is the same as the expected all-zero gradient
         if got is None:
             found.append(f"{label}: missing (it received no gradient or does not exist)")
             continue

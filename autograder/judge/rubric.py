@@ -72,6 +72,9 @@ class Case:
     load_state: bool = field(default=True, metadata={"doc": "load the reference's weights"})
     tolerance: Tolerance | None = field(default=None, metadata={"doc": "overrides the dtype's"})
     seed: int = field(default=0, metadata={"doc": "seeds input generation and the forward pass"})
+    requires: tuple[str, ...] = field(
+        default=(), metadata={"doc": "cases of the component that must pass for this one to count"}
+    )
 
     @property
     def forward_arguments(self) -> tuple[str, ...]:
@@ -128,7 +131,7 @@ def _build(cls: type, data: Any, where: str):
             value = tuple(_build(Case, item, f"{where}.cases[{i}]") for i, item in enumerate(value))
         elif name == "tolerance" and cls is Case:
             value = _build(Tolerance, value, f"{where}.tolerance")
-        elif name in ("shape", "values", "argument_order"):
+        elif name in ("shape", "values", "argument_order", "requires"):
             value = tuple(value)
         values[name] = value
     try:
@@ -161,6 +164,9 @@ def _validate(component: Component, where: str) -> None:
                 f"{at}.argument_order: {list(case.argument_order)} must name exactly the "
                 f"inputs {input_names}"
             )
+        unknown = sorted(set(case.requires) - set(names))
+        if unknown:
+            raise RubricError(f"{at}.requires: unknown case(s) {unknown}; cases are {names}")
         if case.objective == "cross_entropy" and not case.labels_input:
             raise RubricError(f"{at}: objective cross_entropy needs a labels input")
 

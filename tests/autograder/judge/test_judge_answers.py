@@ -73,3 +73,22 @@ def test_report_formats():
     assert (test["name"], test["score"], test["max_score"]) == ("ArcFace (arcface)", 4.0, 5.0)
     assert "[FAILED] edge (1/2)" in test["output"] and "hint: h" in test["output"]
     assert "**Total: 4 / 5**" in report.to_markdown()
+
+
+def test_degenerate_case_counts_only_after_its_requirement():
+    """Does a passing edge case (constant answer) earn nothing while the main case fails?"""
+    from autograder.judge.judge import _apply_requirements
+    from autograder.judge.rubric import load_rubric
+
+    component = next(c for c in load_rubric().components if c.id == "batch_hard_triplet_loss")
+    results = tuple(
+        CaseResult(case.name, 0.0 if i == 0 else case.points, case.points, "", ("x",) * (i == 0))
+        for i, case in enumerate(component.cases)
+    )
+    adjusted = {r.name: r for r in _apply_requirements(results, component.cases)}
+    assert adjusted["no_valid_triplet"].points == 0
+    assert (
+        "counts only once mixed_labels_with_singleton passes"
+        in (adjusted["no_valid_triplet"].problems[-1])
+    )
+    assert adjusted["float64_margin_1"].points == 3

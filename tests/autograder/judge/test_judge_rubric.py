@@ -45,6 +45,10 @@ def test_rubric_has_the_required_edge_cases():
         (('dtype = "float64"', 'dtype = "float16"'), "'float16' is not one of"),
         (("[tolerance.float32]", "[tolerance.float32]\nabsolute = 1"), "unknown key(s)"),
         (('kind = "labels"', 'kind = "label"'), "'label' is not one of"),
+        (
+            ('requires = ["mixed_labels_with_singleton"]', 'requires = ["mixed"]'),
+            "unknown case(s) ['mixed']",
+        ),
     ],
 )
 def test_typos_are_errors(tmp_path, edit, message):
