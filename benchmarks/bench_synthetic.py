@@ -5,7 +5,7 @@ a linear classifier (ridge) on raw pixels with a small CNN trained for a fixed C
 measures open-set verification (ROC AUC of CNN embedding cosine similarity) on identities the
 CNN never saw. Prints a table.
 
-    python benchmarks/bench_synthetic.py                  # about 10 CPU minutes (2 threads)
+    python benchmarks/bench_synthetic.py                  # about 6 CPU minutes on 2 threads
     python benchmarks/bench_synthetic.py --steps 100 --identities 20   # a quick look
 """
 
