@@ -1,8 +1,8 @@
 """Is the synthetic dataset a real learning problem? Linear probe vs a small CNN, on CPU.
 
 Generates identities with `data_tools.synth`, then on the classification identities compares
-a linear classifier (ridge) on raw pixels with a small CNN trained for a fixed CPU time budget, and
-measures open-set verification (ROC AUC of CNN embedding cosine similarity) on identities the
+a linear classifier (ridge) on raw pixels with a small CNN trained for a fixed number of steps,
+and measures open-set verification (ROC AUC of CNN embedding cosine similarity) on identities the
 CNN never saw. Prints a table.
 
     python benchmarks/bench_synthetic.py                  # about 6 CPU minutes on 2 threads
