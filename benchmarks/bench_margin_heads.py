@@ -71,7 +71,7 @@ def configure(args) -> TrainConfig:
     if args.quick:
         config.model.arch, config.model.options = "resnet", dict(QUICK_NETWORK)
         config.data.image_size, config.data.batch_size, config.data.num_workers = 48, 32, 0
-        config.head.options = {"s": 30.0, "m": 0.3} if config.head.kind == "arcface" else {}
+        config.head.options = {"s": 16.0, "m": 0.2} if config.head.kind == "arcface" else {}
         config.optim.name, config.optim.lr, config.optim.weight_decay = "adamw", 2e-3, 0.05
         config.optim.ema_decay, config.run.compile, config.run.threads = 0.0, False, 2
         # CPUs without bf16 units emulate it at a fraction of fp32 speed.
