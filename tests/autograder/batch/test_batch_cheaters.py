@@ -13,26 +13,10 @@ import pytest
 from autograder.batch import GRADED
 
 CHEAT_NAMES = sorted(path.stem for path in Path(__file__).with_name("cheaters").glob("*.py"))
-# Known judge weaknesses the corpus exposes, until autograder/judge fixes them.
-KNOWN_JUDGE_GAPS = {
-    "forge_worker_answers": "the judge awards gradient-check points when the reference gradient "
-    "is all zero and the answer has none (BatchHardTripletLoss no_valid_triplet/single_class): "
-    "forged answers score 1.5",
-}
-
-
-def cheat_cases() -> list:
-    """CHEAT_NAMES as parameters, the known judge gaps marked xfail (non-strict)."""
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_JUDGE_GAPS[name], strict=False))
-        if name in KNOWN_JUDGE_GAPS
-        else name
-        for name in CHEAT_NAMES
-    ]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cheat", cheat_cases())
+@pytest.mark.parametrize("cheat", CHEAT_NAMES)
 def test_cheater_scores_zero(graded_corpus, cheat):
     """Does the cheat gain nothing, as a graded zero (not a grader error)?"""
     gradebook, log = graded_corpus.gradebook, graded_corpus.log
