@@ -1,4 +1,4 @@
-"""Interrupted runs resume, and the torchrun (DDP, gloo on CPU) path trains with ranks in step."""
+"""Run modes on the tiny config: stop and resume, torchrun (DDP, gloo on CPU), torch.compile."""
 
 import json
 import os
@@ -66,3 +66,17 @@ def test_torchrun_two_cpu_processes(tiny_run, tmp_path: Path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["ranks_agree"] is True
     assert (run / "submissions" / "classification.csv").is_file()
+
+
+def test_torch_compile_trains(tiny_run, tmp_path: Path):
+    """run.compile = true: one epoch through TorchInductor on CPU, then the usual outputs."""
+    config = short_config(tmp_path, 1)
+    config.write_text(
+        config.read_text().replace("channels_last = true", "channels_last = true\ncompile = true")
+    )
+    run = tmp_path / "compiled"
+    assert (
+        facekit(["train", "--config", str(config), "--data", str(tiny_run.comp), "--out", str(run)])
+        == 0
+    )
+    assert json.loads((run / "summary.json").read_text())["parameters"] > 0
