@@ -14,6 +14,10 @@ CONFIGS_DIR = REPO_ROOT / "configs"
 DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "grade_model.toml"
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, and the epilog's one-key-per-line list kept as written."""
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `facekit train` (shared with `python -m facekit.training`)."""
     parser.add_argument("--config", type=Path, required=True, help="training config TOML")
@@ -113,13 +117,17 @@ def run_grade_model(args: argparse.Namespace) -> int:
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `train` and `grade-model`."""
+    from facekit.training.config import describe_fields
+
     train = subcommands.add_parser(
         "train",
         help="train the reference Network (CPU, GPU or torchrun/DDP)",
         description="Train the reference Network with a margin head on a competition directory; "
         "writes checkpoints, metrics.csv, curves.png and both submission CSVs to --out. "
         "Multi-GPU: torchrun --nproc_per_node=N -m facekit.training (same options).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="config keys (TOML tables [model] [head] [aux] [data] [optim] [run]):\n  "
+        + "\n  ".join(describe_fields()),
+        formatter_class=HelpFormatter,
     )
     add_train_arguments(train)
     train.set_defaults(handler=run_train)
