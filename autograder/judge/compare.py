@@ -1,7 +1,8 @@
 """Numeric comparison of a tensor with its expected value, as a structured, readable difference.
 
-Standalone (torch only) so the handout's self-check helper can mirror it: the same wording
-reaches a student before submitting (`describe_mismatch`) and in the autograder's feedback.
+Standalone (torch only) because the handout's `check_helpers` cell carries a copy of it, kept
+identical by tests/solutions/test_selfcheck_comparison.py: a student's self-check describes a
+difference in the same words as the autograder's feedback.
 """
 
 from dataclasses import dataclass
