@@ -65,6 +65,9 @@ class DataConfig:
     batch_size: int = _describe(256, "training images per step and per process")
     eval_batch_size: int = _describe(256, "images per forward pass when evaluating")
     num_workers: int = _describe(8, "DataLoader worker processes per training process")
+    images_per_identity: int = _describe(
+        0, "K of identity-balanced P x K batches (for triplet losses; 0 = plain shuffling)"
+    )
     hflip: bool = _describe(True, "random horizontal flips")
     crop_scale_min: float = _describe(0.8, "smallest area fraction of the random resized crop")
     color_jitter: float = _describe(0.2, "brightness/contrast/saturation jitter (0 = off)")
@@ -204,6 +207,11 @@ def _validate(config: TrainConfig, source: str) -> None:
     for name, value in positive.items():
         if value < 1:
             raise ConfigError(f"{source}: {name} must be at least 1, got {value}")
+    if config.data.images_per_identity == 1 or config.data.images_per_identity < 0:
+        raise ConfigError(
+            f"{source}: data.images_per_identity must be 0 (off) or at least 2, "
+            f"got {config.data.images_per_identity}"
+        )
     if not 0.0 < config.data.crop_scale_min <= 1.0:
         raise ConfigError(
             f"{source}: data.crop_scale_min must be in (0, 1], got {config.data.crop_scale_min}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler, Sampler
 from torchvision.datasets.folder import find_classes
 from torchvision.transforms import v2
 
@@ -118,6 +118,65 @@ class EvalImages(Dataset):
         return eval_image(self.paths[index], self.image_size)
 
 
+class IdentityBatchSampler(Sampler[list[int]]):
+    """Batches of P identities x K images each ("PK" sampling), so every anchor of a batch-hard
+    triplet loss has positives. Each DDP rank draws its own batches from a shared permutation.
+
+    `len(self)` batches per epoch, each of `batch_size` indices (batch_size = P * K); identities
+    with fewer than K images are sampled with replacement. Call `set_epoch` every epoch.
+    """
+
+    def __init__(
+        self,
+        labels: list[int],
+        batch_size: int,
+        images_per_identity: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
+        if batch_size % images_per_identity:
+            raise ValueError(
+                f"data.batch_size ({batch_size}) must be a multiple of "
+                f"data.images_per_identity ({images_per_identity})"
+            )
+        self.by_label: dict[int, list[int]] = {}
+        for index, label in enumerate(labels):
+            self.by_label.setdefault(label, []).append(index)
+        self.identities_per_batch = batch_size // images_per_identity
+        if self.identities_per_batch > len(self.by_label):
+            raise ValueError(
+                f"a batch needs {self.identities_per_batch} identities but the data has "
+                f"{len(self.by_label)}; lower data.batch_size or raise data.images_per_identity"
+            )
+        self.k, self.seed, self.rank, self.world_size = images_per_identity, seed, rank, world_size
+        self.batches = max(1, len(labels) // (batch_size * world_size))
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.batches
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        identities = list(self.by_label)
+        for batch in range(self.batches * self.world_size):
+            chosen = torch.randperm(len(identities), generator=generator)
+            indices = []
+            for position in chosen[: self.identities_per_batch].tolist():
+                pool = self.by_label[identities[position]]
+                if len(pool) >= self.k:
+                    picks = torch.randperm(len(pool), generator=generator)[: self.k]
+                else:
+                    picks = torch.randint(len(pool), (self.k,), generator=generator)
+                indices.extend(pool[pick] for pick in picks.tolist())
+            # Every rank draws the same sequence and keeps every world_size-th batch.
+            if batch % self.world_size == self.rank:
+                yield indices
+
+
 def train_loader(
     images: LabelledImages,
     config: DataConfig,
@@ -128,21 +187,35 @@ def train_loader(
 ) -> DataLoader:
     """Shuffled, augmented batches; each DDP rank sees its own 1/world_size of every epoch.
 
-    Call `loader.sampler.set_epoch(epoch)` each epoch so shuffles differ between epochs.
+    With `config.images_per_identity` > 0 batches are identity-balanced (IdentityBatchSampler).
+    Call `set_epoch(loader, epoch)` each epoch so batches differ between epochs.
     """
     dataset = TrainImages(images, config)
+    workers = config.num_workers
+    loading = {
+        "num_workers": workers,
+        "pin_memory": pin_memory,
+        "persistent_workers": workers > 0,
+        "prefetch_factor": 4 if workers > 0 else None,
+    }
+    if config.images_per_identity:
+        batches = IdentityBatchSampler(
+            images.labels, config.batch_size, config.images_per_identity, seed, rank, world_size
+        )
+        return DataLoader(dataset, batch_sampler=batches, **loading)
     sampler = DistributedSampler(
         dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=True
     )
-    workers = config.num_workers
-    return DataLoader(
-        dataset,
-        batch_size=config.batch_size,
-        sampler=sampler,
-        num_workers=workers,
-        pin_memory=pin_memory,
-        persistent_workers=workers > 0,
-        prefetch_factor=4 if workers > 0 else None,
+    batches = BatchSampler(
+        sampler,
+        config.batch_size,
         # A ragged last batch would make BatchNorm statistics noisy and recompile torch.compile.
         drop_last=len(dataset) // world_size >= config.batch_size,
     )
+    return DataLoader(dataset, batch_sampler=batches, **loading)
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Reseed `train_loader`'s shuffling for `epoch` (same on every rank, different per epoch)."""
+    batches = loader.batch_sampler
+    (batches if isinstance(batches, IdentityBatchSampler) else batches.sampler).set_epoch(epoch)

@@ -34,7 +34,7 @@ from facekit.training.checkpoint import (
     save_checkpoint,
 )
 from facekit.training.config import TrainConfig
-from facekit.training.data import competition_split, test_image_ids, train_loader
+from facekit.training.data import competition_split, set_epoch, test_image_ids, train_loader
 from facekit.training.ema import ModelEma
 from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
 from facekit.training.plots import plot_curves
@@ -290,7 +290,7 @@ class Trainer:
         config, epoch = self.config, self.epoch
         stage = self._stage(epoch)[0]
         aux_scale = 1.0 if config.aux.stage == "joint" or stage == "finetune" else 0.0
-        self.loader.sampler.set_epoch(epoch)
+        set_epoch(self.loader, epoch)
         self.parallel_model.train()
         totals = torch.zeros(3, device=self.device)  # loss sum, correct, images
         wait = 0.0

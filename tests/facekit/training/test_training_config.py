@@ -41,6 +41,7 @@ def test_resnet_and_convnext_configs_are_shipped():
         ("[head]\nkind = 'softmaxx'\n", "head.kind: expected one of"),
         ("[run]\nepochs = true\n", "run.epochs: expected an integer"),
         ("[run]\nepochs = 0\n", "run.epochs must be at least 1"),
+        ("[data]\nimages_per_identity = 1\n", "must be 0 (off) or at least 2"),
         ("[aux]\nstage = 'finetune'\n", "needs aux.kind other than 'none'"),
         ("[optim\n", "not valid TOML"),
     ],

@@ -41,8 +41,13 @@ def test_stop_then_resume_finishes(tiny_run, tmp_path: Path):
 
 
 def test_torchrun_two_cpu_processes(tiny_run, tmp_path: Path):
-    """torchrun --nproc_per_node=2 (gloo): both ranks train, rank 0 writes, weights agree."""
+    """torchrun --nproc_per_node=2 (gloo): both ranks train, rank 0 writes, weights agree.
+
+    Uses identity-balanced batches and the batch-hard triplet loss, split across the ranks.
+    """
     config, run = short_config(tmp_path, 1), tmp_path / "ddp_run"
+    text = config.read_text().replace('kind = "center"', 'kind = "triplet"')
+    config.write_text(text.replace("[data]\n", "[data]\nimages_per_identity = 4\n"))
     command = [
         sys.executable,
         "-m",

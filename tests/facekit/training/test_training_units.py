@@ -79,3 +79,34 @@ def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str)
     assert set(parts) >= {"ce"} and (head == "softmax") == ("head" not in parts)
     grads = [p.grad for p in network.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_identity_batches_hold_p_identities_of_k_images(world_size: int):
+    """Each batch: batch_size / K identities, K images each; ranks get different batches."""
+    from facekit.training.data import IdentityBatchSampler
+
+    labels = [label for label in range(10) for _ in range(3 + label % 4)]
+    per_rank = []
+    for rank in range(world_size):
+        sampler = IdentityBatchSampler(labels, 8, 4, seed=1, rank=rank, world_size=world_size)
+        sampler.set_epoch(2)
+        batches = list(sampler)
+        assert len(batches) == len(sampler) >= 1
+        for batch in batches:
+            identities = [labels[index] for index in batch]
+            assert len(batch) == 8 and sorted(identities.count(i) for i in set(identities)) == [
+                4,
+                4,
+            ]
+        per_rank.append(batches)
+    if world_size == 2:
+        assert per_rank[0] != per_rank[1]
+
+
+def test_identity_batches_need_a_multiple_of_k():
+    """batch_size not divisible by images_per_identity is a clear error."""
+    from facekit.training.data import IdentityBatchSampler
+
+    with pytest.raises(ValueError, match=r"data.batch_size \(10\) must be a multiple"):
+        IdentityBatchSampler([0, 0, 1, 1], 10, 4, seed=0)
