@@ -39,6 +39,9 @@ class HeadConfig:
         "arcface", "margin head on the embeddings; softmax = none (plain cross-entropy only)"
     )
     weight: float = _describe(1.0, "weight of the margin head's loss in the total loss")
+    margin_warmup_epochs: int = _describe(
+        0, "epochs over which an additive margin (arcface, cosface m) grows from 0 (0 = off)"
+    )
     options: dict[str, Any] = _describe({}, "keyword arguments for the head (e.g. s, m)")
 
 
@@ -219,6 +222,16 @@ def _validate(config: TrainConfig, source: str) -> None:
     if not 0.0 <= config.optim.ema_decay < 1.0:
         raise ConfigError(
             f"{source}: optim.ema_decay must be in [0, 1), got {config.optim.ema_decay}"
+        )
+    if config.head.margin_warmup_epochs < 0:
+        raise ConfigError(
+            f"{source}: head.margin_warmup_epochs must be at least 0, "
+            f"got {config.head.margin_warmup_epochs}"
+        )
+    if config.head.margin_warmup_epochs and config.head.kind not in ("arcface", "cosface"):
+        raise ConfigError(
+            f"{source}: head.margin_warmup_epochs needs an additive margin (head.kind 'arcface' "
+            f"or 'cosface'), got head.kind {config.head.kind!r}"
         )
     if config.aux.stage == "finetune" and config.aux.kind == "none":
         raise ConfigError(f"{source}: aux.stage = 'finetune' needs aux.kind other than 'none'")

@@ -72,10 +72,12 @@ class TrainingModel(nn.Module):
         self.head_weight = config.head.weight
         self.aux_weight = config.aux.weight
         self.head = None
+        self.margin_warmup_epochs = config.head.margin_warmup_epochs
         if config.head.kind != "softmax":
             head_class = getattr(reference, HEAD_CLASSES[config.head.kind])
             options = checked_kwargs(head_class, config.head.options, "head.options")
             self.head = head_class(feat_dim, num_classes, **options)
+            self.margin = float(self.head.m)
         elif config.head.options:
             raise ConfigError("head.options: the softmax head takes no options")
         self.center_loss = self.triplet_loss = None
@@ -83,6 +85,17 @@ class TrainingModel(nn.Module):
             self.center_loss = reference.CenterLoss(num_classes, feat_dim)
         elif config.aux.kind == "triplet":
             self.triplet_loss = reference.BatchHardTripletLoss(margin=config.aux.margin)
+
+    def warm_up_margin(self, epoch: int) -> None:
+        """Set the head's margin for `epoch` (0-based): m * epoch / warm-up epochs, then m.
+
+        A margin on randomly initialised embeddings asks for a separation the network cannot give
+        yet and slows early training; without it the head first learns to separate identities at
+        all. The margin changes once per epoch, not per step, so a compiled model recompiles only
+        a few times.
+        """
+        if self.head is not None and self.margin_warmup_epochs:
+            self.head.m = self.margin * min(1.0, epoch / self.margin_warmup_epochs)
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor, aux_scale: float = 1.0):
         output = self.network(images)

@@ -183,15 +183,19 @@ class Trainer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         optim = self.config.optim
-        centers = self.model.center_loss
+        centers, head = self.model.center_loss, self.model.head
         center_params = list(centers.parameters()) if centers is not None else []
         center_ids = {id(p) for p in center_params}
+        # Margin heads normalise their weight rows, so decay regularises nothing there: it only
+        # shrinks the rows, which inflates their effective learning rate as training goes on.
+        head_ids = {id(p) for p in head.parameters()} if head is not None else set()
         decay, no_decay = [], []
         for parameter in self.model.parameters():
             if id(parameter) in center_ids:
                 continue
             # Norm scales and biases are 1-D: decaying them only hurts.
-            (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+            undecayed = parameter.ndim <= 1 or id(parameter) in head_ids
+            (no_decay if undecayed else decay).append(parameter)
         groups = [
             {"params": decay, "weight_decay": optim.weight_decay, "peak_lr": optim.lr},
             {"params": no_decay, "weight_decay": 0.0, "peak_lr": optim.lr},
@@ -291,6 +295,7 @@ class Trainer:
         stage = self._stage(epoch)[0]
         aux_scale = 1.0 if config.aux.stage == "joint" or stage == "finetune" else 0.0
         set_epoch(self.loader, epoch)
+        self.model.warm_up_margin(epoch)
         self.parallel_model.train()
         totals = torch.zeros(3, device=self.device)  # loss sum, correct, images
         wait = 0.0

@@ -43,6 +43,10 @@ def test_resnet_and_convnext_configs_are_shipped():
         ("[run]\nepochs = 0\n", "run.epochs must be at least 1"),
         ("[data]\nimages_per_identity = 1\n", "must be 0 (off) or at least 2"),
         ("[aux]\nstage = 'finetune'\n", "needs aux.kind other than 'none'"),
+        (
+            "[head]\nkind = 'sphereface'\nmargin_warmup_epochs = 2\n",
+            "margin_warmup_epochs needs an additive margin",
+        ),
         ("[optim\n", "not valid TOML"),
     ],
 )

@@ -110,3 +110,19 @@ def test_identity_batches_need_a_multiple_of_k():
 
     with pytest.raises(ValueError, match=r"data.batch_size \(10\) must be a multiple"):
         IdentityBatchSampler([0, 0, 1, 1], 10, 4, seed=0)
+
+
+def test_margin_warms_up_linearly_per_epoch():
+    """m grows as m * epoch / warm-up epochs from 0, then stays at the configured m."""
+    from facekit.reference import load_reference
+    from facekit.training.objective import TrainingModel
+
+    config = TrainConfig()
+    config.head.options, config.head.margin_warmup_epochs = {"s": 16.0, "m": 0.4}, 4
+    network = torch.nn.Identity()
+    model = TrainingModel(network, config, load_reference(), 5, 8)
+    margins = []
+    for epoch in range(6):
+        model.warm_up_margin(epoch)
+        margins.append(model.head.m)
+    assert margins == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.4])
