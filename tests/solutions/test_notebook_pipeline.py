@@ -92,10 +92,12 @@ TINY = dict(
 
 
 @pytest.mark.parametrize(
-    ("arch", "block", "margin_head"),
-    [("resnet", "basic", "arcface"), ("convnext", None, "sphereface")],
+    ("arch", "block", "margin_head", "schedule"),
+    [("resnet", "basic", "arcface", "joint"), ("convnext", None, "sphereface", "sequential")],
 )
-def test_notebook_writes_both_submissions(execute_notebook, tmp_path, arch, block, margin_head):
+def test_notebook_writes_both_submissions(
+    execute_notebook, tmp_path, arch, block, margin_head, schedule
+):
     """Do training and evaluation write classification.csv and verification.csv correctly?"""
     data_root = make_competition(tmp_path / "competition")
     out_dir = tmp_path / "out"
@@ -106,6 +108,8 @@ def test_notebook_writes_both_submissions(execute_notebook, tmp_path, arch, bloc
         ARCH=arch,
         BLOCK=block,
         MARGIN_HEAD=margin_head,
+        MARGIN_SCHEDULE=schedule,
+        FINETUNE_EPOCHS=1,
         **TINY,
     )
     execute_notebook(notebook, tmp_path)
