@@ -57,37 +57,22 @@ def test_checkpoint_opens_with_weights_only(tiny_run):
     assert set(payload) >= {"model", "ema", "objective", "optimizer", "scaler", "meta"}
 
 
+def train_tiny(data, out, *extra: str) -> int:
+    """`facekit train` on the tiny config; returns the exit code."""
+    config = REPO_ROOT / "configs" / "tiny_cpu.toml"
+    return facekit(
+        ["train", "--config", str(config), "--data", str(data), "--out", str(out), *extra]
+    )
+
+
 def test_bad_data_is_a_clear_error(tmp_path, capsys):
     """A directory that is not a competition gives a message naming it, not a traceback."""
-    config = REPO_ROOT / "configs" / "tiny_cpu.toml"
-    code = facekit(
-        [
-            "train",
-            "--config",
-            str(config),
-            "--data",
-            str(tmp_path / "nowhere"),
-            "--out",
-            str(tmp_path / "run"),
-        ]
-    )
+    code = train_tiny(tmp_path / "nowhere", tmp_path / "run")
     error = capsys.readouterr().err
     assert code == 2 and "nowhere" in error and "Traceback" not in error
 
 
 def test_resume_without_checkpoint_is_a_clear_error(tmp_path, capsys):
     """--resume on an empty run directory says there is nothing to resume."""
-    config = REPO_ROOT / "configs" / "tiny_cpu.toml"
-    code = facekit(
-        [
-            "train",
-            "--config",
-            str(config),
-            "--data",
-            str(tmp_path),
-            "--out",
-            str(tmp_path / "run"),
-            "--resume",
-        ]
-    )
+    code = train_tiny(tmp_path, tmp_path / "run", "--resume")
     assert code == 2 and "nothing to resume" in capsys.readouterr().err
