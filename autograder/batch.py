@@ -21,7 +21,6 @@ import concurrent.futures
 import hashlib
 import json
 import multiprocessing
-import os
 import sys
 import time
 import traceback
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from autograder.extract import NotebookError
 from autograder.sandbox import Limits, describe_isolation, isolation_report
+from facekit.files import replacing
 
 GRADEBOOK_NAME = "gradebook.csv"
 BATCH_LOG_NAME = "batch_log.csv"
@@ -176,9 +176,8 @@ def _load_cache(out_dir: Path) -> dict[str, dict]:
 
 
 def _save_cache(out_dir: Path, cache: dict[str, dict]) -> None:
-    partial = out_dir / f".{CACHE_NAME}.partial"
-    partial.write_text(json.dumps(cache, indent=1, sort_keys=True))
-    os.replace(partial, out_dir / CACHE_NAME)
+    with replacing(out_dir / CACHE_NAME) as partial:
+        partial.write_text(json.dumps(cache, indent=1, sort_keys=True))
 
 
 def _cached_outcome(entry: dict | None, sha: str, fingerprint: str, out_dir: Path):
@@ -312,6 +311,5 @@ def write_gradebook(outcomes: Sequence[Outcome], out_dir: Path) -> None:
 
 def _write_csv_atomically(frame, path: Path) -> None:
     """Readers (the grades export) never see a half-written file."""
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_csv(partial, index=False)
-    os.replace(partial, path)
+    with replacing(path) as partial:
+        frame.to_csv(partial, index=False)

@@ -1,7 +1,5 @@
 """Describe a competition: counts per split, images per identity, pair balance, image sizes."""
 
-import os
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +8,7 @@ from PIL import Image
 
 from data_tools import layout
 from data_tools.errors import DataToolsError
+from facekit.files import replacing
 
 
 @dataclass(frozen=True)
@@ -115,12 +114,5 @@ def plot_stats(stats: CompetitionStats, path: str | Path) -> None:
         scale = 200 / max(counts)
         sizes.scatter(widths, heights, s=[10 + c * scale for c in counts], alpha=0.6)
     sizes.set(title="Image sizes (marker area ~ count)", xlabel="width (px)", ylabel="height (px)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=100)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with replacing(path) as partial:
+        figure.savefig(partial, dpi=100, format="png")

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.extract import cell_label, read_notebook
+from facekit.files import replacing
 from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 ASSIGNMENT = "hw2p2"
@@ -121,12 +122,9 @@ def build_handout(source: Path = SOLUTION_NOTEBOOK) -> str:
 def write_handout(source: Path = SOLUTION_NOTEBOOK, out: Path = HANDOUT_NOTEBOOK) -> Path:
     """Build the handout and write it to `out` (atomically); return `out`."""
     text = build_handout(source)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(out)
-    return out
+    with replacing(Path(out)) as partial:
+        partial.write_text(text, encoding="utf-8")
+    return Path(out)
 
 
 def check_handout(source: Path = SOLUTION_NOTEBOOK, out: Path = HANDOUT_NOTEBOOK) -> ReleaseCheck:

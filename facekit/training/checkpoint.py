@@ -7,13 +7,14 @@ pickled Python object is ever stored, so anyone (the autograder included) can op
 """
 
 import json
-import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from facekit.files import replacing
 
 FORMAT = "facekit-checkpoint-1"
 
@@ -48,11 +49,8 @@ class CheckpointMeta:
 
 def save_checkpoint(path: Path, state: dict[str, Any], meta: CheckpointMeta) -> None:
     """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    torch.save({**state, "meta": meta.to_json()}, temporary)
-    os.replace(temporary, path)
+    with replacing(Path(path)) as partial:
+        torch.save({**state, "meta": meta.to_json()}, partial)
 
 
 def load_safely(path: Path) -> dict[str, Any]:
