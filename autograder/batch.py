@@ -30,7 +30,7 @@ from pathlib import Path
 
 from autograder.extract import NotebookError
 from autograder.sandbox import Limits, describe_isolation, isolation_report
-from facekit.files import replacing
+from facekit.files import file_sha256, replacing
 
 GRADEBOOK_NAME = "gradebook.csv"
 BATCH_LOG_NAME = "batch_log.csv"
@@ -128,10 +128,6 @@ def grader_fingerprint(limits: Limits | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def grade_submission(submission: Submission, out_dir: Path, limits: Limits | None) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
@@ -223,7 +219,7 @@ def grade_batch(
     outcomes: dict[str, Outcome] = {}
     to_grade: list[tuple[Submission, str]] = []
     for submission in submissions:
-        sha = _sha256(submission.notebook)
+        sha = file_sha256(submission.notebook)
         cached = _cached_outcome(cache.get(submission.student), sha, fingerprint, out_dir)
         if cached is not None:
             outcomes[submission.student] = cached

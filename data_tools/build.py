@@ -26,6 +26,7 @@ from data_tools.atomic import check_target, publish, staging_dir
 from data_tools.config import BuildConfig
 from data_tools.errors import DataToolsError
 from data_tools.source import SourceImage, list_identities, read_source
+from facekit.files import file_sha256
 
 FORMAT = "facekit-competition-v1"
 MAX_AUTO_PAIRS = 1000
@@ -229,7 +230,7 @@ def _checksums(root: Path, skip: set[str]) -> dict[str, str]:
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
         relative = path.relative_to(root).as_posix()
         if relative not in skip:
-            sums[relative] = hashlib.sha256(path.read_bytes()).hexdigest()
+            sums[relative] = file_sha256(path)
     return sums
 
 

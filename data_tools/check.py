@@ -17,6 +17,7 @@ from PIL import Image
 
 from data_tools import layout
 from data_tools.errors import DataToolsError
+from facekit.files import file_sha256
 
 # Mismatches of one kind listed one by one before the rest are counted.
 MAX_LISTED = 10
@@ -389,7 +390,7 @@ def _check_manifest(
     for relative, expected in sorted(files.items()):
         if relative not in present:
             problems.append(Problem("checksum", relative, "listed in the manifest but missing"))
-        elif _sha256(comp / relative) != expected:
+        elif file_sha256(comp / relative) != expected:
             problems.append(Problem("checksum", relative, "sha256 differs from the manifest"))
     for relative in sorted(present - set(files)):
         problems.append(Problem("checksum", relative, "file is not listed in the manifest"))
@@ -568,7 +569,7 @@ def _check_keys_manifest(comp: Path, keys: Path) -> list[Problem]:
         return [
             Problem("manifest", _k(layout.KEYS_MANIFEST), f"not a valid keys manifest: {error}")
         ]
-    if _sha256(comp / layout.MANIFEST) != expected:
+    if file_sha256(comp / layout.MANIFEST) != expected:
         return [
             Problem(
                 "manifest",
@@ -577,7 +578,3 @@ def _check_keys_manifest(comp: Path, keys: Path) -> list[Problem]:
             )
         ]
     return []
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

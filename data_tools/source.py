@@ -5,7 +5,6 @@ skipped with a reason (or raise under `strict`), and byte-identical copies are d
 same image can never land in two splits.
 """
 
-import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from tqdm import tqdm
 
 from data_tools.errors import DataToolsError
 from data_tools.layout import is_image_name
+from facekit.files import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def read_source(
                 bar.update()
                 problem = _problem_with(path)
                 if problem is None:
-                    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+                    digest = file_sha256(path)
                     if digest in seen:
                         problem = f"same bytes as {seen[digest]} (duplicate dropped)"
                     else:

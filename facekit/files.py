@@ -1,5 +1,6 @@
 """Writing a file so that readers never see it half-written."""
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,3 +22,8 @@ def replacing(path: Path) -> Iterator[Path]:
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes: the identity of a submission, an image or a manifest."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
