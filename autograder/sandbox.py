@@ -221,7 +221,7 @@ def _python_paths() -> list[str]:
 
 
 def _launch_config(script: Path, workdir: Path, limits: Limits, args: list[str]) -> dict:
-    python = str(Path(sys.executable).resolve())
+    python = sys.executable  # not resolved: a venv's symlink is what finds its pyvenv.cfg
     return {
         "argv": [python, "-B", "-s", str(script), *args],
         "env": child_environment(workdir, limits.allow_gpu),
