@@ -16,12 +16,15 @@ class RocCurve:
     """ROC points in order of decreasing threshold, starting at (0, 0).
 
     `fpr`, `tpr` and `thresholds` have shape (K + 1,) for K distinct scores; `thresholds[0]` is
-    +inf and a sample is predicted "same" when its score is >= the threshold.
+    +inf and a sample is predicted "same" when its score is >= the threshold. `false_positives`
+    and `true_positives` (K + 1,) int64 are the counts behind `fpr` and `tpr`.
     """
 
     fpr: np.ndarray
     tpr: np.ndarray
     thresholds: np.ndarray
+    false_positives: np.ndarray
+    true_positives: np.ndarray
 
 
 def accuracy(predicted: np.ndarray, expected: np.ndarray) -> float:
@@ -53,12 +56,26 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve:
         fpr=np.concatenate(([0.0], false_positives / num_negatives)),
         tpr=np.concatenate(([0.0], true_positives / num_positives)),
         thresholds=np.concatenate(([np.inf], sorted_scores[group_ends])),
+        false_positives=np.concatenate(([0], false_positives)),
+        true_positives=np.concatenate(([0], true_positives)),
     )
 
 
 def roc_auc(curve: RocCurve) -> float:
-    """Area under the ROC curve by the trapezoid rule (what scikit-learn computes)."""
-    return float(np.trapezoid(curve.tpr, curve.fpr))
+    """Area under the ROC curve by the trapezoid rule, bit for bit scikit-learn's value.
+
+    Like `sklearn.metrics.roc_auc_score`, it first drops the points that lie on a straight
+    segment between their neighbours (they add no area but change the floating-point sum).
+    """
+    false_positives, true_positives = curve.false_positives[1:], curve.true_positives[1:]
+    if false_positives.size > 2:
+        corners = np.diff(false_positives, 2) != 0
+        corners |= np.diff(true_positives, 2) != 0
+        kept = np.concatenate(([True], corners, [True]))
+        false_positives, true_positives = false_positives[kept], true_positives[kept]
+    fpr = np.concatenate(([0.0], false_positives / false_positives[-1]))
+    tpr = np.concatenate(([0.0], true_positives / true_positives[-1]))
+    return float(np.trapezoid(tpr, fpr))
 
 
 def equal_error_rate(curve: RocCurve) -> float:
