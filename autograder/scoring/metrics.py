@@ -91,6 +91,16 @@ def equal_error_rate(curve: RocCurve) -> float:
     return float(fpr_before + weight * (fpr_after - fpr_before))
 
 
+def best_threshold_accuracy(curve: RocCurve) -> float:
+    """Verification accuracy at the best single threshold: the most pairs decided correctly.
+
+    At each ROC point the correct decisions are the true accepts plus the true rejects.
+    """
+    negatives, positives = curve.false_positives[-1], curve.true_positives[-1]
+    correct = curve.true_positives + (negatives - curve.false_positives)
+    return float(correct.max() / (negatives + positives))
+
+
 def tar_at_far(curve: RocCurve, far: float) -> float:
     """True accept rate at the best threshold whose false accept rate is at most `far`."""
     last_allowed = int(np.searchsorted(curve.fpr, far, side="right")) - 1

@@ -5,14 +5,10 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring.course_config import LeaderboardCutoffs, load_course_config
-from autograder.scoring.errors import GradesInputError
+from autograder.scoring.errors import CourseConfigError, GradesInputError
 from autograder.scoring.formats import grades_columns
-from autograder.scoring.grades import (
-    compute_grades,
-    grades_csv,
-    read_gradebook,
-    read_leaderboard_export,
-)
+from autograder.scoring.grade_exports import grades_csv
+from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
 from facekit.cli import main
 
@@ -88,13 +84,13 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
     grades, warnings = compute_grades(config, gradebook, {})
     assert grades[0].notebook_total == 100 and grades[1].total is None
     assert any("'ben' has an empty gradebook row" in warning for warning in warnings)
-    assert grades_csv(grades, config).splitlines()[2].startswith("ben," + "," * 12)
+    assert grades_csv(grades, config).splitlines()[2].startswith("ben,," + "," * 12)
 
 
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (("[components]", "[component]"), "unknown key 'component'"),
+        (("[components]", "[component]"), "missing table [components]"),
         (("basic_block = 10", "basic_blok = 10"), "unknown key 'basic_blok'"),
         (("bonus = 4", "bonnus = 4"), "[leaderboard.classification]: unknown key 'bonnus'"),
         (("low = 0.8\n", ""), "[leaderboard.verification]: missing key 'low'"),
@@ -109,10 +105,10 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
 def test_config_errors_name_key_and_file(
     inputs: dict[str, Path], change: tuple[str, str], words: str
 ) -> None:
-    """Each config defect is a GradesInputError naming the file and the key."""
+    """Each config defect is a CourseConfigError naming the file and the key."""
     assert change[0] in CONFIG
     inputs["config"].write_text(CONFIG.replace(*change, 1))
-    with pytest.raises(GradesInputError) as caught:
+    with pytest.raises(CourseConfigError) as caught:
         load_course_config(inputs["config"])
     assert str(inputs["config"]) in str(caught.value)
     assert words in str(caught.value)
@@ -193,11 +189,11 @@ def test_grades_cli_golden(inputs: dict[str, Path], tmp_path: Path, golden, caps
 
 
 def test_grades_cli_bad_input(inputs: dict[str, Path], tmp_path: Path, capsys) -> None:
-    """A bad config exits 1 with a message, writing nothing."""
+    """A broken course file is a staff setup error: exit 2 with a message, writing nothing."""
     inputs["config"].write_text("[components]\nbasic_block = 1\n")
     out = tmp_path / "grades.csv"
     args = ["grades", "--out", str(out)] + [f"--{name}={path}" for name, path in inputs.items()]
-    assert main(args) == 1
+    assert main(args) == 2
     assert "missing table [leaderboard]" in capsys.readouterr().err
     assert not out.exists()
 
