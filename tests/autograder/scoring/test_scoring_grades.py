@@ -66,6 +66,8 @@ def test_example_config_matches_the_judge_rubric() -> None:
     rubric = {component.id: component.max_points for component in load_rubric().components}
     assert config.components == rubric
     assert config.leaderboard["verification"].bonus == 0.0
+    assert config.manual == {"readme": 5, "writeup": 10}
+    assert config.metrics["verification"].name == "0.5*accuracy + 0.5*(1 - eer)"
 
 
 def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
