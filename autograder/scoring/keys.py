@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from autograder.scoring.columnar import all_in, plain_columns
+from autograder.scoring.columnar import all_distinct, all_in, plain_columns
 from autograder.scoring.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
 from autograder.scoring.errors import KeysError, ProblemList
 from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
@@ -87,10 +87,7 @@ def _plain_keys_valid(task: str, ids: pa.Array, labels: pa.Array, usages: pa.Arr
         labels_valid = all_in(labels, pa.array(["0", "1"]))
     else:
         labels_valid = pc.min(pc.utf8_length(labels)).as_py() > 0
-    ids_valid = pc.min(pc.utf8_length(ids)).as_py() > 0 and pc.count_distinct(ids).as_py() == len(
-        ids
-    )
-    return labels_valid and ids_valid
+    return labels_valid and pc.min(pc.utf8_length(ids)).as_py() > 0 and all_distinct(ids)
 
 
 def _checked_columns(

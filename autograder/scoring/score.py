@@ -3,9 +3,11 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
 from autograder.scoring.keys import Keys, check_task, load_keys
-from autograder.scoring.metrics import equal_error_rate, roc_curve, tar_at_far
+from autograder.scoring.metrics import equal_error_rate, roc_curves, tar_at_far
 from autograder.scoring.submission import Submission, parse_submission
 from autograder.scoring.task_metrics import (
     DEFAULT_METRICS,
@@ -50,10 +52,8 @@ def score_parsed(keys: Keys, submission: Submission, metric: TaskMetric | None =
         raise MetricError(f"the metric {metric.name!r} is for {metric.task}, not {keys.task}")
     masks = {"public": keys.public, "private": ~keys.public, "overall": slice(None)}
     if keys.task == "verification":
-        curves = {
-            split: roc_curve(keys.labels[mask], submission.values[mask])
-            for split, mask in masks.items()
-        }
+        everyone = np.ones(len(keys), dtype=bool)
+        curves = roc_curves(keys.labels, submission.values, masks | {"overall": everyone})
         figures = {
             split: verification_figures(curve, metric.figures) for split, curve in curves.items()
         }

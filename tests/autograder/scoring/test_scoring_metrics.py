@@ -10,6 +10,7 @@ from autograder.scoring.metrics import (
     equal_error_rate,
     roc_auc,
     roc_curve,
+    roc_curves,
     tar_at_far,
 )
 
@@ -97,3 +98,15 @@ def test_accuracy() -> None:
     predicted = np.array(["a", "b", "c", "a"], dtype=object)
     expected = np.array(["a", "b", "a", "b"], dtype=object)
     assert accuracy(predicted, expected) == 0.5
+
+
+@pytest.mark.parametrize("tie_levels", [None, 3])
+def test_one_sort_curves_equal_each_splits_own(tie_levels: int | None) -> None:
+    """roc_curves (one sort for every split) gives exactly each split's own roc_curve."""
+    labels, scores = _random_case(5, 2000, tie_levels)
+    public = np.random.default_rng(6).random(2000) < 0.5
+    curves = roc_curves(labels, scores, {"public": public, "private": ~public})
+    for name, mask in (("public", public), ("private", ~public)):
+        alone = roc_curve(labels[mask], scores[mask])
+        for field in ("fpr", "tpr", "thresholds", "false_positives", "true_positives"):
+            np.testing.assert_array_equal(getattr(curves[name], field), getattr(alone, field))

@@ -84,6 +84,7 @@ def _broken_keys(tmp_path: Path, keys_dir: Path, text: str) -> Path:
     [
         ("pair_id,label\np1,1\n", "wrong header"),
         ("pair_id,label,usage\np1,1,Public\np1,0,Private\n", "duplicate id 'p1'"),
+        ("pair_id,label,usage\np2,1,Public\np1,0,Private\np2,0,Private\n", "duplicate id 'p2'"),
         ("pair_id,label,usage\np1,yes,Public\n", "expected 0 or 1, found 'yes'"),
         ("pair_id,label,usage\np1,1,public\n", "expected one of ('Public', 'Private')"),
         ("pair_id,label,usage\n", "no rows"),
