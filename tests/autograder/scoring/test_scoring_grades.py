@@ -207,3 +207,15 @@ def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
     path = tmp_path / "final_scores.csv"
     path.write_text(final_scores_csv([FinalScore("ann", "verification", 0.9, 0.8765)]))
     assert read_leaderboard_export(path) == {("ann", "verification"): 0.8765}
+
+
+def test_one_course_file_for_every_tool(tmp_path: Path) -> None:
+    """grades and grade-model read the same course file, each ignoring the other's tables."""
+    from autograder.rescore.grade_model import load_course_config as load_grade_model_config
+    from facekit.paths import REPO_ROOT
+
+    course = tmp_path / "course.toml"
+    shared = (REPO_ROOT / "configs" / "grade_model.toml").read_text()
+    course.write_text(COURSE_EXAMPLE.read_text() + "\n" + shared + "\n[late]\ndays = 3\n")
+    assert load_course_config(course).components == load_course_config(COURSE_EXAMPLE).components
+    assert load_grade_model_config(course).max_parameters > 0
