@@ -214,3 +214,26 @@ def test_cli_directory_as_submission(keys_dir: Path, tmp_path: Path, capsys) -> 
     """A directory given as the submission is reported, not a traceback."""
     assert main(["score", "verification", str(tmp_path), "--keys", str(keys_dir)]) == 1
     assert "cannot read the file" in capsys.readouterr().err
+
+
+ODD_NUMBERS = ["1.", "-.5", "+.5", ".e1", "1e", "1e+", "1e-5", "0x10", "1_0", " 1", "1 ", "1d"]
+ODD_NUMBERS += ["infinity", "-inf", "nan", "+nan", "1e400", "-0", "00012", "1.5.2", "e5", "--1"]
+ODD_NUMBERS += ["1e-400", "1E5", "INF", "0.5\x0b", "\u0663", "\uff11"]
+
+
+@pytest.mark.parametrize("text", ODD_NUMBERS)
+def test_fast_path_never_accepts_what_the_checker_refuses(text: str, keys_dir: Path) -> None:
+    """For odd score spellings the columnar path either steps aside or agrees exactly."""
+    from autograder.scoring.errors import ProblemList
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _checked_values, _plain_values
+
+    keys = load_keys("verification", keys_dir)
+    data = VERIFICATION.decode().replace("p1,0.9", f"p1,{text}")
+    fast = _plain_values(keys, data.encode())
+    try:
+        checked = _checked_values(keys, data, ProblemList("sub.csv"))
+    except InvalidSubmission:
+        assert fast is None
+    else:
+        assert fast is None or list(fast) == list(checked)
