@@ -21,6 +21,9 @@ OVERRIDE_COLUMNS = ("student", "component", "points", "reason")
 """Overrides: set `component` (notebook, manual or task) of `student` to `points`, for `reason`."""
 
 
+_WHO_IS_KNOWN = "the roster, or without one the gradebook and the leaderboard export"
+
+
 @dataclass(frozen=True)
 class RosterEntry:
     """One enrolled student and their names elsewhere (empty strings where unknown)."""
@@ -132,9 +135,6 @@ def _check_student(
         problems.add(line, "student", f"unknown student {student!r} (not in {_WHO_IS_KNOWN})")
         return False
     return True
-
-
-_WHO_IS_KNOWN = "the roster, or without one the gradebook and the leaderboard export"
 
 
 def read_manual(
