@@ -8,12 +8,14 @@ disjoint set of identities. Prints images/s for both and the estimated time of a
 430,000 images: with one process (today's `data build`, which reads images one after another)
 and with every core busy (a machine shared by that many builds, or a build spread over the cores).
 
-LFW images are 250x250 JPEGs (about 13 KB); HW2P2's 112x112 crops are smaller, so the estimate
-errs on the slow side.
+LFW images are 250x250 JPEGs (about 9 KB here); HW2P2's 112x112 crops are smaller, so the
+estimate errs on the slow side. The CPU seconds the builds used are printed too: on a machine
+shared with other jobs they say what idle cores would do.
 """
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -41,12 +43,19 @@ def build_one(identity_dirs: list[Path], work: Path) -> int:
     )
 
 
-def timed_builds(groups: list[list[Path]], root: Path) -> tuple[float, int]:
-    """Seconds for building every group at once (one process each) and the images read."""
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_builds(groups: list[list[Path]], root: Path) -> tuple[float, float, int]:
+    """Wall seconds and CPU seconds for building every group at once (one process each), and
+    the images read. The pool's processes are reaped on exit, so their CPU time is counted."""
+    start, cpu = time.perf_counter(), _children_cpu()
     with ProcessPoolExecutor(max_workers=len(groups)) as pool:
-        images = sum(pool.map(build_one, groups, [root / f"build_{i}" for i in range(len(groups))]))
-    return time.perf_counter() - start, images
+        work_dirs = [root / f"build_{i}" for i in range(len(groups))]
+        images = sum(pool.map(build_one, groups, work_dirs))
+    return time.perf_counter() - start, _children_cpu() - cpu, images
 
 
 def main() -> None:
@@ -82,8 +91,8 @@ def main() -> None:
     ]
 
     with tempfile.TemporaryDirectory() as tmp:
-        single_seconds, single_images = timed_builds(groups[:1], Path(tmp) / "single")
-        all_seconds, all_images = timed_builds(groups[1:], Path(tmp) / "all")
+        single_seconds, _, single_images = timed_builds(groups[:1], Path(tmp) / "single")
+        all_seconds, all_cpu, all_images = timed_builds(groups[1:], Path(tmp) / "all")
     single_rate = single_images / single_seconds
     all_rate = all_images / all_seconds
     print(f"source: {args.src} ({sum(sizes) / len(sizes) / 1024:.1f} KB per image on average)")
@@ -102,6 +111,14 @@ def main() -> None:
     )
     busy_minutes = HW2P2_IMAGES / all_rate / 60
     print(f"  every core busy ({args.workers} processes)          {busy_minutes:6.1f} min")
+    # On a machine shared with other jobs the wall clock includes their time; the CPU time does
+    # not: this line is what the same cores would take if the build had them to itself.
+    cpu_rate = all_images / all_cpu
+    print(
+        f"  CPU cost {cpu_rate:.0f} images per CPU-second: {args.workers} idle cores would take "
+        f"{HW2P2_IMAGES / cpu_rate / args.workers / 60:.1f} min, one idle core "
+        f"{HW2P2_IMAGES / cpu_rate / 60:.1f} min"
+    )
 
 
 if __name__ == "__main__":
