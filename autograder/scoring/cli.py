@@ -1,7 +1,7 @@
 """`facekit score`, `facekit grades` and `facekit kaggle-bundle`: wiring only.
 
 Exit codes: 0 success, 1 the person's input is invalid (a submission, gradebook, roster, manual
-points or overrides), 2 usage or a broken course file, 3 a staff-side error (bad answer keys).
+points or overrides), 2 usage or staff setup (answer keys, course file).
 """
 
 import argparse
@@ -12,13 +12,12 @@ from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
 from autograder.scoring.formats import TASKS
 
 EXIT_INVALID_INPUT = 1
-EXIT_USAGE = 2
-EXIT_STAFF_ERROR = 3
+EXIT_USAGE = 2  # also staff setup: answer keys, course file
 _COURSE_HELP = "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
 
 
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
+def _fail(command: str, message: str, code: int) -> int:
+    print(f"facekit {command}: {message}", file=sys.stderr)
     return code
 
 
@@ -32,20 +31,22 @@ def _score(args: argparse.Namespace) -> int:
     from autograder.scoring.submission import parse_submission
 
     if args.plot is not None and args.task != "verification":
-        return _fail("error: --plot draws an ROC curve: it needs the verification task", 2)
+        return _fail(
+            "score", "--plot draws an ROC curve: it needs the verification task", EXIT_USAGE
+        )
     try:
         metric = load_task_metrics(args.course)[args.task]
     except CourseConfigError as error:
-        return _fail(f"facekit score: {error}", EXIT_USAGE)
+        return _fail("score", str(error), EXIT_USAGE)
     try:
         keys = load_keys(args.task, args.keys)
         submission = parse_submission(keys, args.submission, max_bytes=args.max_bytes)
     except KeysError as error:
-        return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+        return _fail("score", str(error), EXIT_USAGE)
     except InvalidSubmission as error:
         plural = "s" if error.count != 1 else ""
         header = f"invalid submission ({error.count} problem{plural}), not scored:"
-        return _fail(f"{header}\n{error}", EXIT_INVALID_INPUT)
+        return _fail("score", f"{header}\n{error}", EXIT_INVALID_INPUT)
     score = score_parsed(keys, submission, metric)
     print(format_score(score, args.submission.name))
     if args.plot is not None:
@@ -55,7 +56,7 @@ def _score(args: argparse.Namespace) -> int:
                 curve, roc_auc(curve), score.details["eer"], args.plot, args.submission.name
             )
         except OSError as error:
-            return _fail(f"error: cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
+            return _fail("score", f"cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
         print(f"ROC plot written to {args.plot}")
     return 0
 
@@ -68,14 +69,15 @@ def _grades(args: argparse.Namespace) -> int:
     from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 
     if args.format != "generic" and args.roster is None:
-        return _fail(f"facekit grades: --format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
+        return _fail("grades", f"--format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
     try:
         config = load_course_config(args.config)
     except CourseConfigError as error:
-        return _fail(f"facekit grades: {error}", EXIT_USAGE)
+        return _fail("grades", str(error), EXIT_USAGE)
     if args.manual is None and config.manual:
         return _fail(
-            f"facekit grades: {args.config} declares manual components "
+            "grades",
+            f"{args.config} declares manual components "
             f"({', '.join(config.manual)}): give their points with --manual",
             EXIT_USAGE,
         )
@@ -95,13 +97,13 @@ def _grades(args: argparse.Namespace) -> int:
             config, gradebook, leaderboard, roster=roster, manual=manual, overrides=overrides
         )
     except GradesInputError as error:
-        return _fail(f"facekit grades: {error}", EXIT_INVALID_INPUT)
+        return _fail("grades", str(error), EXIT_INVALID_INPUT)
     for warning in warnings:
         print(f"facekit grades: warning: {warning}", file=sys.stderr)
     try:
         changed = write_grades(args.out, *grades_rows(grades, config, args.format))
     except OSError as error:
-        return _fail(f"facekit grades: cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
+        return _fail("grades", f"cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
     print(
         f"{args.format} grades for {len(grades)} students in {args.out}: "
         f"{len(changed)} row{'s' if len(changed) != 1 else ''} written"
@@ -120,11 +122,13 @@ def _kaggle_bundle(args: argparse.Namespace) -> int:
             args.keys, args.out, args.comp, load_task_metrics(args.course)
         )
     except CourseConfigError as error:
-        return _fail(f"facekit kaggle-bundle: {error}", EXIT_USAGE)
+        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
     except KeysError as error:
-        return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
     except OSError as error:
-        return _fail(f"error: cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT)
+        return _fail(
+            "kaggle-bundle", f"cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT
+        )
     for path in written:
         print(f"wrote {path}")
     return 0

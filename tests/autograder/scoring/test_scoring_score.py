@@ -100,10 +100,10 @@ def test_bad_keys_are_a_staff_error(tmp_path: Path, keys_dir: Path, text: str, w
 
 
 def test_cli_keys_error_exit_code(tmp_path: Path, capsys) -> None:
-    """Missing keys: exit 3 and a message saying it is a staff error."""
+    """Missing keys: staff setup, exit 2, and a message saying it is a staff error."""
     submission = tmp_path / "sub.csv"
     submission.write_bytes(VERIFICATION)
-    assert main(["score", "verification", str(submission), "--keys", str(tmp_path / "no")]) == 3
+    assert main(["score", "verification", str(submission), "--keys", str(tmp_path / "no")]) == 2
     assert "staff error" in capsys.readouterr().err
 
 
