@@ -50,10 +50,10 @@ def score_parsed(keys: Keys, submission: Submission, metric: TaskMetric | None =
     metric = metric or DEFAULT_METRICS[keys.task]
     if metric.task != keys.task:
         raise MetricError(f"the metric {metric.name!r} is for {metric.task}, not {keys.task}")
-    masks = {"public": keys.public, "private": ~keys.public, "overall": slice(None)}
+    everyone = np.ones(len(keys), dtype=bool)
+    masks = {"public": keys.public, "private": ~keys.public, "overall": everyone}
     if keys.task == "verification":
-        everyone = np.ones(len(keys), dtype=bool)
-        curves = roc_curves(keys.labels, submission.values, masks | {"overall": everyone})
+        curves = roc_curves(keys.labels, submission.values, masks)
         figures = {
             split: verification_figures(curve, metric.figures) for split, curve in curves.items()
         }
@@ -69,7 +69,7 @@ def score_parsed(keys: Keys, submission: Submission, metric: TaskMetric | None =
             for split, mask in masks.items()
         }
         details = {}
-    if len(metric.terms) > 1 or metric.terms[0].complement or metric.terms[0].weight != 1.0:
+    if metric != DEFAULT_METRICS[keys.task]:  # a course's own metric: show what it is made of
         details |= {
             name: value for name, value in figures["overall"].items() if name not in details
         }
