@@ -7,6 +7,7 @@ competition and can be overfitted). A student missing from one side gets 0 point
 warning. Overrides are applied last and carried into the output.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -193,13 +194,11 @@ def compute_grades(
             warnings.append(f"{name!r} is in the gradebook but not in the roster: left out")
         for name in sorted({name for name, _task in leaderboard} - set(board_names)):
             warnings.append(f"leaderboard name {name!r} is not in the roster: left out")
-    scores_by_student = {
-        board_names[name]: {} for name, _task in leaderboard if name in board_names
-    }
+    scores_by_student: dict[str, dict[str, float | None]] = defaultdict(dict)
     for (name, task), score in leaderboard.items():
         if name in board_names:
             scores_by_student[board_names[name]][task] = score
-    by_student = {override.student: [] for override in overrides}
+    by_student: dict[str, list[Override]] = defaultdict(list)
     for override in overrides:
         by_student[override.student].append(override)
 
