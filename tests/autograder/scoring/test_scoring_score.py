@@ -237,3 +237,33 @@ def test_fast_path_never_accepts_what_the_checker_refuses(text: str, keys_dir: P
         assert fast is None
     else:
         assert fast is None or list(fast) == list(checked)
+
+
+ODD_FILES = [
+    VERIFICATION.replace(b"\n", b"\r", 3),  # bare CR line ends mixed with LF
+    VERIFICATION.replace(b"\n", b"\r\n"),
+    VERIFICATION.replace(b"p1,0.9\n", b"p1,0.9,\n"),  # trailing comma: a third field
+    VERIFICATION.replace(b"p1,0.9\n", b"p1\t,0.9\n"),
+    VERIFICATION.replace(b"p1,0.9\n", b"p1,0.9\np1,0.9\n"),  # a repeated row
+    VERIFICATION.replace(b"p8,0.7\n", b"p8,0.7"),  # no final newline
+    VERIFICATION + b"\n",
+    VERIFICATION.replace(b"pair_id,score\n", b"pair_id,score,\n"),
+    VERIFICATION.replace(b"p1,", b"P1,"),
+]
+
+
+@pytest.mark.parametrize("data", ODD_FILES, ids=range(len(ODD_FILES)))
+def test_fast_path_agrees_on_odd_files(data: bytes, keys_dir: Path) -> None:
+    """Odd line ends, fields and rows: the columnar path steps aside or agrees exactly."""
+    from autograder.scoring.errors import ProblemList
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _checked_values, _plain_values
+
+    keys = load_keys("verification", keys_dir)
+    fast = _plain_values(keys, data)
+    try:
+        checked = _checked_values(keys, data.decode(), ProblemList("sub.csv"))
+    except InvalidSubmission:
+        assert fast is None
+    else:
+        assert fast is None or list(fast) == list(checked)
