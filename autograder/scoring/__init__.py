@@ -1,25 +1,40 @@
 """Submission CSV validation and scoring: accuracy, ROC AUC, EER, TAR@FAR; grades; Kaggle bundle.
 
-The leaderboard calls `score_submission`; everything it can raise is listed in its docstring.
+The leaderboard calls `score_submission` (or `parse_submission` + `score_parsed`); everything it
+can raise is listed in its docstring. A course's task metrics come from `load_task_metrics(course
+file)[task]`, passed as `metric=`.
 """
 
+from autograder.scoring.course_config import load_task_metrics
 from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
-from autograder.scoring.errors import InvalidSubmission, KeysError, SubmissionProblem
+from autograder.scoring.errors import (
+    CourseConfigError,
+    InvalidSubmission,
+    KeysError,
+    SubmissionProblem,
+)
 from autograder.scoring.formats import TASKS
 from autograder.scoring.keys import Keys, load_keys
 from autograder.scoring.score import TaskScore, score_parsed, score_submission
 from autograder.scoring.submission import Submission, parse_submission
+from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_METRICS",
     "TASKS",
+    "CourseConfigError",
     "InvalidSubmission",
     "Keys",
     "KeysError",
+    "MetricError",
     "Submission",
     "SubmissionProblem",
+    "TaskMetric",
     "TaskScore",
     "load_keys",
+    "load_task_metrics",
+    "parse_metric",
     "parse_submission",
     "score_parsed",
     "score_submission",

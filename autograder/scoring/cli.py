@@ -1,7 +1,7 @@
 """`facekit score`, `facekit grades` and `facekit kaggle-bundle`: wiring only.
 
-Exit codes: 0 success, 1 the user's input is invalid (a submission, gradebook or config),
-3 a staff-side error (bad answer keys).
+Exit codes: 0 success, 1 the person's input is invalid (a submission, gradebook, roster, manual
+points or overrides), 2 usage or staff setup (answer keys, course file).
 """
 
 import argparse
@@ -12,85 +12,125 @@ from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
 from autograder.scoring.formats import TASKS
 
 EXIT_INVALID_INPUT = 1
-EXIT_STAFF_ERROR = 3
+EXIT_USAGE = 2  # also staff setup: answer keys, course file
+_COURSE_HELP = "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
 
 
-def _fail(message: str, code: int) -> int:
-    print(message, file=sys.stderr)
+def _fail(command: str, message: str, code: int) -> int:
+    print(f"facekit {command}: {message}", file=sys.stderr)
     return code
 
 
 def _score(args: argparse.Namespace) -> int:
-    from autograder.scoring.errors import InvalidSubmission, KeysError
+    from autograder.scoring.course_config import load_task_metrics
+    from autograder.scoring.errors import CourseConfigError, InvalidSubmission, KeysError
     from autograder.scoring.keys import load_keys
-    from autograder.scoring.metrics import roc_curve
+    from autograder.scoring.metrics import roc_auc, roc_curve
     from autograder.scoring.report import format_score, save_roc_plot
     from autograder.scoring.score import score_parsed
     from autograder.scoring.submission import parse_submission
 
     if args.plot is not None and args.task != "verification":
-        return _fail("error: --plot draws an ROC curve: it needs the verification task", 2)
+        return _fail(
+            "score", "--plot draws an ROC curve: it needs the verification task", EXIT_USAGE
+        )
+    try:
+        metric = load_task_metrics(args.course)[args.task]
+    except CourseConfigError as error:
+        return _fail("score", str(error), EXIT_USAGE)
     try:
         keys = load_keys(args.task, args.keys)
         submission = parse_submission(keys, args.submission, max_bytes=args.max_bytes)
     except KeysError as error:
-        return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+        return _fail("score", str(error), EXIT_USAGE)
     except InvalidSubmission as error:
         plural = "s" if error.count != 1 else ""
-        header = f"invalid submission ({error.count} problem{plural}), not scored:"
-        return _fail(f"{header}\n{error}", EXIT_INVALID_INPUT)
-    score = score_parsed(keys, submission)
+        # Unprefixed: the bad-CSV corpus's tests pin this first line.
+        print(f"invalid submission ({error.count} problem{plural}), not scored:", file=sys.stderr)
+        print(error, file=sys.stderr)
+        return EXIT_INVALID_INPUT
+    score = score_parsed(keys, submission, metric)
     print(format_score(score, args.submission.name))
     if args.plot is not None:
         curve = roc_curve(keys.labels, submission.values)
         try:
             save_roc_plot(
-                curve, score.overall, score.details["eer"], args.plot, args.submission.name
+                curve, roc_auc(curve), score.details["eer"], args.plot, args.submission.name
             )
         except OSError as error:
-            return _fail(f"error: cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
+            return _fail("score", f"cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
         print(f"ROC plot written to {args.plot}")
     return 0
 
 
 def _grades(args: argparse.Namespace) -> int:
     from autograder.scoring.course_config import load_course_config
-    from autograder.scoring.errors import GradesInputError
-    from autograder.scoring.grades import (
-        compute_grades,
-        grades_csv,
-        read_gradebook,
-        read_leaderboard_export,
-    )
+    from autograder.scoring.errors import CourseConfigError, GradesInputError
+    from autograder.scoring.grade_exports import grades_rows, write_grades
+    from autograder.scoring.grade_inputs import read_manual, read_overrides, read_roster
+    from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 
+    if args.format != "generic" and args.roster is None:
+        return _fail("grades", f"--format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
     try:
         config = load_course_config(args.config)
+    except CourseConfigError as error:
+        return _fail("grades", str(error), EXIT_USAGE)
+    if args.manual is None and config.manual:
+        return _fail(
+            "grades",
+            f"{args.config} declares manual components "
+            f"({', '.join(config.manual)}): give their points with --manual",
+            EXIT_USAGE,
+        )
+    try:
         gradebook = read_gradebook(args.gradebook, config)
         leaderboard = read_leaderboard_export(args.leaderboard)
+        roster = None if args.roster is None else read_roster(args.roster)
+        if roster is not None:
+            students = {entry.student for entry in roster}
+        else:
+            students = set(gradebook) | {student for student, _task in leaderboard}
+        manual = None if args.manual is None else read_manual(args.manual, config, students)
+        overrides = (
+            () if args.overrides is None else read_overrides(args.overrides, config, students)
+        )
+        grades, warnings = compute_grades(
+            config, gradebook, leaderboard, roster=roster, manual=manual, overrides=overrides
+        )
     except GradesInputError as error:
-        return _fail(f"error: {error}", EXIT_INVALID_INPUT)
-    grades, warnings = compute_grades(config, gradebook, leaderboard)
+        return _fail("grades", str(error), EXIT_INVALID_INPUT)
     for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"facekit grades: warning: {warning}", file=sys.stderr)
     try:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(grades_csv(grades, config), encoding="utf-8", newline="")
+        changed = write_grades(args.out, *grades_rows(grades, config, args.format))
     except OSError as error:
-        return _fail(f"error: cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
-    print(f"wrote grades for {len(grades)} students to {args.out}")
+        return _fail("grades", f"cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
+    print(
+        f"{args.format} grades for {len(grades)} students in {args.out}: "
+        f"{len(changed)} row{'s' if len(changed) != 1 else ''} written"
+        + (f" ({', '.join(changed)})" if 0 < len(changed) <= 10 else "")
+    )
     return 0
 
 
 def _kaggle_bundle(args: argparse.Namespace) -> int:
-    from autograder.scoring.errors import KeysError
+    from autograder.scoring.course_config import load_task_metrics
+    from autograder.scoring.errors import CourseConfigError, KeysError
     from autograder.scoring.kaggle import write_kaggle_bundle
 
     try:
-        written = write_kaggle_bundle(args.keys, args.out, args.comp)
+        written = write_kaggle_bundle(
+            args.keys, args.out, args.comp, load_task_metrics(args.course)
+        )
+    except CourseConfigError as error:
+        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
     except KeysError as error:
-        return _fail(f"error: {error}", EXIT_STAFF_ERROR)
+        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
     except OSError as error:
-        return _fail(f"error: cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT)
+        return _fail(
+            "kaggle-bundle", f"cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT
+        )
     for path in written:
         print(f"wrote {path}")
     return 0
@@ -116,13 +156,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     score.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
     )
+    score.add_argument("--course", type=Path, default=None, help=_COURSE_HELP)
     score.set_defaults(handler=_score)
 
     grades = subcommands.add_parser(
         "grades",
-        help="join the judge's gradebook and the leaderboard scores into one grades CSV",
+        help="join the judge's gradebook, leaderboard scores, manual points and overrides",
         description="Notebook points from the judge's gradebook plus leaderboard points from "
-        "each student's PRIVATE score (cutoffs in the course config), one row per student.",
+        "each student's PRIVATE score (cutoffs in the course config), manual components and "
+        "overrides, one row per student, as a generic, Canvas or Gradescope CSV.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     grades.add_argument(
@@ -140,14 +182,44 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         required=True,
         help="leaderboard export: student,task,public,private",
     )
-    grades.add_argument("--out", type=Path, required=True, help="grades CSV to write")
+    grades.add_argument(
+        "--roster",
+        type=Path,
+        default=None,
+        help="roster CSV: student,lms_id,leaderboard_name[,sis_user_id,sis_login_id,section,email]",
+    )
+    grades.add_argument(
+        "--manual",
+        type=Path,
+        default=None,
+        help="points of the course file's [manual] components: student,<component>...",
+    )
+    grades.add_argument(
+        "--overrides",
+        type=Path,
+        default=None,
+        help="overrides applied last: student,component,points,reason",
+    )
+    grades.add_argument(
+        "--format",
+        choices=("generic", "canvas", "gradescope"),
+        default="generic",
+        help="generic CSV, Canvas gradebook import or Gradescope scores (these two need --roster)",
+    )
+    grades.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="grades CSV to write; an existing one is updated row by row",
+    )
     grades.set_defaults(handler=_grades)
 
     bundle = subcommands.add_parser(
         "kaggle-bundle",
         help="write solution.csv and sample_submission.csv per task for a Kaggle competition",
-        description="Write OUT/<task>/solution.csv (with Kaggle's Usage column) and "
-        "OUT/<task>/sample_submission.csv for classification and verification.",
+        description="Write OUT/<task>/solution.csv (with Kaggle's Usage column), "
+        "OUT/<task>/sample_submission.csv and OUT/<task>/evaluation.md (the metric, for the "
+        "competition's description) for classification and verification.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     bundle.add_argument(
@@ -159,5 +231,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         default=None,
         help="competition directory whose sample_submissions/ to use (else generated from keys)",
     )
+    bundle.add_argument("--course", type=Path, default=None, help=_COURSE_HELP)
     bundle.add_argument("--out", type=Path, required=True, help="output directory")
     bundle.set_defaults(handler=_kaggle_bundle)

@@ -56,7 +56,12 @@ class KeysError(Exception):
 
 
 class GradesInputError(Exception):
-    """The course config, gradebook or leaderboard export given to `facekit grades` is invalid."""
+    """A CSV given to `facekit grades` (gradebook, leaderboard export, roster, manual points,
+    overrides) is invalid: the person's input (exit 1)."""
+
+
+class CourseConfigError(Exception):
+    """The course file is missing or invalid: a staff setup error (exit 2)."""
 
 
 class ProblemList:

@@ -63,7 +63,28 @@ LEADERBOARD_EXPORT_COLUMNS = ("student", "task", "public", "private")
 """Leaderboard export: one row per student and task; grades use the `private` score."""
 
 
-def grades_columns(components: tuple[str, ...] = COMPONENTS) -> tuple[str, ...]:
-    """Header of the LMS-ready grades CSV written by `facekit grades`."""
+def grades_columns(
+    components: tuple[str, ...] = COMPONENTS, manual: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Header of the generic grades CSV written by `facekit grades` (`manual`: the course's
+    manual components; `overrides` lists the overrides applied, with their reasons)."""
     task_columns = tuple(f"{task}_{kind}" for task in TASKS for kind in ("score", "points"))
-    return ("student", *components, "notebook_total", *task_columns, "total")
+    return (
+        "student",
+        "lms_id",
+        *components,
+        "notebook_total",
+        *manual,
+        *task_columns,
+        "total",
+        "overrides",
+    )
+
+
+CANVAS_IDENTITY_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
+"""Canvas gradebook import: these identity columns, then one column per assignment titled
+'Title (assignment id)' for an existing assignment (a bare title creates a new one); an optional
+second row 'Points Possible' gives each assignment's maximum."""
+
+GRADESCOPE_COLUMNS = ("Name", "SID", "Email", "Total Score")
+"""Gradescope's score CSV (as its own export writes it): students are matched by SID or Email."""

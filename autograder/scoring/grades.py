@@ -1,26 +1,30 @@
-"""Join the judge's gradebook with the leaderboard's private scores into one LMS-ready CSV.
+"""Join the judge's gradebook, the leaderboard's private scores, manual points and overrides.
 
-Inputs (column names in `formats`): the gradebook `student,<component>...,total` and the
-leaderboard export `student,task,public,private`. Leaderboard points use the PRIVATE score (the
-public one is visible during the competition and can be overfitted). A student missing from one
-side gets 0 points there and a warning.
+Inputs (column names in `formats` and `grade_inputs`): the gradebook `student,<component>...,
+total`, the leaderboard export `student,task,public,private`, optionally a roster, manual points
+and overrides. Leaderboard points use the PRIVATE score (the public one is visible during the
+competition and can be overfitted). A student missing from one side gets 0 points there and a
+warning. Overrides are applied last and carried into the output.
 """
 
-import csv
-import io
-import math
-from dataclasses import dataclass
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.scoring.course_config import CourseConfig
 from autograder.scoring.csv_reader import CsvRows, read_text
-from autograder.scoring.errors import GradesInputError, ProblemList
+from autograder.scoring.errors import ProblemList
 from autograder.scoring.formats import (
     GRADEBOOK_STUDENT_COLUMN,
     GRADEBOOK_TOTAL_COLUMN,
     LEADERBOARD_EXPORT_COLUMNS,
     TASKS,
-    grades_columns,
+)
+from autograder.scoring.grade_inputs import (
+    Override,
+    RosterEntry,
+    number_cell,
+    raise_if_any,
 )
 
 _TOLERANCE = 1e-6  # points are decimals written by another program: allow float noise
@@ -33,12 +37,18 @@ class StudentGrade:
 
     `components` is None when the judge could not grade the notebook (an empty gradebook row):
     the notebook and overall totals are then left empty, never a zero that looks like a grade.
+    `manual` holds the manual components' points, `points` each task's leaderboard points,
+    `overrides` the overrides applied (already reflected in the points), `roster` the student's
+    roster entry when a roster was given.
     """
 
     student: str
     components: dict[str, float] | None
     scores: dict[str, float | None]
     points: dict[str, float]
+    manual: dict[str, float] = field(default_factory=dict)
+    overrides: tuple[Override, ...] = ()
+    roster: RosterEntry | None = None
 
     @property
     def notebook_total(self) -> float | None:
@@ -50,24 +60,8 @@ class StudentGrade:
     def total(self) -> float | None:
         if self.notebook_total is None:
             return None
-        return round(self.notebook_total + sum(self.points.values()), 2)
-
-
-def _number(text: str, problems: ProblemList, line: int, column: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        problems.add(line, column, f"expected a number, found {text!r}")
-        return None
-    if not math.isfinite(value):
-        problems.add(line, column, f"expected a finite number, found {text!r}")
-        return None
-    return value
-
-
-def _raise_if_any(problems: ProblemList, what: str) -> None:
-    if problems:
-        raise GradesInputError(f"the {what} is invalid:\n{problems}")
+        extra = sum(self.points.values()) + sum(self.manual.values())
+        return round(self.notebook_total + extra, 2)
 
 
 def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, float] | None]:
@@ -77,14 +71,14 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
     """
     problems = ProblemList(str(path))
     text = read_text(Path(path), problems)
-    _raise_if_any(problems, "gradebook")
+    raise_if_any(problems, "gradebook")
     rows = CsvRows(text, None, problems)
     records = list(rows)  # a class of students: small
     if not rows.header:
         problems.add(None, None, "no header row")
     else:
         _check_gradebook_header(rows.header, config, problems)
-    _raise_if_any(problems, "gradebook")
+    raise_if_any(problems, "gradebook")
     gradebook: dict[str, dict[str, float] | None] = {}
     first_line: dict[str, int] = {}
     for line, fields in records:
@@ -106,11 +100,11 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
             continue
         points = {}
         for component, maximum in config.components.items():
-            value = _number(record[component], problems, line, component)
+            value = number_cell(record[component], problems, line, component)
             if value is not None and not -_TOLERANCE <= value <= maximum + _TOLERANCE:
                 problems.add(line, component, f"expected 0 to {maximum:g} points, found {value:g}")
             points[component] = value or 0.0
-        total = _number(record[GRADEBOOK_TOTAL_COLUMN], problems, line, GRADEBOOK_TOTAL_COLUMN)
+        total = number_cell(record[GRADEBOOK_TOTAL_COLUMN], problems, line, GRADEBOOK_TOTAL_COLUMN)
         if total is not None and abs(total - sum(points.values())) > _TOTAL_TOLERANCE * len(points):
             problems.add(
                 line,
@@ -118,7 +112,7 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
                 f"expected the sum of the components ({sum(points.values()):g}), found {total:g}",
             )
         gradebook[student] = points
-    _raise_if_any(problems, "gradebook")
+    raise_if_any(problems, "gradebook")
     return gradebook
 
 
@@ -146,7 +140,7 @@ def read_leaderboard_export(path: Path) -> dict[tuple[str, str], float | None]:
     """`{(student, task): private score or None}` from the leaderboard export."""
     problems = ProblemList(str(path))
     text = read_text(Path(path), problems)
-    _raise_if_any(problems, "leaderboard export")
+    raise_if_any(problems, "leaderboard export")
     scores: dict[tuple[str, str], float | None] = {}
     first_line: dict[tuple[str, str], int] = {}
     for line, (student, task, _public, private) in CsvRows(
@@ -165,8 +159,8 @@ def read_leaderboard_export(path: Path) -> dict[tuple[str, str], float | None]:
             )
             continue
         first_line[key] = line
-        scores[key] = _number(private, problems, line, "private") if private else None
-    _raise_if_any(problems, "leaderboard export")
+        scores[key] = number_cell(private, problems, line, "private") if private else None
+    raise_if_any(problems, "leaderboard export")
     return scores
 
 
@@ -174,10 +168,40 @@ def compute_grades(
     config: CourseConfig,
     gradebook: dict[str, dict[str, float] | None],
     leaderboard: dict[tuple[str, str], float | None],
+    *,
+    roster: list[RosterEntry] | None = None,
+    manual: dict[str, dict[str, float]] | None = None,
+    overrides: tuple[Override, ...] = (),
 ) -> tuple[list[StudentGrade], list[str]]:
-    """One StudentGrade per student on either side, sorted by student; plus warning lines."""
+    """One StudentGrade per student, sorted by student; plus warning lines.
+
+    Students are the roster's when one is given (leaderboard rows are matched by the roster's
+    `leaderboard_name`; gradebook and leaderboard names outside the roster are left out with a
+    warning), else everyone in the gradebook or the leaderboard export. `manual` and
+    `overrides` must name known students (their readers check it). Raises GradesInputError for
+    an override of a notebook component whose notebook was not graded.
+    """
     warnings = []
-    students = sorted(set(gradebook) | {student for student, _task in leaderboard})
+    manual = manual or {}
+    entries = {entry.student: entry for entry in roster or ()}
+    if roster is None:
+        board_names = {student: student for student, _task in leaderboard}
+        students = sorted(set(gradebook) | set(board_names))
+    else:
+        board_names = {entry.leaderboard_name: entry.student for entry in roster}
+        students = sorted(entries)
+        for name in sorted(set(gradebook) - set(entries)):
+            warnings.append(f"{name!r} is in the gradebook but not in the roster: left out")
+        for name in sorted({name for name, _task in leaderboard} - set(board_names)):
+            warnings.append(f"leaderboard name {name!r} is not in the roster: left out")
+    scores_by_student: dict[str, dict[str, float | None]] = defaultdict(dict)
+    for (name, task), score in leaderboard.items():
+        if name in board_names:
+            scores_by_student[board_names[name]][task] = score
+    by_student: dict[str, list[Override]] = defaultdict(list)
+    for override in overrides:
+        by_student[override.student].append(override)
+
     grades = []
     for student in students:
         if student not in gradebook:
@@ -188,40 +212,42 @@ def compute_grades(
                 "notebook and total left empty"
             )
         components = gradebook.get(student, dict.fromkeys(config.components, 0.0))
-        scores = {task: leaderboard.get((student, task)) for task in TASKS}
+        scores = {task: scores_by_student.get(student, {}).get(task) for task in TASKS}
         for task, score in scores.items():
             if score is None:
                 warnings.append(f"{student!r} has no {task} leaderboard score: 0 points")
-        points = {
-            task: round(config.leaderboard[task].points_for(score), 2)
-            for task, score in scores.items()
-        }
-        grades.append(StudentGrade(student, components, scores, points))
+        if config.manual and student not in manual:
+            warnings.append(f"{student!r} has no manual points: 0 for {', '.join(config.manual)}")
+        grade = StudentGrade(
+            student,
+            components,
+            scores,
+            {task: round(config.leaderboard[task].points_for(s), 2) for task, s in scores.items()},
+            {name: manual.get(student, {}).get(name, 0.0) for name in config.manual},
+            roster=entries.get(student),
+        )
+        grades.append(_apply_overrides(grade, tuple(by_student.get(student, ()))))
     return grades, warnings
 
 
-def _points(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-def grades_csv(grades: list[StudentGrade], config: CourseConfig) -> str:
-    """The grades CSV text (columns: `formats.grades_columns`), numbers in fixed formats."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(grades_columns(config.component_names))
-    for grade in grades:
-        task_columns = []
-        for task in TASKS:
-            score = grade.scores[task]
-            task_columns += ["" if score is None else f"{score:.6f}", _points(grade.points[task])]
-        components = grade.components or {}
-        writer.writerow(
-            [
-                grade.student,
-                *(_points(components.get(name)) for name in config.component_names),
-                _points(grade.notebook_total),
-                *task_columns,
-                _points(grade.total),
-            ]
-        )
-    return buffer.getvalue()
+def _apply_overrides(grade: StudentGrade, overrides: tuple[Override, ...]) -> StudentGrade:
+    """`grade` with each override's points in place of the computed ones."""
+    components = None if grade.components is None else dict(grade.components)
+    manual, points = dict(grade.manual), dict(grade.points)
+    for override in overrides:
+        if override.component in points:
+            points[override.component] = override.points
+        elif override.component in manual:
+            manual[override.component] = override.points
+        elif components is None:
+            problems = ProblemList(override.file)
+            problems.add(
+                override.line,
+                "component",
+                f"the notebook of {override.student!r} was not graded (empty gradebook row): "
+                f"grade it again before overriding {override.component!r}",
+            )
+            raise_if_any(problems, "overrides file")
+        else:
+            components[override.component] = override.points
+    return replace(grade, components=components, manual=manual, points=points, overrides=overrides)

@@ -1,9 +1,8 @@
-"""Files for a Kaggle community competition: `solution.csv` and `sample_submission.csv` per task."""
+"""Files for a Kaggle community competition: solution, sample submission and evaluation text."""
 
-import csv
-import io
 from pathlib import Path
 
+from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.errors import InvalidSubmission, KeysError
 from autograder.scoring.formats import (
     KAGGLE_SOLUTION_COLUMNS,
@@ -13,14 +12,10 @@ from autograder.scoring.formats import (
 )
 from autograder.scoring.keys import Keys, load_keys
 from autograder.scoring.submission import parse_submission
+from autograder.scoring.task_metrics import DEFAULT_METRICS, TaskMetric, describe_metric
 
-
-def _csv_text(header: tuple[str, ...], rows: list[tuple[str, str]]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
+KAGGLE_METRICS = {"accuracy": "Categorization Accuracy", "roc_auc": "AUC"}
+"""Kaggle's built-in metric for each metric that has one."""
 
 
 def solution_csv(keys: Keys) -> str:
@@ -28,7 +23,7 @@ def solution_csv(keys: Keys) -> str:
     labels = keys.labels.astype(int) if keys.task == "verification" else keys.labels
     usages = ["Public" if public else "Private" for public in keys.public]
     rows = list(zip(keys.ids, map(str, labels), usages, strict=True))
-    return _csv_text(KAGGLE_SOLUTION_COLUMNS[keys.task], rows)
+    return csv_text(KAGGLE_SOLUTION_COLUMNS[keys.task], rows)
 
 
 def sample_submission_csv(keys: Keys, comp_dir: Path | None) -> bytes:
@@ -43,14 +38,47 @@ def sample_submission_csv(keys: Keys, comp_dir: Path | None) -> bytes:
         return sample.read_bytes()
     constant = min(keys.label_set) if keys.task == "classification" else "0.5"
     rows = [(row_id, constant) for row_id in keys.ids]
-    return _csv_text(SUBMISSION_COLUMNS[keys.task], rows).encode()
+    return csv_text(SUBMISSION_COLUMNS[keys.task], rows).encode()
 
 
-def write_kaggle_bundle(keys_dir: Path, out_dir: Path, comp_dir: Path | None = None) -> list[Path]:
-    """Write `<out_dir>/<task>/{solution.csv,sample_submission.csv}` for both tasks.
+def evaluation_markdown(metric: TaskMetric) -> str:
+    """The "Evaluation" section of the competition's description for `metric`, and the Kaggle
+    metric to pick (or the note that Kaggle has none for a weighted sum)."""
+    lines = [
+        f"## Evaluation ({metric.task})",
+        "",
+        f"Submissions are scored with `{metric.name}` on the hidden test set (higher is better),",
+        "where",
+        "",
+        *(f"- {line}" for line in describe_metric(metric)),
+        "",
+        "The public leaderboard shows the score on part of the test set; the final ranking",
+        "uses the rest (the private part).",
+        "",
+    ]
+    kaggle_metric = KAGGLE_METRICS.get(metric.name)
+    if kaggle_metric:
+        lines.append(f"<!-- staff: choose Kaggle's '{kaggle_metric}' metric, Usage column -->")
+    else:
+        lines.append(
+            "<!-- staff: Kaggle has no built-in metric for this sum; score it with "
+            "`facekit leaderboard` or a custom Kaggle metric -->"
+        )
+    return "\n".join(lines) + "\n"
 
+
+def write_kaggle_bundle(
+    keys_dir: Path,
+    out_dir: Path,
+    comp_dir: Path | None = None,
+    metrics: dict[str, TaskMetric] | None = None,
+) -> list[Path]:
+    """Write `<out_dir>/<task>/{solution.csv,sample_submission.csv,evaluation.md}` per task.
+
+    `metrics` (from `load_task_metrics`; None: the defaults) decide the evaluation text.
     Returns the paths written. Raises KeysError if the keys (or a sample submission) are bad.
     """
+    metrics = metrics or DEFAULT_METRICS
     written = []
     for task in TASKS:
         keys = load_keys(task, keys_dir)
@@ -60,5 +88,7 @@ def write_kaggle_bundle(keys_dir: Path, out_dir: Path, comp_dir: Path | None = N
         solution.write_text(solution_csv(keys), encoding="utf-8", newline="")
         sample = task_dir / "sample_submission.csv"
         sample.write_bytes(sample_submission_csv(keys, comp_dir))
-        written += [solution, sample]
+        evaluation = task_dir / "evaluation.md"
+        evaluation.write_text(evaluation_markdown(metrics[task]), encoding="utf-8")
+        written += [solution, sample, evaluation]
     return written

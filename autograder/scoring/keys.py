@@ -1,11 +1,15 @@
 """Load the hidden answer keys; any defect in them is a staff error (`KeysError`)."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from autograder.scoring.csv_reader import CsvRows, plain_columns, read_text
+from autograder.scoring.columnar import all_distinct, all_in, plain_columns
+from autograder.scoring.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
 from autograder.scoring.errors import KeysError, ProblemList
 from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
 
@@ -16,20 +20,31 @@ _NO_SIZE_LIMIT = 1 << 62
 class Keys:
     """One task's answer key, in file order.
 
-    `labels` is an object array of identity names (classification) or a bool array, True for
-    "same identity" (verification); `public` marks the rows of the public leaderboard.
+    `id_array` holds the N ids (a pyarrow string array: the fast path matches a submission's ids
+    against it without a Python object per row); `labels` (N,) is an object array of identity
+    names (classification) or a bool array, True for "same identity" (verification); `public`
+    (N,) bool marks the rows of the public leaderboard.
     """
 
     task: str
     path: Path
-    ids: tuple[str, ...]
-    index: dict[str, int]
+    id_array: pa.Array
     labels: np.ndarray
     public: np.ndarray
     label_set: frozenset[str]
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.id_array)
+
+    @cached_property
+    def ids(self) -> tuple[str, ...]:
+        """The ids as Python strings, built on first use (the row-by-row checker, Kaggle)."""
+        return tuple(self.id_array.to_pylist())
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        """`{id: row}`, built on first use."""
+        return dict(zip(self.ids, range(len(self)), strict=True))
 
 
 def check_task(task: str) -> str:
@@ -44,31 +59,35 @@ def load_keys(task: str, keys_dir: Path) -> Keys:
     check_task(task)
     path = Path(keys_dir) / KEY_FILES[task]
     problems = ProblemList(str(path))
-    text = read_text(path, problems, _NO_SIZE_LIMIT)
-    columns = None if text is None else plain_columns(text, KEY_COLUMNS[task])
+    data = read_bytes(path, problems, _NO_SIZE_LIMIT)
+    data = None if data is None else check_bytes(data, problems, [])
+    columns = None if data is None else plain_columns(data, KEY_COLUMNS[task])
     if columns is None or not _plain_keys_valid(task, *columns):
-        columns = _checked_columns(task, text, problems)
+        text = None if data is None else decode_text(data, problems)
+        columns = [
+            pa.array(column, pa.string()) for column in _checked_columns(task, text, problems)
+        ]
     ids, labels, usages = columns
-    index = dict(zip(ids, range(len(ids)), strict=True))
-    if len(index) != len(ids):  # duplicate ids in a plain file: the checker names them and raises
-        _checked_columns(task, text, problems)
-    public = np.array(usages) == "Public"
-    label_array = (
-        np.array(labels) == "1" if task == "verification" else np.array(labels, dtype=object)
-    )
-    keys = Keys(task, path, tuple(ids), index, label_array, public, frozenset(labels))
+    public = pc.equal(usages, "Public").to_numpy(zero_copy_only=False)
+    if task == "verification":
+        label_array = pc.equal(labels, "1").to_numpy(zero_copy_only=False)
+    else:
+        label_array = labels.to_numpy(zero_copy_only=False).astype(object)
+    label_set = frozenset(pc.unique(labels).to_pylist())
+    keys = Keys(task, path, ids, label_array, public, label_set)
     _check_splits(keys)
     return keys
 
 
-def _plain_keys_valid(task: str, ids: list[str], labels: list[str], usages: list[str]) -> bool:
-    """Whether plain key columns are valid, checked in bulk (the fast path of `load_keys`).
-
-    Duplicate ids are checked by the caller when it builds the id index.
-    """
-    label_set = set(labels)
-    allowed_labels = label_set <= {"0", "1"} if task == "verification" else "" not in label_set
-    return bool(ids) and allowed_labels and set(usages) <= set(USAGES) and "" not in ids
+def _plain_keys_valid(task: str, ids: pa.Array, labels: pa.Array, usages: pa.Array) -> bool:
+    """Whether plain key columns are valid, checked in bulk (the fast path of `load_keys`)."""
+    if not len(ids) or not all_in(usages, pa.array(USAGES)):
+        return False
+    if task == "verification":
+        labels_valid = all_in(labels, pa.array(["0", "1"]))
+    else:
+        labels_valid = pc.min(pc.utf8_length(labels)).as_py() > 0
+    return labels_valid and pc.min(pc.utf8_length(ids)).as_py() > 0 and all_distinct(ids)
 
 
 def _checked_columns(
@@ -107,7 +126,8 @@ def _check_splits(keys: Keys) -> None:
     for usage, mask in (("Public", keys.public), ("Private", ~keys.public)):
         if not mask.any():
             raise KeysError(f"{keys.path}: no {usage} rows; both leaderboard splits are needed")
-        if keys.task == "verification" and len(np.unique(keys.labels[mask])) < 2:
+        same = keys.labels[mask]
+        if keys.task == "verification" and (same.all() or not same.any()):
             raise KeysError(
                 f"{keys.path}: the {usage} rows hold only one label; ROC AUC needs both 0 and 1"
             )

@@ -16,12 +16,15 @@ class RocCurve:
     """ROC points in order of decreasing threshold, starting at (0, 0).
 
     `fpr`, `tpr` and `thresholds` have shape (K + 1,) for K distinct scores; `thresholds[0]` is
-    +inf and a sample is predicted "same" when its score is >= the threshold.
+    +inf and a sample is predicted "same" when its score is >= the threshold. `false_positives`
+    and `true_positives` (K + 1,) int64 are the counts behind `fpr` and `tpr`.
     """
 
     fpr: np.ndarray
     tpr: np.ndarray
     thresholds: np.ndarray
+    false_positives: np.ndarray
+    true_positives: np.ndarray
 
 
 def accuracy(predicted: np.ndarray, expected: np.ndarray) -> float:
@@ -37,10 +40,28 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve:
     labels = np.asarray(labels, dtype=bool)
     scores = np.asarray(scores, dtype=np.float64)
     # Ties are collapsed into one point below, so an unstable (faster) sort is enough.
+    return _roc_of_order(labels, scores, np.argsort(scores)[::-1])
+
+
+def roc_curves(
+    labels: np.ndarray, scores: np.ndarray, masks: dict[str, np.ndarray]
+) -> dict[str, RocCurve]:
+    """`roc_curve` of the rows selected by each of `masks` ((N,) bool), with one sort in all.
+
+    Filtering the full decreasing order keeps each subset in decreasing order, so the curves are
+    exactly those of `roc_curve(labels[mask], scores[mask])`, without sorting each subset again.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(scores)[::-1]
+    return {name: _roc_of_order(labels, scores, order[mask[order]]) for name, mask in masks.items()}
+
+
+def _roc_of_order(labels: np.ndarray, scores: np.ndarray, order: np.ndarray) -> RocCurve:
+    """The ROC curve of the rows `order` lists, which must be in decreasing order of score."""
     sorted_scores = scores[order]
     # Index of the last row of each group of tied scores, in decreasing-score order.
-    group_ends = np.append(np.flatnonzero(np.diff(sorted_scores)), scores.size - 1)
+    group_ends = np.append(np.flatnonzero(np.diff(sorted_scores)), order.size - 1)
     true_positives = np.cumsum(labels[order], dtype=np.int64)[group_ends]
     false_positives = group_ends + 1 - true_positives
     num_positives = true_positives[-1]
@@ -53,12 +74,26 @@ def roc_curve(labels: np.ndarray, scores: np.ndarray) -> RocCurve:
         fpr=np.concatenate(([0.0], false_positives / num_negatives)),
         tpr=np.concatenate(([0.0], true_positives / num_positives)),
         thresholds=np.concatenate(([np.inf], sorted_scores[group_ends])),
+        false_positives=np.concatenate(([0], false_positives)),
+        true_positives=np.concatenate(([0], true_positives)),
     )
 
 
 def roc_auc(curve: RocCurve) -> float:
-    """Area under the ROC curve by the trapezoid rule (what scikit-learn computes)."""
-    return float(np.trapezoid(curve.tpr, curve.fpr))
+    """Area under the ROC curve by the trapezoid rule, bit for bit scikit-learn's value.
+
+    Like `sklearn.metrics.roc_auc_score`, it first drops the points that lie on a straight
+    segment between their neighbours (they add no area but change the floating-point sum).
+    """
+    false_positives, true_positives = curve.false_positives[1:], curve.true_positives[1:]
+    if false_positives.size > 2:
+        corners = np.diff(false_positives, 2) != 0
+        corners |= np.diff(true_positives, 2) != 0
+        kept = np.concatenate(([True], corners, [True]))
+        false_positives, true_positives = false_positives[kept], true_positives[kept]
+    fpr = np.concatenate(([0.0], false_positives / false_positives[-1]))
+    tpr = np.concatenate(([0.0], true_positives / true_positives[-1]))
+    return float(np.trapezoid(tpr, fpr))
 
 
 def equal_error_rate(curve: RocCurve) -> float:
@@ -72,6 +107,16 @@ def equal_error_rate(curve: RocCurve) -> float:
     weight = before / (before - after)
     fpr_before, fpr_after = curve.fpr[crossing - 1], curve.fpr[crossing]
     return float(fpr_before + weight * (fpr_after - fpr_before))
+
+
+def best_threshold_accuracy(curve: RocCurve) -> float:
+    """Verification accuracy at the best single threshold: the most pairs decided correctly.
+
+    At each ROC point the correct decisions are the true accepts plus the true rejects.
+    """
+    negatives, positives = curve.false_positives[-1], curve.true_positives[-1]
+    correct = curve.true_positives + (negatives - curve.false_positives)
+    return float(correct.max() / (negatives + positives))
 
 
 def tar_at_far(curve: RocCurve, far: float) -> float:

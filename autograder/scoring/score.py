@@ -3,17 +3,19 @@
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
-from autograder.scoring.formats import METRICS
 from autograder.scoring.keys import Keys, check_task, load_keys
-from autograder.scoring.metrics import (
-    accuracy,
-    equal_error_rate,
-    roc_auc,
-    roc_curve,
-    tar_at_far,
-)
+from autograder.scoring.metrics import equal_error_rate, roc_curves, tar_at_far
 from autograder.scoring.submission import Submission, parse_submission
+from autograder.scoring.task_metrics import (
+    DEFAULT_METRICS,
+    MetricError,
+    TaskMetric,
+    classification_figures,
+    verification_figures,
+)
 
 TAR_FAR = 1e-3
 """False accept rate at which the true accept rate is reported (as details["tar_at_far_1e-3"])."""
@@ -23,8 +25,11 @@ TAR_FAR = 1e-3
 class TaskScore:
     """A submission's leaderboard scores for one task (higher is better).
 
-    `details` (verification): `eer` and `tar_at_far_1e-3` on the full test set, plus the public
-    and private EER. `notes` lists harmless oddities of the file that were accepted.
+    `metric` is the task metric's name (`TaskMetric.name`: "accuracy", "roc_auc", or a weighted
+    sum such as "0.5*accuracy + 0.5*(1 - eer)"); `public`, `private` and `overall` are its values.
+    `details` (verification): `eer` and `tar_at_far_1e-3` on the full test set, the public and
+    private EER, and each figure of a weighted metric on the full test set. `notes` lists
+    harmless oddities of the file that were accepted.
     """
 
     task: str
@@ -36,15 +41,22 @@ class TaskScore:
     notes: tuple[str, ...] = ()
 
 
-def score_parsed(keys: Keys, submission: Submission) -> TaskScore:
-    """Score a submission already validated by `parse_submission` against the same keys."""
-    masks = {"public": keys.public, "private": ~keys.public, "overall": slice(None)}
+def score_parsed(keys: Keys, submission: Submission, metric: TaskMetric | None = None) -> TaskScore:
+    """Score a submission already validated by `parse_submission` against the same keys.
+
+    `metric` is the task's metric from the course file (`load_task_metrics`); None: the
+    default (accuracy, ROC AUC). Raises MetricError if `metric` belongs to another task.
+    """
+    metric = metric or DEFAULT_METRICS[keys.task]
+    if metric.task != keys.task:
+        raise MetricError(f"the metric {metric.name!r} is for {metric.task}, not {keys.task}")
+    everyone = np.ones(len(keys), dtype=bool)
+    masks = {"public": keys.public, "private": ~keys.public, "overall": everyone}
     if keys.task == "verification":
-        curves = {
-            split: roc_curve(keys.labels[mask], submission.values[mask])
-            for split, mask in masks.items()
+        curves = roc_curves(keys.labels, submission.values, masks)
+        figures = {
+            split: verification_figures(curve, metric.figures) for split, curve in curves.items()
         }
-        scores = {split: roc_auc(curve) for split, curve in curves.items()}
         details = {
             "eer": equal_error_rate(curves["overall"]),
             "tar_at_far_1e-3": tar_at_far(curves["overall"], TAR_FAR),
@@ -52,15 +64,19 @@ def score_parsed(keys: Keys, submission: Submission) -> TaskScore:
             "private_eer": equal_error_rate(curves["private"]),
         }
     else:
-        scores = {
-            split: accuracy(submission.values[mask], keys.labels[mask])
+        figures = {
+            split: classification_figures(submission.values[mask], keys.labels[mask])
             for split, mask in masks.items()
         }
         details = {}
+    if metric != DEFAULT_METRICS[keys.task]:  # a course's own metric: show what it is made of
+        details |= {
+            name: value for name, value in figures["overall"].items() if name not in details
+        }
     return TaskScore(
         task=keys.task,
-        metric=METRICS[keys.task],
-        **scores,
+        metric=metric.name,
+        **{split: metric.combine(values) for split, values in figures.items()},
         details=details,
         notes=submission.notes,
     )
@@ -73,14 +89,16 @@ def score_submission(
     *,
     filename: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    metric: TaskMetric | None = None,
 ) -> TaskScore:
     """Validate `submission` (CSV bytes or a path) against the keys in `keys_dir` and score it.
 
     `filename` names the file in problem messages (default: the path's name, or
-    "submission.csv" for bytes). Raises InvalidSubmission (every problem, before any scoring),
-    KeysError (staff error in the keys) or ValueError (unknown task).
+    "submission.csv" for bytes); `metric` as in `score_parsed`. Raises InvalidSubmission (every
+    problem, before any scoring), KeysError (staff error in the keys) or ValueError (unknown
+    task; MetricError, a subclass, for a metric of another task).
     """
     keys = load_keys(check_task(task), keys_dir)
     return score_parsed(
-        keys, parse_submission(keys, submission, filename=filename, max_bytes=max_bytes)
+        keys, parse_submission(keys, submission, filename=filename, max_bytes=max_bytes), metric
     )

@@ -5,8 +5,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES, CsvRows, plain_columns, read_text
+from autograder.scoring.columnar import all_in, plain_columns, positions
+from autograder.scoring.csv_reader import (
+    DEFAULT_MAX_BYTES,
+    CsvRows,
+    check_bytes,
+    decode_text,
+    read_bytes,
+)
 from autograder.scoring.errors import InvalidSubmission, ProblemList
 from autograder.scoring.formats import SUBMISSION_COLUMNS
 from autograder.scoring.keys import Keys
@@ -62,44 +70,43 @@ def parse_submission(
         filename = source.name if isinstance(source, Path) else "submission.csv"
     problems = ProblemList(filename)
     notes: list[str] = []
-    text = read_text(source, problems, max_bytes, notes)
-    if text is None:
+    data = read_bytes(source, problems, max_bytes)
+    data = None if data is None else check_bytes(data, problems, notes)
+    if data is None:
         raise InvalidSubmission(problems.problems, problems.omitted)
-
-    columns = plain_columns(text, SUBMISSION_COLUMNS[keys.task])
-    values = None if columns is None else _plain_values(keys, *columns)
+    values = _plain_values(keys, data)
     if values is None:
+        text = decode_text(data, problems)
+        if text is None:
+            raise InvalidSubmission(problems.problems, problems.omitted)
         values = _checked_values(keys, text, problems)
     return Submission(keys.task, values, tuple(notes))
 
 
-def _plain_values(keys: Keys, ids: list[str], raw_values: list[str]) -> np.ndarray | None:
-    """Values in key order when every id and value is valid (checked vectorised), else None."""
-    if len(ids) != len(keys):
+def _plain_values(keys: Keys, data: bytes) -> np.ndarray | None:
+    """Values in key order when the file is plain and every id and value is valid, else None.
+
+    Checked on whole columns (see `columnar`); None sends the file to `_checked_values`.
+    """
+    is_verification = keys.task == "verification"
+    header = SUBMISSION_COLUMNS[keys.task]
+    types = {header[1]: pa.float64()} if is_verification else None
+    columns = plain_columns(data, header, types)
+    if columns is None:
         return None
-    if tuple(ids) == keys.ids:  # the sample submission's order: no lookups needed
-        order = slice(None)
-    else:
-        rows = list(map(keys.index.get, ids))
-        if None in rows:
-            return None
-        order = np.array(rows, dtype=np.int64)
-        seen = np.zeros(len(keys), dtype=bool)
-        seen[order] = True
-        if not seen.all():  # as many rows as keys, so a missing id means a duplicate one
-            return None
-    if keys.task == "verification":
-        try:
-            parsed = np.array(list(map(float, raw_values)), dtype=np.float64)
-        except ValueError:
-            return None
+    ids, raw_values = columns
+    order = positions(ids, keys.id_array)
+    if order is None:
+        return None
+    if is_verification:
+        parsed = raw_values.to_numpy()
         if not np.isfinite(parsed).all():
             return None
         values = np.empty(len(keys), dtype=np.float64)
     else:
-        if not keys.label_set.issuperset(raw_values):
+        if not all_in(raw_values, pa.array(sorted(keys.label_set))):
             return None
-        parsed = np.array(raw_values, dtype=object)
+        parsed = raw_values.to_numpy(zero_copy_only=False).astype(object)
         values = np.empty(len(keys), dtype=object)
     values[order] = parsed
     return values

@@ -5,14 +5,10 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring.course_config import LeaderboardCutoffs, load_course_config
-from autograder.scoring.errors import GradesInputError
+from autograder.scoring.errors import CourseConfigError, GradesInputError
 from autograder.scoring.formats import grades_columns
-from autograder.scoring.grades import (
-    compute_grades,
-    grades_csv,
-    read_gradebook,
-    read_leaderboard_export,
-)
+from autograder.scoring.grade_exports import grades_csv
+from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
 from facekit.cli import main
 
@@ -70,6 +66,8 @@ def test_example_config_matches_the_judge_rubric() -> None:
     rubric = {component.id: component.max_points for component in load_rubric().components}
     assert config.components == rubric
     assert config.leaderboard["verification"].bonus == 0.0
+    assert config.manual == {"readme": 5, "writeup": 10}
+    assert config.metrics["verification"].name == "0.5*accuracy + 0.5*(1 - eer)"
 
 
 def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
@@ -88,13 +86,13 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
     grades, warnings = compute_grades(config, gradebook, {})
     assert grades[0].notebook_total == 100 and grades[1].total is None
     assert any("'ben' has an empty gradebook row" in warning for warning in warnings)
-    assert grades_csv(grades, config).splitlines()[2].startswith("ben," + "," * 12)
+    assert grades_csv(grades, config).splitlines()[2].startswith("ben,," + "," * 12)
 
 
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (("[components]", "[component]"), "unknown key 'component'"),
+        (("[components]", "[component]"), "missing table [components]"),
         (("basic_block = 10", "basic_blok = 10"), "unknown key 'basic_blok'"),
         (("bonus = 4", "bonnus = 4"), "[leaderboard.classification]: unknown key 'bonnus'"),
         (("low = 0.8\n", ""), "[leaderboard.verification]: missing key 'low'"),
@@ -109,10 +107,10 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
 def test_config_errors_name_key_and_file(
     inputs: dict[str, Path], change: tuple[str, str], words: str
 ) -> None:
-    """Each config defect is a GradesInputError naming the file and the key."""
+    """Each config defect is a CourseConfigError naming the file and the key."""
     assert change[0] in CONFIG
     inputs["config"].write_text(CONFIG.replace(*change, 1))
-    with pytest.raises(GradesInputError) as caught:
+    with pytest.raises(CourseConfigError) as caught:
         load_course_config(inputs["config"])
     assert str(inputs["config"]) in str(caught.value)
     assert words in str(caught.value)
@@ -193,11 +191,11 @@ def test_grades_cli_golden(inputs: dict[str, Path], tmp_path: Path, golden, caps
 
 
 def test_grades_cli_bad_input(inputs: dict[str, Path], tmp_path: Path, capsys) -> None:
-    """A bad config exits 1 with a message, writing nothing."""
+    """A broken course file is a staff setup error: exit 2 with a message, writing nothing."""
     inputs["config"].write_text("[components]\nbasic_block = 1\n")
     out = tmp_path / "grades.csv"
     args = ["grades", "--out", str(out)] + [f"--{name}={path}" for name, path in inputs.items()]
-    assert main(args) == 1
+    assert main(args) == 2
     assert "missing table [leaderboard]" in capsys.readouterr().err
     assert not out.exists()
 
@@ -209,3 +207,15 @@ def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
     path = tmp_path / "final_scores.csv"
     path.write_text(final_scores_csv([FinalScore("ann", "verification", 0.9, 0.8765)]))
     assert read_leaderboard_export(path) == {("ann", "verification"): 0.8765}
+
+
+def test_one_course_file_for_every_tool(tmp_path: Path) -> None:
+    """grades and grade-model read the same course file, each ignoring the other's tables."""
+    from autograder.rescore.grade_model import load_course_config as load_grade_model_config
+    from facekit.paths import REPO_ROOT
+
+    course = tmp_path / "course.toml"
+    shared = (REPO_ROOT / "configs" / "grade_model.toml").read_text()
+    course.write_text(COURSE_EXAMPLE.read_text() + "\n" + shared + "\n[late]\ndays = 3\n")
+    assert load_course_config(course).components == load_course_config(COURSE_EXAMPLE).components
+    assert load_grade_model_config(course).max_parameters > 0

@@ -35,13 +35,13 @@ def test_bundle_copies_the_competition_samples(keys_dir: Path, tmp_path: Path) -
 
 
 def test_bundle_rejects_a_sample_that_does_not_match(keys_dir: Path, tmp_path: Path) -> None:
-    """A sample submission that would not validate is a staff error, exit 3."""
+    """A sample submission that would not validate is a staff setup error, exit 2."""
     comp = tmp_path / "comp"
     (comp / "sample_submissions").mkdir(parents=True)
     (comp / "sample_submissions" / "verification.csv").write_text("pair_id,score\np1,0\n")
     out = tmp_path / "out"
     args = ["kaggle-bundle", "--keys", str(keys_dir), "--comp", str(comp), "--out", str(out)]
-    assert main(args) == 3
+    assert main(args) == 2
     from autograder.scoring.kaggle import write_kaggle_bundle
 
     with pytest.raises(KeysError, match="7 of 8 ids missing"):

@@ -10,6 +10,7 @@ from autograder.scoring.metrics import (
     equal_error_rate,
     roc_auc,
     roc_curve,
+    roc_curves,
     tar_at_far,
 )
 
@@ -28,11 +29,11 @@ def _random_case(seed: int, size: int, tie_levels: int | None) -> tuple[np.ndarr
 @pytest.mark.parametrize("tie_levels", [None, 1, 3, 20], ids=["no-ties", "t1", "t3", "t20"])
 @pytest.mark.parametrize("size", [2, 7, 100, 5000])
 def test_roc_auc_equals_sklearn(seed: int, tie_levels: int | None, size: int) -> None:
-    """Does our AUC equal roc_auc_score on random and tie-heavy inputs?"""
+    """Does our AUC equal roc_auc_score, bit for bit, on random and tie-heavy inputs?"""
     labels, scores = _random_case(seed, size, tie_levels)
     expected = roc_auc_score(labels, scores)
     got = roc_auc(roc_curve(labels, scores))
-    assert abs(got - expected) < 1e-12, f"ours {got!r} vs sklearn {expected!r}"
+    assert got == expected, f"ours {got!r} vs sklearn {expected!r}"
 
 
 def test_all_scores_tied_give_half() -> None:
@@ -97,3 +98,15 @@ def test_accuracy() -> None:
     predicted = np.array(["a", "b", "c", "a"], dtype=object)
     expected = np.array(["a", "b", "a", "b"], dtype=object)
     assert accuracy(predicted, expected) == 0.5
+
+
+@pytest.mark.parametrize("tie_levels", [None, 3])
+def test_one_sort_curves_equal_each_splits_own(tie_levels: int | None) -> None:
+    """roc_curves (one sort for every split) gives exactly each split's own roc_curve."""
+    labels, scores = _random_case(5, 2000, tie_levels)
+    public = np.random.default_rng(6).random(2000) < 0.5
+    curves = roc_curves(labels, scores, {"public": public, "private": ~public})
+    for name, mask in (("public", public), ("private", ~public)):
+        alone = roc_curve(labels[mask], scores[mask])
+        for field in ("fpr", "tpr", "thresholds", "false_positives", "true_positives"):
+            np.testing.assert_array_equal(getattr(curves[name], field), getattr(alone, field))

@@ -4,10 +4,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from autograder.scoring import KeysError, TaskScore, score_submission
+from autograder.scoring import InvalidSubmission, KeysError, TaskScore, score_submission
 from facekit.cli import main
 
 VERIFICATION = b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
@@ -83,6 +84,7 @@ def _broken_keys(tmp_path: Path, keys_dir: Path, text: str) -> Path:
     [
         ("pair_id,label\np1,1\n", "wrong header"),
         ("pair_id,label,usage\np1,1,Public\np1,0,Private\n", "duplicate id 'p1'"),
+        ("pair_id,label,usage\np2,1,Public\np1,0,Private\np2,0,Private\n", "duplicate id 'p2'"),
         ("pair_id,label,usage\np1,yes,Public\n", "expected 0 or 1, found 'yes'"),
         ("pair_id,label,usage\np1,1,public\n", "expected one of ('Public', 'Private')"),
         ("pair_id,label,usage\n", "no rows"),
@@ -98,10 +100,10 @@ def test_bad_keys_are_a_staff_error(tmp_path: Path, keys_dir: Path, text: str, w
 
 
 def test_cli_keys_error_exit_code(tmp_path: Path, capsys) -> None:
-    """Missing keys: exit 3 and a message saying it is a staff error."""
+    """Missing keys: staff setup, exit 2, and a message saying it is a staff error."""
     submission = tmp_path / "sub.csv"
     submission.write_bytes(VERIFICATION)
-    assert main(["score", "verification", str(submission), "--keys", str(tmp_path / "no")]) == 3
+    assert main(["score", "verification", str(submission), "--keys", str(tmp_path / "no")]) == 2
     assert "staff error" in capsys.readouterr().err
 
 
@@ -134,17 +136,17 @@ def test_quoted_fields_are_accepted(keys_dir: Path) -> None:
 
 
 @pytest.mark.parametrize("task", ["classification", "verification"])
-def test_fast_and_checked_paths_agree(task: str, keys_dir: Path) -> None:
-    """The vectorised path for clean files gives exactly the row-by-row checker's values."""
-    from autograder.scoring.csv_reader import plain_columns
+@pytest.mark.parametrize("order", ["keys", "reversed"])
+def test_fast_and_checked_paths_agree(task: str, order: str, keys_dir: Path) -> None:
+    """The columnar path for clean files gives exactly the row-by-row checker's values."""
     from autograder.scoring.errors import ProblemList
-    from autograder.scoring.formats import SUBMISSION_COLUMNS
     from autograder.scoring.keys import load_keys
     from autograder.scoring.submission import _checked_values, _plain_values
 
     keys = load_keys(task, keys_dir)
-    text = (CLASSIFICATION if task == "classification" else VERIFICATION).decode()
-    fast = _plain_values(keys, *plain_columns(text, SUBMISSION_COLUMNS[task]))
+    header, *rows = (CLASSIFICATION if task == "classification" else VERIFICATION).decode().split()
+    text = "\n".join([header, *(reversed(rows) if order == "reversed" else rows)]) + "\n"
+    fast = _plain_values(keys, text.encode())
     checked = _checked_values(keys, text, ProblemList("sub.csv"))
     assert fast is not None and fast.dtype == checked.dtype
     assert list(fast) == list(checked)
@@ -158,13 +160,47 @@ def test_fast_and_checked_paths_agree(task: str, keys_dir: Path) -> None:
         "pair_id,score\np1,0.5,1\np2\n",
         "pair_id, score\np1,0.5\n",
         "pair_id,score\rp1,0.5\r",
+        "pair_id,score\np1,\n",
+        "pair_id,score\np1,1_0\n",
+        "pair_id,score\np1,0.5\n\xe9,1\n",
     ],
 )
 def test_irregular_files_leave_the_fast_path(text: str) -> None:
-    """Quotes, blank lines, uneven rows, spaced headers, bare CR: left to the precise reader."""
-    from autograder.scoring.csv_reader import plain_columns
+    """Quotes, blank lines, uneven rows, spaced headers, bare CR, empty or odd numbers, bad UTF-8:
+    left to the precise reader."""
+    from autograder.scoring.columnar import plain_columns
 
-    assert plain_columns(text, ("pair_id", "score")) is None
+    data = text.encode("latin-1")
+    assert plain_columns(data, ("pair_id", "score"), {"score": pa.float64()}) is None
+
+
+def test_bad_corpus_never_takes_the_fast_path(bad_submissions: Path, keys_dir: Path) -> None:
+    """No defective file of the corpus is accepted by the columnar path."""
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _plain_values
+
+    for path in sorted(bad_submissions.iterdir()):
+        keys = load_keys(
+            "classification" if path.name.startswith("cls_") else "verification", keys_dir
+        )
+        assert _plain_values(keys, path.read_bytes()) is None, path.name
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "words"),
+    [
+        ("pair_id,score\n\n\np1,0.9\np2,high\n", 5, "not a number: 'high'"),
+        ("pair_id,score\np1,0.9\np2\np3,x\n", 3, "found 1"),
+        ('pair_id,score\np1,"0.9\n"\np2,x\n', 4, "not a number: 'x'"),
+        ("\r\npair_id,score\r\np1,0.9\r\n\r\np2,nan\r\n", 5, "finite number"),
+    ],
+)
+def test_line_numbers_are_physical(keys_dir: Path, text: str, line: int, words: str) -> None:
+    """Blank lines, short rows and multi-line quoted fields never shift the line reported."""
+    with pytest.raises(InvalidSubmission) as caught:
+        score_submission("verification", text.encode(), keys_dir)
+    first = caught.value.problems[0]
+    assert first.line == line and words in first.message, str(caught.value)
 
 
 def test_cli_plot_needs_verification(keys_dir: Path, tmp_path: Path, capsys) -> None:
@@ -178,3 +214,56 @@ def test_cli_directory_as_submission(keys_dir: Path, tmp_path: Path, capsys) -> 
     """A directory given as the submission is reported, not a traceback."""
     assert main(["score", "verification", str(tmp_path), "--keys", str(keys_dir)]) == 1
     assert "cannot read the file" in capsys.readouterr().err
+
+
+ODD_NUMBERS = ["1.", "-.5", "+.5", ".e1", "1e", "1e+", "1e-5", "0x10", "1_0", " 1", "1 ", "1d"]
+ODD_NUMBERS += ["infinity", "-inf", "nan", "+nan", "1e400", "-0", "00012", "1.5.2", "e5", "--1"]
+ODD_NUMBERS += ["1e-400", "1E5", "INF", "0.5\x0b", "\u0663", "\uff11"]
+
+
+@pytest.mark.parametrize("text", ODD_NUMBERS)
+def test_fast_path_never_accepts_what_the_checker_refuses(text: str, keys_dir: Path) -> None:
+    """For odd score spellings the columnar path either steps aside or agrees exactly."""
+    from autograder.scoring.errors import ProblemList
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _checked_values, _plain_values
+
+    keys = load_keys("verification", keys_dir)
+    data = VERIFICATION.decode().replace("p1,0.9", f"p1,{text}")
+    fast = _plain_values(keys, data.encode())
+    try:
+        checked = _checked_values(keys, data, ProblemList("sub.csv"))
+    except InvalidSubmission:
+        assert fast is None
+    else:
+        assert fast is None or list(fast) == list(checked)
+
+
+ODD_FILES = [
+    VERIFICATION.replace(b"\n", b"\r", 3),  # bare CR line ends mixed with LF
+    VERIFICATION.replace(b"\n", b"\r\n"),
+    VERIFICATION.replace(b"p1,0.9\n", b"p1,0.9,\n"),  # trailing comma: a third field
+    VERIFICATION.replace(b"p1,0.9\n", b"p1\t,0.9\n"),
+    VERIFICATION.replace(b"p1,0.9\n", b"p1,0.9\np1,0.9\n"),  # a repeated row
+    VERIFICATION.replace(b"p8,0.7\n", b"p8,0.7"),  # no final newline
+    VERIFICATION + b"\n",
+    VERIFICATION.replace(b"pair_id,score\n", b"pair_id,score,\n"),
+    VERIFICATION.replace(b"p1,", b"P1,"),
+]
+
+
+@pytest.mark.parametrize("data", ODD_FILES, ids=range(len(ODD_FILES)))
+def test_fast_path_agrees_on_odd_files(data: bytes, keys_dir: Path) -> None:
+    """Odd line ends, fields and rows: the columnar path steps aside or agrees exactly."""
+    from autograder.scoring.errors import ProblemList
+    from autograder.scoring.keys import load_keys
+    from autograder.scoring.submission import _checked_values, _plain_values
+
+    keys = load_keys("verification", keys_dir)
+    fast = _plain_values(keys, data)
+    try:
+        checked = _checked_values(keys, data.decode(), ProblemList("sub.csv"))
+    except InvalidSubmission:
+        assert fast is None
+    else:
+        assert fast is None or list(fast) == list(checked)
