@@ -2,9 +2,12 @@
 
 A pair's score is the larger of its two shared fractions: the share of A's fingerprints also in
 B, and the share of B's also in A. So a student who copied a neighbour's whole notebook into a
-longer one still scores high. All pairs come from one sparse product (notebooks x fingerprints),
-so 400 notebooks (80,000 pairs) cost milliseconds; copydetect's exact, region-level comparison is
-run only for the pairs that get a side-by-side page.
+longer one still scores high. Each fingerprint weighs 1 / (number of notebooks holding it): code
+only this pair shares is the strongest evidence, code a few students happen to write alike (the
+same habits meeting the same contract) weighs less, and a ring of three copies still scores 1.
+All pairs come from one sparse product (notebooks x fingerprints), so 400 notebooks (80,000
+pairs) cost milliseconds; copydetect's exact, region-level comparison is run only for the pairs
+that get a side-by-side page.
 
 Fingerprints found in the handout (starter code) are removed before anything is compared, and so
 are those in more than `max_common` notebooks: MOSS's rule that what most of a class writes
@@ -29,7 +32,7 @@ class PairScore:
     student_a: str
     student_b: str
     shared: int
-    fraction_a: float  # share of A's fingerprints found in B
+    fraction_a: float  # share of A's fingerprints (weighted by rarity) found in B
     fraction_b: float
 
     @property
@@ -55,19 +58,24 @@ def rank_pairs(fingerprints: list[Fingerprint]) -> list[PairScore]:
             rows.append(row)
             columns.append(vocabulary.setdefault(h, len(vocabulary)))
     shape = (len(fingerprints), max(1, len(vocabulary)))
-    matrix = sparse.csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, columns)), shape=shape)
-    shared = sparse.triu(matrix @ matrix.T, k=1).tocoo()
-    sizes = np.asarray(matrix.sum(axis=1)).ravel()
+    holds = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=shape)
+    weight = 1.0 / np.maximum(np.asarray(holds.sum(axis=0)).ravel(), 1.0)  # 1 / notebooks
+    weighted = holds @ sparse.diags(weight)
+    shared_weight = sparse.triu(weighted @ holds.T, k=1).tocoo()
+    shared_count = sparse.triu(holds @ holds.T, k=1).tocsr()
+    totals = np.asarray(weighted.sum(axis=1)).ravel()
     pairs = [
         PairScore(
             fingerprints[a].student,
             fingerprints[b].student,
-            int(count),
-            float(count / sizes[a]),
-            float(count / sizes[b]),
+            int(shared_count[a, b]),
+            float(value / totals[a]),
+            float(value / totals[b]),
         )
-        for a, b, count in zip(shared.row, shared.col, shared.data, strict=True)
-        if count > 0
+        for a, b, value in zip(
+            shared_weight.row, shared_weight.col, shared_weight.data, strict=True
+        )
+        if value > 0
     ]
     pairs.sort(key=lambda pair: (-pair.score, -pair.shared, pair.student_a, pair.student_b))
     return pairs
