@@ -40,6 +40,7 @@ _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .25rem .5rem; }
 .side { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.side > div { min-width: 0; }
 pre { background: #f7f7f7; padding: .5rem; overflow-x: auto; font-size: 12px; }
 mark { background: #ffd27f; }
 """

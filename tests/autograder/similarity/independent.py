@@ -565,31 +565,26 @@ def components_of(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return {_grade_id(c): c.source for c in notebook.cells if _grade_id(c) in WRITERS}
 
 
-class _Renamer(ast.NodeTransformer):
-    """Renames every local variable and method argument (not attributes: the contract)."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.fresh = (
-            f"v{i}_{word}"
-            for i, word in zip(
-                itertools.count(), itertools.cycle(["tmp", "val", "res", "acc", "buf"])
-            )
-        )
-
-    def visit_Name(self, node: ast.Name) -> ast.Name:
-        protected = {"self", "torch", "nn", "F", "math", "super", "float", "int", "len", "range"}
-        if node.id not in protected and (node.id.islower() or "_" in node.id):
-            node.id = self.names.setdefault(node.id, next(self.fresh))
-        return node
-
-    def visit_arg(self, node: ast.arg) -> ast.arg:
-        return node  # parameter names are part of the contract
-
-
 def rename_identifiers(cell_source: str) -> str:
-    """The cell with its local variables renamed, reformatted, comments dropped."""
-    return ast.unparse(_Renamer().visit(ast.parse(cell_source)))
+    """The cell with every function's local variables renamed, reformatted, comments dropped.
+
+    Parameters, attributes, globals and class attributes keep their names: they are the
+    contract, and the copy must still run.
+    """
+    tree = ast.parse(cell_source)
+    fresh = (f"v{i}_{word}" for i, word in enumerate(itertools.cycle(["tmp", "val", "acc"])))
+    for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+        parameters = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
+        local = {
+            n.id
+            for n in ast.walk(function)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id not in parameters
+        }
+        names = {name: next(fresh) for name in sorted(local)}
+        for node in ast.walk(function):
+            if isinstance(node, ast.Name) and node.id in names:
+                node.id = names[node.id]
+    return ast.unparse(tree)
 
 
 def reorder_methods(cell_source: str) -> str:

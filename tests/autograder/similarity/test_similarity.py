@@ -96,7 +96,8 @@ def _compare(reference, student, name, args, inputs, train):
 
 
 def test_every_generated_student_is_correct(source, corpus):
-    """Does every component every generated student wrote match the reference (outputs)?"""
+    """Does every component of every generated student, and of disguised copies, match the
+    reference (outputs)?"""
     reference = load_reference()
     torch.manual_seed(0)
     image = torch.randn(3, 8, 6, 6, dtype=torch.float64)
@@ -117,9 +118,13 @@ def test_every_generated_student_is_correct(source, corpus):
         ("BatchHardTripletLoss", (), (emb, labels), True),
         ("CenterLoss", (4, 5), (emb, labels), True),
     ]
-    for seed in range(INDEPENDENT):
-        notebook = corpus.independent_notebook(source, seed=seed)
-        student = import_module_from_source(extract_module(notebook).source, f"student_{seed}")
+    students = [corpus.independent_notebook(source, seed=seed) for seed in range(INDEPENDENT)]
+    disguise = corpus.rename_identifiers, corpus.reorder_methods, corpus.recomment
+    parts = corpus.components_of(students[0])
+    for transform in disguise:  # a planted copy is still working code
+        students.append(_with_components(students[0], {k: transform(v) for k, v in parts.items()}))
+    for index, notebook in enumerate(students):
+        student = import_module_from_source(extract_module(notebook).source, f"student_{index}")
         for name, args, inputs, train in cases:
             _compare(reference, student, name, args, inputs, train)
 
