@@ -20,15 +20,14 @@ from autograder.similarity.fingerprint import (
 )
 from autograder.similarity.rank import PairScore, drop_common, rank_pairs
 from autograder.similarity.report import write_report
-
-HANDOUT = Path(__file__).resolve().parents[2] / "handout" / "hw2p2.ipynb"
+from facekit.paths import HANDOUT_NOTEBOOK
 
 
 @dataclass(frozen=True)
 class SimilarityOptions:
     """How a similarity run compares and what it writes."""
 
-    handout: Path = HANDOUT  # its code is starter code: never evidence of copying
+    handout: Path = HANDOUT_NOTEBOOK  # its code is starter code: never evidence of copying
     max_common: int | None = None  # drop fingerprints in more notebooks; None: max(5, 10% of class)
     pages: int = 50  # side-by-side pages for the most similar pairs
     jobs: int = 1  # processes that fingerprint notebooks

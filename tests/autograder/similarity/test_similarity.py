@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from autograder.extract import extract_module, import_module_from_source
-from autograder.similarity.detect import HANDOUT, SimilarityOptions, detect_similarity
+from autograder.similarity.detect import SimilarityOptions, detect_similarity
 from facekit.cli import main
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.reference import load_reference
 
 INDEPENDENT = 32
@@ -156,7 +156,7 @@ def test_planted_copies_rank_above_every_independent_pair(class_folder, tmp_path
 def test_handout_alone_is_never_similar(tmp_path):
     """Do two notebooks holding nothing but the handout's starter code share nothing?"""
     for name in ("a", "b"):
-        shutil.copy(HANDOUT, tmp_path / f"{name}.ipynb")
+        shutil.copy(HANDOUT_NOTEBOOK, tmp_path / f"{name}.ipynb")
     result = detect_similarity([tmp_path], tmp_path / "report")
     assert result.pairs == []
     assert (tmp_path / "report" / "pairs.csv").read_text().count("\n") == 1
