@@ -98,19 +98,32 @@ def _imports(tree: ast.Module) -> dict[str, str]:
     return aliases
 
 
-def _top_level(tree: ast.Module) -> dict[str, list[ast.AST]]:
-    """Module-level definitions by name: defs, classes and assignments."""
-    definitions: dict[str, list[ast.AST]] = {}
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            definitions.setdefault(node.name, []).append(node)
-        elif isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                for name in ast.walk(target):
-                    if isinstance(name, ast.Name):
-                        definitions.setdefault(name.id, []).append(node)
-    return definitions
+def _defined_names(statement: ast.stmt) -> list[str]:
+    """The module-level names a statement binds (defs, classes, assignment targets)."""
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [statement.name]
+    if isinstance(statement, ast.Assign | ast.AnnAssign):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return []
+
+
+def _split(statement: ast.stmt) -> tuple[list[ast.AST], list[ast.AST]]:
+    """(parts run when the statement runs, parts run later: function bodies)."""
+    functions = ast.FunctionDef | ast.AsyncFunctionDef
+    if isinstance(statement, functions):
+        return [*statement.decorator_list, statement.args], list(statement.body)
+    if isinstance(statement, ast.ClassDef):
+        now: list[ast.AST] = [*statement.bases, *statement.keywords, *statement.decorator_list]
+        later: list[ast.AST] = []
+        for item in statement.body:
+            if isinstance(item, functions):
+                now += [*item.decorator_list, item.args]
+                later += item.body
+            else:
+                now.append(item)
+        return now, later
+    return [statement], []
 
 
 def _uses(nodes: Iterable[ast.AST], aliases: Mapping[str, str]) -> tuple[set[str], set[str]]:
@@ -151,30 +164,48 @@ def _parse(sources: Iterable[str]) -> ast.Module:
 
 def violations(cells: Iterable[tuple[str, str]], class_names: Iterable[str]) -> list[Violation]:
     """The graded classes that, by their source, use what the policy forbids (directly, through
-    module-level aliases, or through module-level helpers they use)."""
+    module-level aliases, or through module-level helpers they use). A name used when a
+    statement runs means its latest definition above; one used in a function body, its last."""
     tree = _parse(source for _, source in cells)
     try:
         aliases = _imports(tree)
-        definitions = _top_level(tree)
-        for name, nodes in definitions.items():  # `blocks = torchvision.models.resnet`
-            if len(nodes) == 1 and isinstance(nodes[0], ast.Assign) and name not in aliases:
-                dotted = _dotted(nodes[0].value, aliases)
+        statements = tree.body
+        for statement in statements:  # `blocks = torchvision.models.resnet`
+            names = _defined_names(statement)
+            if isinstance(statement, ast.Assign) and len(names) == 1 and names[0] not in aliases:
+                dotted = _dotted(statement.value, aliases)
                 if dotted and _is_forbidden(dotted):
-                    aliases[name] = dotted
-        direct = {name: _uses(nodes, aliases) for name, nodes in definitions.items()}
+                    aliases[names[0]] = dotted
+        uses = []
+        for statement in statements:
+            now, later = _split(statement)
+            forbidden_now, names_now = _uses(now, aliases)
+            forbidden_later, names_later = _uses(later, aliases)
+            uses.append((forbidden_now | forbidden_later, names_now, names_later))
     except RecursionError:  # an absurdly nested expression: the worker still checks at run time
         return []
+    positions: dict[str, list[int]] = {}
+    for index, statement in enumerate(statements):
+        for name in _defined_names(statement):
+            positions.setdefault(name, []).append(index)
+
+    def latest(name: str, before: int) -> int | None:
+        found = [index for index in positions.get(name, []) if index < before]
+        return found[-1] if found else None
+
     found = []
     for class_name in class_names:
-        used, seen, pending = set(), set(), [class_name]
+        start = latest(class_name, len(statements))
+        used, seen, pending = set(), set(), [] if start is None else [start]
         while pending:
-            name = pending.pop()
-            if name in seen or name not in direct:
+            index = pending.pop()
+            if index in seen:
                 continue
-            seen.add(name)
-            forbidden, referenced = direct[name]
+            seen.add(index)
+            forbidden, names_now, names_later = uses[index]
             used |= forbidden
-            pending.extend(referenced - seen)
+            pending += [i for n in names_now if (i := latest(n, index)) is not None]
+            pending += [i for n in names_later if (i := latest(n, len(statements))) is not None]
         longest = {a for a in used if not any(b.startswith(a + ".") for b in used)}
         if longest:
             found.append(Violation(class_name, tuple(sorted(longest))))

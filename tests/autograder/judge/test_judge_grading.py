@@ -6,7 +6,6 @@ import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
-from facekit.paths import HANDOUT_NOTEBOOK
 
 
 @pytest.mark.slow
@@ -24,18 +23,6 @@ def test_source_notebook_scores_full_marks(source_notebook, write_notebook, tmp_
         assert test["score"] == test["max_score"] and test["extra_data"]["hints"] == []
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "**Total: 100 / 100**" in markdown and f"seed {report.seed}" in markdown
-
-
-@pytest.fixture
-def handout_path(tmp_path, needs):
-    """The released handout; built from the source with nbgrader when not committed yet."""
-    if HANDOUT_NOTEBOOK.is_file():
-        return HANDOUT_NOTEBOOK
-    from facekit.release import build_handout
-
-    path = tmp_path / "hw2p2.ipynb"
-    path.write_text(build_handout(), encoding="utf-8")
-    return path
 
 
 @pytest.mark.slow
