@@ -17,13 +17,6 @@ import torch
 MAX_ROWS_LISTED = 6
 
 
-class TensorKind(StrEnum):
-    OUTPUT = "output"
-    GRAD_INPUT = "grad_input"
-    GRAD_PARAM = "grad_param"
-    BUFFER = "buffer"
-
-
 class Difference(StrEnum):
     MISSING = "missing"  # a gradient that never arrived, an output key not returned
     SHAPE = "shape"
@@ -52,10 +45,6 @@ class Finding:
     pattern: Pattern | None = None
     got_dtype: str = ""
     expected_dtype: str = ""
-
-    @property
-    def kind(self) -> TensorKind:
-        return TensorKind(self.tensor.partition("/")[0])
 
     def __str__(self) -> str:
         return f"{label(self.tensor)}: {self.text}"

@@ -33,6 +33,19 @@ MAX_RECORD_BYTES = 2 * 2**20  # a record is a few hundred bytes; a state mismatc
 MAX_RECORD_DEPTH = 8  # the deepest honest record: details -> expected -> [key, [shape]]
 CASE_SECONDS = 10.0  # per case, enforced inside the worker; the sandbox's wall limit backs it up
 TENSOR_PREFIXES = ("output", "grad_input/", "grad_param/", "buffer/", "eval/")
+# Dtypes the comparisons handle; a student tensor of another (complex, float8) is unreadable.
+TENSOR_DTYPES = (
+    torch.float16,
+    torch.bfloat16,
+    torch.float32,
+    torch.float64,
+    torch.int8,
+    torch.uint8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.bool,
+)
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,28 @@ def _error_info(record: dict) -> ErrorInfo | None:
     return ErrorInfo(_text(error, "type", 100), _text(error, "message"), _texts(error, "frames"))
 
 
+def _is_shape(value) -> bool:
+    return isinstance(value, list) and all(type(size) is int for size in value)
+
+
+def _state_details(details: dict) -> dict:
+    """A state mismatch's details, checked: lists of keys, [key, shape] and [key, shape, shape]
+    entries (the judge lists them in the feedback)."""
+    checked = {name: list(_texts(details, name)) for name in ("missing", "unexpected")}
+    for name, width in (("expected", 2), ("found", 2), ("shape_mismatch", 3)):
+        entries = details.get(name, [])
+        if not isinstance(entries, list) or not all(
+            isinstance(entry, list)
+            and len(entry) == width
+            and isinstance(entry[0], str)
+            and all(_is_shape(shape) for shape in entry[1:])
+            for entry in entries
+        ):
+            raise MalformedRecord(f"details.{name} is not a list of [key, shape] entries")
+        checked[name] = entries[:256]
+    return checked
+
+
 def _parse_record(record, index: int) -> Answer:
     """The typed answer in a record (tensors left out); raises MalformedRecord."""
     if not isinstance(record, dict) or type(record.get("index")) is not int:
@@ -129,6 +164,8 @@ def _parse_record(record, index: int) -> Answer:
     facts = record.get("facts", {})
     if not isinstance(details, dict) or not isinstance(facts, dict):
         raise MalformedRecord("details or facts is not an object")
+    if status == Status.STATE_MISMATCH:
+        details = _state_details(details)
     return Answer(
         Status(status),
         message=_text(record, "message"),
@@ -157,6 +194,9 @@ def _read_answer(workdir: Path, index: int) -> Answer | None:
     bad = [key for key in tensors if not key.startswith(TENSOR_PREFIXES)]
     if bad:
         return _garbage(f"unexpected tensor names {bad[:3]}")
+    odd = sorted({str(t.dtype) for t in tensors.values() if t.dtype not in TENSOR_DTYPES})
+    if odd:
+        return _garbage(f"tensors of unsupported dtype {odd[:3]}")
     return dataclasses.replace(answer, tensors=tensors)
 
 

@@ -51,7 +51,18 @@ class Status(StrEnum):
     GARBAGE = "garbage"  # the answer files could not be read as data (trusted side)
 
 
-WORKER_STATUSES = frozenset(list(Status)[:8])
+WORKER_STATUSES = frozenset(
+    {
+        Status.OK,
+        Status.MISSING,
+        Status.NOT_IMPLEMENTED,
+        Status.STATE_MISMATCH,
+        Status.ERROR,
+        Status.BAD_OUTPUT,
+        Status.TIMEOUT,
+        Status.FORBIDDEN,
+    }
+)
 
 
 class Mode(StrEnum):

@@ -45,6 +45,12 @@ def test_missing_answer_is_none(tmp_path):
         ({"index": 4, "status": "ok"}, {}, None, "not this case's"),
         ({"index": 3, "status": "passed"}, {}, None, "unknown status"),
         ({"index": 3, "status": "ok"}, {"score": torch.ones(1)}, None, "unexpected tensor names"),
+        (
+            {"index": 3, "status": "ok"},
+            {"output": torch.ones(2, dtype=torch.complex64)},
+            None,
+            "unsupported dtype",
+        ),
         ({"index": 3, "status": "ok"}, None, b"\x80\x04pickle", "could not be read"),
         (["not", "a", "dict"], {}, None, "not this case's"),
         ({"index": True, "status": "ok"}, {}, None, "not this case's"),
@@ -55,6 +61,18 @@ def test_missing_answer_is_none(tmp_path):
         ({"index": 3, "status": "error", "error": {"frames": [1]}}, {}, None, "frames is not"),
         ({"index": 3, "status": "timeout", "message": {"a": 1}}, {}, None, "message is dict"),
         ({"index": 3, "status": "state_mismatch", "details": [1]}, {}, None, "not an object"),
+        (
+            {"index": 3, "status": "state_mismatch", "details": {"shape_mismatch": [[1]]}},
+            {},
+            None,
+            "details.shape_mismatch",
+        ),
+        (
+            {"index": 3, "status": "state_mismatch", "details": {"missing": "conv1.weight"}},
+            {},
+            None,
+            "missing is not a list",
+        ),
         ({"index": 3, "status": "ok", "facts": {"params_without_grad": "w"}}, {}, None, "list"),
     ],
 )

@@ -137,3 +137,23 @@ def test_unreadable_notebook_scores_zero_with_the_reason(tmp_path):
     report = grade_notebook(path)
     assert report.total == 0
     assert "submission.ipynb: not valid notebook JSON" in report.notes[0]
+
+
+@pytest.mark.slow
+def test_error_after_a_class_keeps_it_graded_and_names_its_grade_id(
+    source_notebook, write_notebook
+):
+    """A cell that raises after defining its class (a failing sanity check): is the class still
+    graded in full, the note saying so (never "missing"), and the error tied to its grade_id?"""
+    notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
+    )
+    cell.source += "\n\nraise RuntimeError('sanity check failed')\n"
+    report = grade_notebook(write_notebook(notebook))
+    network = next(c for c in report.components if c.id == "network")
+    assert network.points == network.max_points, network.feedback()
+    assert "was defined before the error, so it was graded" in network.feedback()
+    assert "missing" not in network.feedback()
+    [error] = report.to_gradescope()["extra_data"]["cell_errors"]
+    assert error["grade_ids"] == ["network"] and error["type"] == "RuntimeError"
