@@ -24,8 +24,6 @@ from facekit.training.inference import Preprocessing
 
 # Keys students' notebooks commonly use for the weights inside a checkpoint dict.
 STATE_DICT_KEYS = ("model", "model_state_dict", "state_dict")
-# Buffers, not parameters: they do not count towards the parameter budget.
-BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
 MAX_KWARGS_JSON_BYTES = 16_384
 
 
@@ -45,9 +43,32 @@ class CheckpointContents:
     notes: list[str] = field(default_factory=list)
 
 
+def _is_batchnorm_statistic(name: str, value: torch.Tensor, weights: dict) -> bool:
+    """A BatchNorm's running statistic: named so, beside that BatchNorm's counted 1-D weight of
+    the same length and its step counter (so a buffer merely named `running_mean` cannot hide
+    weights from the budget)."""
+    prefix, _, leaf = name.rpartition(".")
+    if leaf == "num_batches_tracked":
+        return value.numel() == 1
+    if leaf not in ("running_mean", "running_var"):
+        return False
+    weight = weights.get(f"{prefix}.weight")
+    return (
+        value.ndim == 1
+        and isinstance(weight, torch.Tensor)
+        and weight.shape == value.shape
+        and f"{prefix}.num_batches_tracked" in weights
+    )
+
+
 def count_parameters(weights: dict[str, torch.Tensor]) -> int:
-    """Parameter count from the weights themselves (BatchNorm statistics excluded)."""
-    return sum(v.numel() for k, v in weights.items() if not k.endswith(BUFFER_SUFFIXES))
+    """Parameter count from the checkpoint's tensors: every tensor the Network loads except
+    BatchNorm running statistics (the student's code is not asked)."""
+    return sum(
+        value.numel()
+        for name, value in weights.items()
+        if not _is_batchnorm_statistic(name, value, weights)
+    )
 
 
 def _network_kwargs(value: Any, where: str) -> dict[str, Any]:

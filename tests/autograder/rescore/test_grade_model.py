@@ -81,6 +81,27 @@ def test_student_style_checkpoints_are_read(tmp_path: Path, wrap):
     assert count_parameters(contents.weights) == 12
 
 
+class HiddenWeights(torch.nn.Module):
+    """Weights stored as buffers named like BatchNorm statistics, to dodge the budget."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        self.register_buffer("stray", torch.zeros(1))
+        self.hide = torch.nn.Module()
+        self.hide.register_buffer("running_mean", torch.zeros(5000))
+        self.hide.register_buffer("running_var", torch.zeros(5000))
+        self.hide.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
+
+
+def test_buffers_named_like_batchnorm_statistics_still_count():
+    """Do 'running statistics' without their BatchNorm's weight count towards the budget?"""
+    weights = HiddenWeights().state_dict()
+    # Linear 3*2 + 2, the stray buffer 1, the hidden 'statistics' 2 * 5000 (a step counter is
+    # one number and never counts).
+    assert count_parameters(weights) == 8 + 1 + 10_000
+
+
 def test_notebook_checkpoint_contract_is_read(tmp_path: Path):
     """Does the notebook's best.pt layout give weights, Network arguments, class names and
     preprocessing (tuples as the lists the worker passes on)?"""
