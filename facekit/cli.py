@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "facekit.release_cli",
     "autograder.grade_cli",
     "autograder.similarity.cli",
+    "autograder.audit.cli",
     "autograder.scoring.cli",
     "autograder.leaderboard.cli",
     "facekit.training.cli",
