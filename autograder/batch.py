@@ -128,17 +128,20 @@ def grader_fingerprint(limits: Limits | None) -> str:
     return digest.hexdigest()[:16]
 
 
-def grade_submission(submission: Submission, out_dir: Path, limits: Limits | None) -> Outcome:
+def grade_submission(
+    submission: Submission, out_dir: Path, limits: Limits | None, seed: int | None = None
+) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
-    Runs in a pool worker: returns plain data only.
+    `seed` None: the judge draws a fresh grading seed (recorded in the report). Runs in a pool
+    worker: returns plain data only.
     """
     start = time.monotonic()
     outcome = Outcome(submission.student, str(submission.notebook), GRADER_ERROR)
     try:
         from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
 
-        report = grade_notebook(submission.notebook, limits=limits)
+        report = grade_notebook(submission.notebook, limits=limits, seed=seed)
         report.write(out_dir / submission.student)
         outcome.points = {key: float(value) for key, value in report.component_points().items()}
         outcome.total, outcome.max_total = float(report.total), float(report.max_total)
@@ -202,11 +205,13 @@ def grade_batch(
     use_cache: bool = True,
     progress: bool | None = None,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    seed: int | None = None,
 ) -> list[Outcome]:
     """Grade every submission into `out_dir`, reusing unchanged results; returns the outcomes.
 
     `jobs` > 1 grades that many notebooks at once in worker processes (each runs its own sandboxes).
     `limits` None: the judge's default limits. `progress` None: a bar only on a terminal.
+    `seed` None: a fresh grading seed per notebook; staff reproduce a report with its seed.
     """
     from tqdm import tqdm  # noqa: PLC0415
 
@@ -239,12 +244,15 @@ def grade_batch(
     with bar:
         if jobs == 1:
             for submission, sha in to_grade:
-                record(grade_submission(submission, out_dir, limits), sha)
+                record(grade_submission(submission, out_dir, limits, seed), sha)
                 bar.update()
         else:
             with _executor(jobs) as pool:
                 futures = {
-                    pool.submit(grade_submission, submission, out_dir, limits): (submission, sha)
+                    pool.submit(grade_submission, submission, out_dir, limits, seed): (
+                        submission,
+                        sha,
+                    )
                     for submission, sha in to_grade
                 }
                 for future in concurrent.futures.as_completed(futures):

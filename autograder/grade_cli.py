@@ -26,6 +26,14 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--force", action="store_true", help="re-grade every notebook, ignoring the cache"
     )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="grading seed of the cases' weights and inputs, to reproduce a report (each "
+        "report records its seed; add --force for a notebook already graded into DIR); by "
+        "default every grading draws a fresh one",
+    )
     limits = parser.add_argument_group(
         "sandbox limits", "per sandboxed run; when none is given, the judge's defaults apply"
     )
@@ -65,8 +73,15 @@ def run_grade(args: argparse.Namespace) -> int:
     try:
         limits = _limits(args)
         submissions = find_submissions(args.paths)
+        if args.seed is not None and not 0 <= args.seed < 2**31:
+            raise ValueError(f"--seed must be between 0 and 2**31 - 1, got {args.seed}")
         outcomes = grade_batch(
-            submissions, args.out, jobs=args.jobs, limits=limits, use_cache=not args.force
+            submissions,
+            args.out,
+            jobs=args.jobs,
+            limits=limits,
+            use_cache=not args.force,
+            seed=args.seed,
         )
     except (BatchError, ValueError) as error:
         print(f"facekit grade: {error}", file=sys.stderr)

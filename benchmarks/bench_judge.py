@@ -25,9 +25,9 @@ def main() -> None:
 
     start = time.perf_counter()
     from autograder.judge import grade_notebook
-    from autograder.judge.prepare import prepared_cases
+    from autograder.judge.prepare import new_grading_seed, prepared_cases
 
-    cases = prepared_cases()
+    cases = prepared_cases(new_grading_seed())
     print(f"prepare {len(cases)} cases (reference, trusted): {time.perf_counter() - start:.2f} s")
     timings, cpu = [], []
     for _ in range(args.repeats):

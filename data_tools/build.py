@@ -3,7 +3,8 @@
 Classification identities and verification identities are disjoint (open-set verification);
 verification identities are split again into val (labelled pairs) and test (hidden labels) so
 no image or identity is shared between those two either. Test and verification images are
-renamed by a keyed hash of their bytes, so a name says nothing about who is in the picture.
+renamed by a keyed hash of their bytes, so a name says nothing about who is in the picture, and
+re-encoded (`data_tools.reencode`), so their bytes match no file of a published dataset.
 
 The seed decides every split and every name. It is therefore a secret: it is recorded in the
 keys manifest, never in the public one.
@@ -25,6 +26,7 @@ from data_tools import layout
 from data_tools.atomic import check_target, publish, staging_dir
 from data_tools.config import BuildConfig
 from data_tools.errors import DataToolsError
+from data_tools.reencode import REENCODED_SUFFIX, reencode_image
 from data_tools.source import SourceImage, list_identities, read_source
 from facekit.files import file_sha256
 
@@ -84,7 +86,8 @@ def build_competition(
 
     def opaque(image: SourceImage) -> str:
         digest = hmac.new(name_key, image.sha256.encode(), hashlib.sha256).hexdigest()
-        return digest[: layout.OPAQUE_NAME_LENGTH] + image.path.suffix.lower()
+        suffix = REENCODED_SUFFIX if config.reencode else image.path.suffix.lower()
+        return digest[: layout.OPAQUE_NAME_LENGTH] + suffix
 
     copies: list[tuple[SourceImage, str]] = []  # (image, relative destination)
     test_keys: list[tuple[str, str]] = []  # (file name, identity)
@@ -131,7 +134,11 @@ def build_competition(
         ):
             target = comp_dir / dest
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(image.path, target)
+            if config.reencode and _is_hidden_label(dest):
+                rng = _rng(config.seed, "reencode", image.sha256)
+                reencode_image(image.path, target, rng, config.perturbation, config.jpeg_quality)
+            else:
+                shutil.copyfile(image.path, target)
         (comp_dir / layout.CLS_TEST).mkdir(parents=True, exist_ok=True)
         (comp_dir / layout.VER_IMAGES).mkdir(parents=True, exist_ok=True)
         (comp_dir / "sample_submissions").mkdir()
@@ -175,7 +182,7 @@ def build_competition(
             sorted(ver_identity.items()),
         )
 
-        checksums = {dest: image.sha256 for image, dest in copies}
+        checksums = {dest: image.sha256 for image, dest in copies if not _is_hidden_label(dest)}
         checksums.update(_checksums(comp_dir, skip=set(checksums)))
         manifest = Manifest(
             comp_dir / layout.MANIFEST, public_arguments, counts, dict(sorted(checksums.items()))
@@ -378,6 +385,11 @@ def _rng(seed: int, purpose: str, *names: str) -> np.random.Generator:
     words = [purpose, *names]
     entropy = [int(hashlib.sha256(w.encode()).hexdigest()[:8], 16) for w in words]
     return np.random.default_rng([seed, *entropy])
+
+
+def _is_hidden_label(dest: str) -> bool:
+    """Is this a test or verification image, whose identity students must not look up?"""
+    return dest.startswith((f"{layout.CLS_TEST}/", f"{layout.VER_IMAGES}/"))
 
 
 def _by_name(image: SourceImage) -> str:

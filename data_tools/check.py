@@ -3,7 +3,9 @@
 Rules: classification and verification identities are disjoint, and so are the val and test
 verification identities; no image (same bytes) is in two splits; test and verification file
 names are opaque; pairs point at existing images; the keys match the public files; every file
-matches the manifest's checksum. Each broken rule is reported as a `Problem` naming the file.
+matches the manifest's checksum; no test or verification image has the bytes of a file of the
+source dataset (a public dataset would name its identity). Each broken rule is reported as a
+`Problem` naming the file.
 """
 
 import hashlib
@@ -17,6 +19,7 @@ from PIL import Image
 
 from data_tools import layout
 from data_tools.errors import DataToolsError
+from data_tools.source import list_identities
 from facekit.files import file_sha256
 
 # Mismatches of one kind listed one by one before the rest are counted.
@@ -45,10 +48,14 @@ class _Inventory:
     ver: list[str]  # file names in ver_data/images
 
 
-def check_competition(comp: str | Path, keys: str | Path | None = None) -> list[Problem]:
+def check_competition(
+    comp: str | Path, keys: str | Path | None = None, *, source: str | Path | None = None
+) -> list[Problem]:
     """Every problem found in `comp` (and `keys` when given); an empty list means clean.
 
-    Raises `DataToolsError` only when `comp` (or `keys`) is not a directory at all.
+    `source` is the identity-folder dataset the competition was built from; by default the one
+    recorded in the keys manifest, when it still exists. Raises `DataToolsError` only when `comp`
+    (or `keys`, or an explicit `source`) is not a directory at all.
     """
     comp = Path(comp)
     if not comp.is_dir():
@@ -72,6 +79,53 @@ def check_competition(comp: str | Path, keys: str | Path | None = None) -> list[
     problems += _check_manifest(comp, inventory, val_pairs, test_pairs)
     if keys is not None:
         problems += _check_keys(comp, Path(keys), inventory, identities, val_pairs, test_pairs)
+    source_dir = _source_dir(keys, source)
+    if source_dir is not None:
+        problems += _check_source_lookup(comp, inventory, source_dir)
+    return problems
+
+
+def _source_dir(keys: str | Path | None, source: str | Path | None) -> Path | None:
+    """The source dataset to compare with: the explicit one, else the keys' record if present."""
+    if source is not None:
+        if not Path(source).is_dir():
+            raise DataToolsError(f"source dataset {source} does not exist or is not a directory")
+        return Path(source)
+    if keys is None:
+        return None
+    try:
+        recorded = json.loads((Path(keys) / layout.KEYS_MANIFEST).read_text())["source"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None  # a broken keys manifest is reported by _check_keys
+    return Path(recorded) if Path(recorded).is_dir() else None
+
+
+def _check_source_lookup(comp: Path, inventory: _Inventory, source: Path) -> list[Problem]:
+    """No hidden-label image may be byte-identical to a source file: its hash would name it."""
+    source_hashes = {
+        file_sha256(path): path
+        for paths in list_identities(source).values()
+        for path in paths
+        if path.is_file()
+    }
+    hidden = [f"{layout.CLS_TEST}/{name}" for name in inventory.test]
+    hidden += [f"{layout.VER_IMAGES}/{name}" for name in inventory.ver]
+    problems = []
+    for relative in hidden:
+        original = source_hashes.get(file_sha256(comp / relative))
+        if original is not None:
+            problems.append(
+                Problem(
+                    "source-lookup",
+                    relative,
+                    f"has the bytes of the source file {original.relative_to(source)}: anyone "
+                    "with the public dataset can look up its identity by hash (rebuild with "
+                    "re-encoding on)",
+                )
+            )
+    if len(problems) > MAX_LISTED:
+        more = f"... and {len(problems) - MAX_LISTED} more images with the bytes of a source file"
+        problems = [*problems[:MAX_LISTED], Problem("source-lookup", layout.VER_IMAGES, more)]
     return problems
 
 

@@ -131,6 +131,25 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
         help="stop at corrupt or non-image files instead of skipping them",
     )
     parser.add_argument(
+        "--no-reencode",
+        dest="reencode",
+        action="store_false",
+        help="copy test and verification images byte for byte (then anyone holding the public "
+        "dataset can look them up by their hash)",
+    )
+    parser.add_argument(
+        "--perturbation",
+        type=float,
+        default=defaults.perturbation,
+        help="when re-encoding: largest crop share and brightness/contrast change (0 to 0.1)",
+    )
+    parser.add_argument(
+        "--jpeg-quality",
+        type=int,
+        default=defaults.jpeg_quality,
+        help="JPEG quality of re-encoded test and verification images",
+    )
+    parser.add_argument(
         "--overwrite", action="store_true", help="replace existing --out and --keys directories"
     )
     parser.set_defaults(handler=_run_build)
@@ -146,6 +165,13 @@ def _register_check(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("comp", type=Path, help="competition directory")
     parser.add_argument("--keys", type=Path, default=None, help="hidden answer-key directory")
+    parser.add_argument(
+        "--source",
+        type=Path,
+        default=None,
+        help="the dataset the competition was built from: no test or verification image may "
+        "have the bytes of one of its files (default: the source recorded in the keys, if present)",
+    )
     parser.set_defaults(handler=_run_check)
 
 
@@ -217,6 +243,9 @@ def _run_build(args: argparse.Namespace) -> int:
         "test_pairs",
         "public_fraction",
         "strict",
+        "reencode",
+        "perturbation",
+        "jpeg_quality",
     )
     config = BuildConfig(**{name: getattr(args, name) for name in names})
     manifest = build_competition(
@@ -237,7 +266,7 @@ def _run_build(args: argparse.Namespace) -> int:
 def _run_check(args: argparse.Namespace) -> int:
     from data_tools.check import check_competition
 
-    problems = check_competition(args.comp, args.keys)
+    problems = check_competition(args.comp, args.keys, source=args.source)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

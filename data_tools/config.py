@@ -21,6 +21,9 @@ class BuildConfig:
     test_pairs: int | None = None  # None: as many balanced pairs as allowed, up to 1000
     public_fraction: float = 0.5  # share of hidden test keys scored on the public leaderboard
     strict: bool = False  # corrupt or non-image files are an error instead of a skip
+    reencode: bool = True  # test and verification images become fresh JPEGs (no byte lookup)
+    perturbation: float = 0.03  # largest crop share and brightness/contrast change when re-encoding
+    jpeg_quality: int = 92  # JPEG quality of re-encoded images
 
     def __post_init__(self) -> None:
         require(self.seed >= 0, "--seed", "a non-negative integer", self.seed)
@@ -46,6 +49,10 @@ class BuildConfig:
             "at least 4 (two for val pairs, two for test pairs)",
             self.ver_identities,
         )
+        require(
+            0 <= self.perturbation <= 0.1, "--perturbation", "between 0 and 0.1", self.perturbation
+        )
+        require(50 <= self.jpeg_quality <= 100, "--jpeg-quality", "50 to 100", self.jpeg_quality)
         for name in ("dev_fraction", "test_fraction", "ver_val_fraction", "public_fraction"):
             value = getattr(self, name)
             require(0 < value < 1, _option(name), "strictly between 0 and 1", value)

@@ -14,6 +14,8 @@ COMMAND_MODULES = (
     "data_tools.cli",
     "facekit.release_cli",
     "autograder.grade_cli",
+    "autograder.similarity.cli",
+    "autograder.audit.cli",
     "autograder.scoring.cli",
     "autograder.leaderboard.cli",
     "facekit.training.cli",

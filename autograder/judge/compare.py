@@ -1,8 +1,10 @@
 """Numeric comparison of a tensor with its expected value, as a structured, readable difference.
 
-Standalone (torch only) because the handout's `check_helpers` cell carries a copy of it, kept
-identical by tests/solutions/test_selfcheck_comparison.py: a student's self-check describes a
-difference in the same words as the autograder's feedback.
+The comparison the handout's self-checks use: standalone (torch only) because the handout's
+`check_helpers` cell carries a copy of it, kept identical by
+tests/solutions/test_selfcheck_comparison.py, so self-checks use the grader's tolerances rule.
+Self-checks run on public data and may show expected values; the judge's feedback on its hidden
+cases does not, and describes differences with `findings.describe_difference` instead.
 """
 
 from dataclasses import dataclass

@@ -1,18 +1,22 @@
-"""Words for a person: what a case ran, what differed, and hints keyed to typical bugs.
+"""Words for a person (what a case ran) and hint ids keyed to structured findings.
 
-Hints for the losses come from recomputing a known buggy formula on the case's inputs (margin
-on every class, unsquared distances, ...) and checking whether the student's output matches
-it. Only descriptions of bugs are shown; never reference code.
+Recognised bugs come from recomputing a known buggy formula on the case's inputs (margin on
+every class, unsquared distances, a block wired the wrong way, ...) and checking whether the
+student's output matches it; other hints follow from the findings' kinds (a shape, a missing
+gradient, values close within 0.1 %). Hint ids map to words in `hints.py`; only descriptions of
+bugs are shown, never reference code or expected values.
 """
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 
-from autograder.judge.compare import Mismatch
+from autograder.judge.findings import Difference, Finding, Pattern
 from autograder.judge.prepare import PreparedCase
-from autograder.judge.rubric import Component
+from autograder.judge.runner import ErrorInfo
+from autograder.judge.worker_main import Check, DType, Mode, Status
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
 BLOCKS = ("basic_block", "bottleneck", "convnext_block", "inverted_residual")
@@ -145,109 +149,49 @@ def _center(prepared, half=True, reduce="mean_rows"):
     return 0.5 * value if half else value
 
 
-KNOWN_BUGS = {
-    "arcface": [
-        (
-            "your logits match a cosine margin s·(cos θ − m) (CosFace): ArcFace adds m to the "
-            "ANGLE, s·cos(θ + m)",
-            lambda p: _cosface(p, _cos(p)),
+KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] = {
+    "arcface": {
+        "arcface.cosine_margin": lambda p: _cosface(p, _cos(p)),
+        "arcface.margin_on_every_class": lambda p: _arcface(
+            p, _cos(p), _arcface_m(p), target_only=False
         ),
-        (
-            "your logits match the margin applied to EVERY class: only the true class gets it",
-            lambda p: _arcface(p, _cos(p), _arcface_m(p), target_only=False),
+        "arcface.margin_in_degrees": lambda p: _arcface(p, _cos(p), math.radians(_arcface_m(p))),
+        "arcface.no_fallback": lambda p: _arcface(p, _cos(p), _arcface_m(p), fallback=False),
+        "arcface.weights_not_normalised": lambda p: _arcface(
+            p, _cos(p, normalise_weight=False), _arcface_m(p)
         ),
-        (
-            "your logits match m interpreted in degrees: m is in radians",
-            lambda p: _arcface(p, _cos(p), math.radians(_arcface_m(p))),
+        "arcface.embeddings_not_normalised": lambda p: _arcface(
+            p, _cos(p, normalise_embeddings=False), _arcface_m(p)
         ),
-        (
-            "your logits match cos(θ + m) everywhere: where θ + m > π (cos θ ≤ cos(π − m)) the "
-            "target logit must fall back to s·(cos θ − m·sin m)",
-            lambda p: _arcface(p, _cos(p), _arcface_m(p), fallback=False),
+    },
+    "cosface": {
+        "cosface.margin_on_every_class": lambda p: _cosface(p, _cos(p), target_only=False),
+        "cosface.margin_outside_scale": lambda p: _cosface(p, _cos(p), scale_margin=False),
+        "cosface.weights_not_normalised": lambda p: _cosface(p, _cos(p, normalise_weight=False)),
+        "cosface.embeddings_not_normalised": lambda p: _cosface(
+            p, _cos(p, normalise_embeddings=False)
         ),
-        (
-            "your logits match un-normalised class weights: normalise the rows of weight too",
-            lambda p: _arcface(p, _cos(p, normalise_weight=False), _arcface_m(p)),
-        ),
-        (
-            "your logits match un-normalised embeddings: normalise the embeddings too",
-            lambda p: _arcface(p, _cos(p, normalise_embeddings=False), _arcface_m(p)),
-        ),
-    ],
-    "cosface": [
-        (
-            "your logits match the margin subtracted from EVERY class: only the true class",
-            lambda p: _cosface(p, _cos(p), target_only=False),
-        ),
-        (
-            "your logits match s·cos θ − m: the margin is inside the scale, s·(cos θ − m)",
-            lambda p: _cosface(p, _cos(p), scale_margin=False),
-        ),
-        (
-            "your logits match un-normalised class weights: normalise the rows of weight",
-            lambda p: _cosface(p, _cos(p, normalise_weight=False)),
-        ),
-        (
-            "your logits match un-normalised embeddings: normalise the embeddings",
-            lambda p: _cosface(p, _cos(p, normalise_embeddings=False)),
-        ),
-    ],
-    "sphereface": [
-        (
-            "your logits lack the ‖x‖ factor: SphereFace normalises the weights, not the "
-            "embeddings",
-            lambda p: _sphereface(p, with_norm=False),
-        ),
-        (
-            "your logits match ψ(θ) without the sign (−1)^k",
-            lambda p: _sphereface(p, with_sign=False),
-        ),
-        (
-            "your logits match ψ(θ) without the −2k shift: ψ must decrease monotonically",
-            lambda p: _sphereface(p, with_shift=False),
-        ),
-    ],
-    "triplet_loss": [
-        (
-            "your loss matches unsquared Euclidean distances: the contract uses squared ones",
-            lambda p: _triplet(p, squared=False),
-        ),
-        (
-            "your loss matches the SUM over the batch: take the mean",
-            lambda p: _triplet(p, reduce="sum"),
-        ),
-        (
-            "your loss matches relu(d_ap − d_an) + margin: the margin goes inside the relu",
-            lambda p: _triplet(p, margin_inside=False),
-        ),
-    ],
-    "batch_hard_triplet_loss": [
-        (
-            "your loss matches unsquared Euclidean distances: the contract uses squared ones",
-            lambda p: _batch_hard(p, squared=False),
-        ),
-        (
-            "your loss matches positives that include the anchor itself: an anchor is not its "
-            "own positive (anchors without another same-label sample are left out)",
-            lambda p: _batch_hard(p, include_self=True),
-        ),
-        (
-            "your loss matches the mean over ALL anchors: average only over anchors that have "
-            "both a positive and a negative",
-            lambda p: _batch_hard(p, all_anchors=True),
-        ),
-    ],
-    "center_loss": [
-        ("your loss matches the loss without the factor 0.5", lambda p: _center(p, half=False)),
-        (
-            "your loss matches the SUM over the batch: average over samples",
-            lambda p: _center(p, reduce="sum_rows"),
-        ),
-        (
-            "your loss matches the mean over every element: sum over features, mean over samples",
-            lambda p: _center(p, reduce="mean_all"),
-        ),
-    ],
+    },
+    "sphereface": {
+        "sphereface.no_norm_factor": lambda p: _sphereface(p, with_norm=False),
+        "sphereface.no_sign": lambda p: _sphereface(p, with_sign=False),
+        "sphereface.no_shift": lambda p: _sphereface(p, with_shift=False),
+    },
+    "triplet_loss": {
+        "triplet_loss.unsquared": lambda p: _triplet(p, squared=False),
+        "triplet_loss.sum": lambda p: _triplet(p, reduce="sum"),
+        "triplet_loss.margin_outside_relu": lambda p: _triplet(p, margin_inside=False),
+    },
+    "batch_hard_triplet_loss": {
+        "batch_hard_triplet_loss.unsquared": lambda p: _batch_hard(p, squared=False),
+        "batch_hard_triplet_loss.self_positive": lambda p: _batch_hard(p, include_self=True),
+        "batch_hard_triplet_loss.mean_over_all_anchors": lambda p: _batch_hard(p, all_anchors=True),
+    },
+    "center_loss": {
+        "center_loss.no_half": lambda p: _center(p, half=False),
+        "center_loss.sum": lambda p: _center(p, reduce="sum_rows"),
+        "center_loss.mean_over_elements": lambda p: _center(p, reduce="mean_all"),
+    },
 }
 
 
@@ -257,13 +201,13 @@ def _reference_block(prepared: PreparedCase) -> torch.nn.Module:
 
     block_class = getattr(load_reference(), prepared.component.class_name)
     with torch.random.fork_rng():
-        module = block_class(**prepared.case.ctor).to(getattr(torch, prepared.case.dtype))
+        module = block_class(**prepared.case.ctor).to(prepared.case.dtype.torch)
     state = {key[6:]: value for key, value in prepared.tensors.items() if key.startswith("state/")}
     module.load_state_dict(state)
-    return module.train(prepared.case.mode == "train")
+    return module.train(prepared.case.mode == Mode.TRAIN)
 
 
-def _residual_variants(m, x) -> dict[str, torch.Tensor]:
+def _residual_variants(m, x, prefix: str) -> dict[str, torch.Tensor]:
     """BasicBlock / Bottleneck computed with the typical mistakes, from the reference's parts."""
     out = F.relu(m.bn1(m.conv1(x)))
     if hasattr(m, "conv3"):
@@ -272,35 +216,33 @@ def _residual_variants(m, x) -> dict[str, torch.Tensor]:
         out = m.bn2(m.conv2(out))
     shortcut = x if m.downsample is None else m.downsample(x)
     variants = {
-        "your output matches ReLU applied BEFORE the residual add: add first, then ReLU": (
-            F.relu(out) + shortcut
-        ),
-        "your output matches the block without its final ReLU (after the add)": out + shortcut,
-        "your output matches the block without the shortcut: add the input (or downsample(x))": (
-            F.relu(out)
-        ),
+        f"{prefix}.relu_before_add": F.relu(out) + shortcut,
+        f"{prefix}.no_final_relu": out + shortcut,
+        f"{prefix}.no_shortcut": F.relu(out),
     }
     if hasattr(m, "conv3"):
         no_middle_relu = m.bn3(m.conv3(m.bn2(m.conv2(F.relu(m.bn1(m.conv1(x)))))))
-        variants["your output matches the block without the ReLU after bn2"] = F.relu(
-            no_middle_relu + shortcut
-        )
+        variants[f"{prefix}.no_relu_after_bn2"] = F.relu(no_middle_relu + shortcut)
     return variants
 
 
-def _convnext_variants(m, x) -> dict[str, torch.Tensor]:
-    branch = m.pwconv2(F.gelu(m.pwconv1(m.norm(m.dwconv(x).permute(0, 2, 3, 1)))))
+def _convnext_branch(m, normalised: torch.Tensor) -> torch.Tensor:
+    """The MLP and layer scale on a normalised (N, H, W, C) tensor, back to (N, C, H, W)."""
+    return (m.gamma * m.pwconv2(F.gelu(m.pwconv1(normalised)))).permute(0, 3, 1, 2)
+
+
+def _convnext_variants(m, x, prefix: str) -> dict[str, torch.Tensor]:
+    depthwise = m.dwconv(x)
+    unscaled = m.pwconv2(F.gelu(m.pwconv1(m.norm(depthwise.permute(0, 2, 3, 1)))))
+    over_chw = F.group_norm(depthwise, 1, m.norm.weight, m.norm.bias, m.norm.eps)
     return {
-        "your output matches the block without the layer scale gamma": (
-            x + branch.permute(0, 3, 1, 2)
-        ),
-        "your output matches the branch without the residual: add the input back": (
-            (m.gamma * branch).permute(0, 3, 1, 2)
-        ),
+        f"{prefix}.no_layer_scale": x + unscaled.permute(0, 3, 1, 2),
+        f"{prefix}.no_residual": (m.gamma * unscaled).permute(0, 3, 1, 2),
+        f"{prefix}.norm_over_chw": x + _convnext_branch(m, over_chw.permute(0, 2, 3, 1)),
     }
 
 
-def _inverted_residual_variants(m, x) -> dict[str, torch.Tensor]:
+def _inverted_residual_variants(m, x, prefix: str) -> dict[str, torch.Tensor]:
     def run(activation, after_project):
         out = x if m.expand is None else activation(m.bn1(m.expand(x)))
         out = m.bn3(m.project(activation(m.bn2(m.dwconv(out)))))
@@ -309,10 +251,8 @@ def _inverted_residual_variants(m, x) -> dict[str, torch.Tensor]:
         return x + out if m.use_residual else out
 
     return {
-        "your output matches ReLU where ReLU6 belongs (clip at 6)": run(F.relu, False),
-        "your output matches an activation after the projection: the projection is linear": (
-            run(F.relu6, True)
-        ),
+        f"{prefix}.relu_not_relu6": run(F.relu, False),
+        f"{prefix}.activation_after_project": run(F.relu6, True),
     }
 
 
@@ -324,130 +264,123 @@ BLOCK_BUGS = {
 }
 
 
-def _block_bug_formulas(prepared: PreparedCase) -> list[tuple[str, object]]:
-    """(hint, formula) pairs for a block case: the reference's parts wired the buggy way."""
-    if prepared.component.id not in BLOCK_BUGS or prepared.case.check != "compare":
-        return []
-    module = _reference_block(prepared)
-    with torch.no_grad():
-        variants = BLOCK_BUGS[prepared.component.id](module, prepared.input("x"))
-    return [(text, lambda _, value=value: value) for text, value in variants.items()]
+def _close(got: torch.Tensor, candidate: torch.Tensor | None) -> bool:
+    if candidate is None or tuple(candidate.shape) != tuple(got.shape):
+        return False
+    return torch.allclose(got.double(), candidate.double(), **HINT_TOLERANCE)
 
 
-def _matching_bugs(prepared: PreparedCase, got: torch.Tensor) -> list[str]:
-    hints = []
-    formulas = KNOWN_BUGS.get(prepared.component.id, []) + _block_bug_formulas(prepared)
-    for text, formula in formulas:
+def _drop_path_in_eval(prepared: PreparedCase, got: torch.Tensor) -> bool:
+    """Eval-mode ConvNeXt output where some samples are the bare input (branch dropped) and the
+    others the input plus the (possibly rescaled) branch: stochastic depth left on in eval."""
+    p = float(prepared.case.ctor.get("drop_path", 0.0))
+    if prepared.component.id != "convnext_block" or prepared.case.mode != Mode.EVAL or p <= 0:
+        return False
+    x = prepared.input("x").double()
+    if tuple(got.shape) != tuple(x.shape):
+        return False
+    branch = prepared.expected["output"].double() - x
+    got = got.double()
+    dropped = kept = 0
+    for i in range(len(x)):
+        if _close(got[i], x[i]):
+            dropped += 1
+        elif _close(got[i], x[i] + branch[i] / (1 - p)) or _close(got[i], x[i] + branch[i]):
+            kept += 1
+    return dropped > 0 and dropped + kept == len(x)
+
+
+def recognised_bugs(prepared: PreparedCase, got: torch.Tensor) -> list[str]:
+    """Ids of the known bugs whose formula reproduces the student's output on this case."""
+    formulas = dict(KNOWN_BUGS.get(prepared.component.id, {}))
+    if prepared.component.id in BLOCK_BUGS and prepared.case.check == Check.COMPARE:
+        module = _reference_block(prepared)
+        with torch.no_grad():
+            variants = BLOCK_BUGS[prepared.component.id](
+                module, prepared.input("x"), prepared.component.id
+            )
+        formulas.update({bug: (lambda _, value=value: value) for bug, value in variants.items()})
+    bugs = []
+    for bug, formula in formulas.items():
         try:
             candidate = formula(prepared)
         except (KeyError, RuntimeError, IndexError, AttributeError):  # not applicable here
             continue
-        if candidate is None or tuple(candidate.shape) != tuple(got.shape):
-            continue
-        if torch.allclose(got.double(), candidate.double(), **HINT_TOLERANCE):
-            hints.append(text)
-    return hints
+        if _close(got, candidate):
+            bugs.append(bug)
+    if _drop_path_in_eval(prepared, got):
+        bugs.append("convnext_block.drop_path_in_eval")
+    return bugs
 
 
-def case_hints(prepared: PreparedCase, answer, checks: list[tuple[str, list]]) -> list[str]:
-    """Hints for a failed case, from which checks failed and how (problems are Mismatch
-    objects or sentences)."""
-    failed = {name: problems for name, problems in checks if problems}
-    found = [problem for problems in failed.values() for problem in problems]
-    text = " ".join(str(problem) for problem in found)
-    if all(
-        isinstance(problem, Mismatch)
-        and problem.problem == "values"
-        and problem.max_rel_error < 1e-3
-        for problem in found
-    ):
-        precision = "a different order of operations"
-        if prepared.case.dtype == "float64":
-            precision = "float32 arithmetic in a float64 case"
-        return [
-            f"the values are close but not within tolerance: {precision}? (.float(), constants "
-            "created as float32 tensors, or a rounding step such as a low-precision eps)"
-        ]
+def case_hints(
+    prepared: PreparedCase, answer, checks: list[tuple[str, list[Finding]]]
+) -> list[str]:
+    """Hint ids for a failed case, from which checks failed and the findings' fields."""
+    failed = {name: found for name, found in checks if found}
+    found = [finding for findings in failed.values() for finding in findings]
+    if found and all(finding.pattern == Pattern.NEAR for finding in found):
+        return ["finding.precision"]
     hints = []
     if "output" in failed:
         got = answer.tensors.get("output")
         if got is not None:
-            hints += _matching_bugs(prepared, got)
-        if "shape (" in text and prepared.component.id in BLOCKS:
-            hints.append(
-                "the output shape differs: check each convolution's stride and padding and which "
-                "layer changes the number of channels"
-            )
-        if "dtype torch.float32, expected torch.float64" in text:
-            hints.append(
-                "float64 inputs give float32 results: avoid .float() and tensors created without "
-                "dtype=x.dtype (e.g. torch.tensor(...), torch.zeros(...))"
-            )
+            hints += recognised_bugs(prepared, got)
+        differences = {finding.difference for finding in failed["output"]}
+        if Difference.SHAPE in differences and prepared.component.id in BLOCKS:
+            hints.append("finding.block_output_shape")
+        if any(
+            f.difference == Difference.DTYPE
+            and (f.got_dtype, f.expected_dtype) == ("float32", "float64")
+            for f in failed["output"]
+        ):
+            hints.append("finding.float32_result")
     elif "gradients" in failed:
-        if "NaN" in text or "Inf" in text:
-            hints.append(
-                "non-finite gradients: clamp cos θ into [-1, 1] and keep sqrt/acos away from "
-                "their infinite slope (clamp 1 − cos² above a small epsilon, or avoid acos)"
-            )
-        elif "missing" in text:
-            hints.append(
-                "a parameter or input received no gradient: is it used in forward, or is its "
-                "path detached (.detach(), .data, torch.no_grad)?"
-            )
+        differences = {finding.difference for finding in failed["gradients"]}
+        if Difference.NONFINITE in differences:
+            hints.append("finding.nonfinite_gradient")
+        elif Difference.MISSING in differences:
+            hints.append("finding.missing_gradient")
         else:
-            hints.append(
-                "the output is right but a gradient differs: look for .detach(), .data, "
-                "in-place changes of tensors autograd needs, or non-differentiable shortcuts"
-            )
+            hints.append("finding.gradient_differs")
     elif "buffers" in failed:
-        hints.append(
-            "output right but BatchNorm running statistics differ: is a BatchNorm layer applied "
-            "twice, or to the wrong tensor?"
-        )
-    case = prepared.case
-    stochastic = case.ctor.get("drop_path", 0) > 0 and prepared.component.id == "convnext_block"
-    if "output" in failed and case.mode == "eval" and stochastic and not hints:
-        hints.append("in eval mode stochastic depth must be off (check self.training)")
+        hints.append("finding.batchnorm_statistics")
     return hints
 
 
-def component_hints(component: Component, prepared: list[PreparedCase], results) -> list[str]:
-    """Hints that need several cases: e.g. train-mode cases pass but eval-mode ones fail."""
-    by_mode: dict[str, list[bool]] = {}
-    by_dtype: dict[str, list[bool]] = {}
+def component_hints(prepared: list[PreparedCase], results) -> list[str]:
+    """Hint ids that need several cases: e.g. train-mode cases pass but eval-mode ones fail."""
+    by_mode: dict[Mode, list[bool]] = {}
+    by_dtype: dict[DType, list[bool]] = {}
     for case, result in zip(prepared, results, strict=True):
-        if result.problems and result.points == 0 and "not implemented" in result.problems[0]:
+        if result.status != Status.OK:
             return []
         by_mode.setdefault(case.case.mode, []).append(result.passed)
         by_dtype.setdefault(case.case.dtype, []).append(result.passed)
     hints = []
-    if all(by_mode.get("train", [False])) and not any(by_mode.get("eval", [True])):
-        hints.append(
-            "hint: train-mode cases pass but eval-mode cases fail: in eval, BatchNorm uses its "
-            "running statistics and stochastic depth is off (respect self.training)"
-        )
-    if all(by_dtype.get("float32", [False])) and not any(by_dtype.get("float64", [True])):
-        hints.append(
-            "hint: float32 cases pass but float64 cases fail: a hard-coded dtype (.float(), "
-            "torch.tensor(...) without dtype) somewhere"
-        )
+    if all(by_mode.get(Mode.TRAIN, [False])) and not any(by_mode.get(Mode.EVAL, [True])):
+        hints.append("component.eval_fails")
+    if all(by_dtype.get(DType.FLOAT32, [False])) and not any(by_dtype.get(DType.FLOAT64, [True])):
+        hints.append("component.float64_fails")
     return hints
 
 
-def error_hints(prepared: PreparedCase, error: dict) -> list[str]:
-    """Hints for a case whose code raised, keyed to the error's wording."""
-    message = f"{error.get('type', '')}: {error.get('message', '')}"
-    if "must match the size of tensor" in message and prepared.component.id in BLOCKS:
-        return [
-            "the residual and the branch have different shapes: when the stride or the channel "
-            "count changes, the shortcut needs its downsample (or, for InvertedResidual, no "
-            "residual at all)"
-        ]
-    if "unexpected keyword argument" in message or "positional argument" in message:
-        return ["the constructor and forward must accept exactly the contract's arguments"]
-    if "dtype" in message.lower() or "scalar type" in message:
-        return [
-            "mixed dtypes: tensors you create in forward should follow the input's dtype "
-            "(dtype=x.dtype), since cases also run in float64"
-        ]
+def error_hints(prepared: PreparedCase, error: ErrorInfo | None) -> list[str]:
+    """Hint ids for a case whose code raised, from the exception's type and torch's wording
+    (the only structure an exception offers; these are torch's words, not the judge's)."""
+    if error is None:
+        return []
+    message = error.message
+    if (
+        error.type == "RuntimeError"
+        and "must match the size of tensor" in message
+        and prepared.component.id in BLOCKS
+    ):
+        return ["error.residual_shape"]
+    if error.type == "TypeError" and (
+        "unexpected keyword argument" in message or "positional argument" in message
+    ):
+        return ["error.signature"]
+    if error.type == "RuntimeError" and ("dtype" in message.lower() or "scalar type" in message):
+        return ["error.mixed_dtypes"]
     return []

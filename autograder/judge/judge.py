@@ -1,29 +1,34 @@
 """Grade a submitted notebook: extract, run in the sandbox, compare with the reference, score.
 
 The verdict is made here, in the trusted process, from the worker's answers taken as data: a
-student module that patches torch or the exit code can only garble its own answers.
+student module that patches torch or the exit code can only garble its own answers. Every
+grading draws its cases' weights and inputs from a fresh seed (recorded in the report), and the
+feedback describes differences without expected values, so a report cannot be replayed.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
 from autograder.extract import NotebookError, extract_student_module, read_notebook
-from autograder.judge import feedback
-from autograder.judge.compare import Mismatch, check_finite, compare_tensors
-from autograder.judge.prepare import PreparedCase, prepared_cases
+from autograder.judge import feedback, policy
+from autograder.judge.checks import contract_checks, drop_path_checks
+from autograder.judge.findings import Difference, Finding, check_finite, describe_difference
+from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_cases
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
-from autograder.judge.runner import Answer, WorkerRun, run_worker
+from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
+from autograder.judge.worker_main import Check, GradientCheck, Objective, Status
 
 if TYPE_CHECKING:
     from autograder.sandbox import Limits
 
 MAX_PROBLEMS_PER_CHECK = 4
+_LABEL_GRADE_ID = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
 
 
 def default_limits() -> Limits:
@@ -33,72 +38,157 @@ def default_limits() -> Limits:
     return Limits(cpu_seconds=60, wall_seconds=90.0)
 
 
-def grade_notebook(notebook_path: Path, *, limits: Limits | None = None) -> StudentReport:
+def grade_notebook(
+    notebook_path: Path, *, limits: Limits | None = None, seed: int | None = None
+) -> StudentReport:
     """Grade one submitted notebook against the rubric. Never raises for a student's fault
     (unreadable notebook, broken code, crashes, hangs): those score zero with a message.
-    Raises JudgeError when the grader itself is broken (reference, rubric)."""
+    `seed` None draws a fresh grading seed; staff pass the one a report records to reproduce
+    that grading. Raises JudgeError when the grader itself is broken (reference, rubric)."""
     rubric = load_rubric()
+    seed = new_grading_seed() if seed is None else int(seed)
     contract = {component.id: component.class_name for component in rubric.components}
     try:
         notebook = read_notebook(Path(notebook_path))
     except NotebookError as error:
-        return _unreadable_report(rubric, notebook_path, str(error))
+        return _unreadable_report(rubric, notebook_path, str(error), seed)
     extracted = extract_student_module(notebook, str(notebook_path), contract)
-    prepared = prepared_cases()
+    prepared = prepared_cases(seed)
     run = run_worker(extracted.cells, prepared, limits or default_limits())
-    cell_notes = tuple(_cell_error_note(error) for error in run.cell_errors)
+    cell_grade_ids = _cell_grade_ids(extracted.cells, contract)
+    forbidden = {
+        violation.class_name: violation
+        for violation in policy.violations(extracted.cells, contract.values())
+    }
     components = tuple(
         _grade_component(
-            rubric, component, [p for p in prepared if p.component.id == component.id], run
+            rubric,
+            component,
+            [p for p in prepared if p.component.id == component.id],
+            run,
+            cell_grade_ids,
+            forbidden.get(component.class_name),
         )
         for component in rubric.components
     )
-    return StudentReport(str(notebook_path), components, extracted.notes + cell_notes)
+    cell_notes = tuple(_cell_error_note(error) for error in run.cell_errors)
+    cell_errors = tuple(
+        {
+            "cell": error.cell,
+            "grade_ids": list(cell_grade_ids.get(error.cell, ())),
+            "type": error.type,
+        }
+        for error in run.cell_errors
+    )
+    return StudentReport(
+        str(notebook_path),
+        components,
+        extracted.notes + cell_notes + run.problems,
+        seed=seed,
+        cell_errors=cell_errors,
+    )
 
 
-def _unreadable_report(rubric: Rubric, notebook_path: Path, message: str) -> StudentReport:
+def _unreadable_report(
+    rubric: Rubric, notebook_path: Path, message: str, seed: int
+) -> StudentReport:
     components = tuple(
         ComponentResult(
             component.id,
             component.class_name,
             tuple(
-                CaseResult(case.name, 0.0, case.points, "not run", ("notebook unreadable",))
+                CaseResult(
+                    case.name,
+                    0.0,
+                    case.points,
+                    "not run",
+                    ("notebook unreadable",),
+                    status=Status.NOT_RUN,
+                )
                 for case in component.cases
             ),
         )
         for component in rubric.components
     )
-    return StudentReport(str(notebook_path), components, (message,))
+    return StudentReport(str(notebook_path), components, (message,), seed=seed)
 
 
-def _cell_error_note(error: dict) -> str:
-    where = f" ({'; '.join(error['frames'][-1:])})" if error.get("frames") else ""
+def _cell_grade_ids(cells, contract: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """For each cell label, the graded components it carries: its nbgrader id (from the label)
+    and the components whose class it defines (so a cell whose metadata was lost counts too)."""
+    by_class = {class_name: grade_id for grade_id, class_name in contract.items()}
+    found = {}
+    for label, source in cells:
+        ids = []
+        match = _LABEL_GRADE_ID.search(label)
+        if match and match.group(1) in contract:
+            ids.append(match.group(1))
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            tree = ast.Module(body=[], type_ignores=[])
+        ids += [
+            by_class[node.name]
+            for node in tree.body
+            if isinstance(node, ast.ClassDef) and node.name in by_class
+        ]
+        found[label] = tuple(dict.fromkeys(ids))
+    return found
+
+
+def _cell_error_note(error: CellError, consequence: str = "") -> str:
+    where = f" ({'; '.join(error.frames[-1:])})" if error.frames else ""
     return (
-        f"{error['cell']} raised {error['type']}: {error['message']}{where} when your module "
-        "was loaded; what it defines is missing"
+        f"{error.cell} raised {error.type}: {error.message}{where} when your module was loaded"
+        + consequence
     )
 
 
 def _grade_component(
-    rubric: Rubric, component: Component, prepared: list[PreparedCase], run: WorkerRun
+    rubric: Rubric,
+    component: Component,
+    prepared: list[PreparedCase],
+    run: WorkerRun,
+    cell_grade_ids: dict[str, tuple[str, ...]],
+    violation: policy.Violation | None,
 ) -> ComponentResult:
+    answers = [run.answers[p.index] for p in prepared]
+    if violation is not None:
+        answers = [
+            Answer(Status.FORBIDDEN, message=violation.message()) if a.status == Status.OK else a
+            for a in answers
+        ]
     results = _apply_requirements(
-        tuple(_judge_case(p, run.answers[p.index], rubric.tolerance_for(p.case)) for p in prepared),
+        tuple(
+            _judge_case(p, answer, rubric.tolerance_for(p.case))
+            for p, answer in zip(prepared, answers, strict=True)
+        ),
         [p.case for p in prepared],
     )
-    statuses = {run.answers[p.index].status for p in prepared}
+    statuses = {answer.status for answer in answers}
     notes = []
-    if statuses == {"not_implemented"}:
+    if statuses == {Status.NOT_IMPLEMENTED}:
         notes.append(
             f"not implemented: {component.class_name} still raises NotImplementedError "
             f"(fill in the cell '{component.id}')"
         )
-    elif statuses == {"missing"}:
+    elif statuses == {Status.MISSING}:
         notes.append(f"{component.class_name} is not defined in your notebook")
-    broken_cells = [e for e in run.cell_errors if f"({component.id})" in e["cell"]]
-    notes += [_cell_error_note(error) for error in broken_cells]
-    notes += feedback.component_hints(component, prepared, results)
-    return ComponentResult(component.id, component.class_name, results, tuple(notes))
+    if Status.FORBIDDEN in statuses:
+        notes.append(next(a.message for a in answers if a.status == Status.FORBIDDEN))
+    defined = Status.MISSING not in statuses
+    for error in run.cell_errors:
+        if component.id in cell_grade_ids.get(error.cell, ()):
+            consequence = (
+                f"; {component.class_name} was defined before the error, so it was graded"
+                if defined
+                else f"; so {component.class_name}, which this cell defines, is missing"
+            )
+            notes.append(_cell_error_note(error, consequence))
+    hints = feedback.component_hints(prepared, results)
+    if Status.FORBIDDEN in statuses:
+        hints.append("policy.forbidden")
+    return ComponentResult(component.id, component.class_name, results, tuple(notes), tuple(hints))
 
 
 def _apply_requirements(results: tuple[CaseResult, ...], cases) -> tuple[CaseResult, ...]:
@@ -124,41 +214,52 @@ def _apply_requirements(results: tuple[CaseResult, ...], cases) -> tuple[CaseRes
 def _judge_case(prepared: PreparedCase, answer: Answer, tolerance: Tolerance) -> CaseResult:
     case = prepared.case
     summary = feedback.describe_case(prepared)
-    if answer.status != "ok":
-        hints = feedback.error_hints(prepared, answer.record.get("error") or {})
-        message = _failure_message(prepared, answer)
-        return CaseResult(case.name, 0.0, case.points, summary, (message,), tuple(hints))
-    if case.check == "drop_path":
-        problems = _drop_path_problems(prepared, answer, tolerance)
-        checks = [("drop path", problems)]
-    elif case.check == "contract":
-        checks = [("contract", _contract_problems(prepared, answer))]
+    if answer.status != Status.OK:
+        return CaseResult(
+            case.name,
+            0.0,
+            case.points,
+            summary,
+            (_failure_message(prepared, answer),),
+            tuple(feedback.error_hints(prepared, answer.error)),
+            answer.status,
+        )
+    if case.check == Check.DROP_PATH:
+        checks, hints = drop_path_checks(prepared, answer, tolerance)
+    elif case.check == Check.CONTRACT:
+        checks, hints = contract_checks(prepared, answer)
     else:
         checks = _comparison_checks(prepared, answer, tolerance)
+        hints = feedback.case_hints(prepared, answer, checks)
     passed = sum(1 for _, problems in checks if not problems)
     points = case.points * passed / len(checks)
-    problems = tuple(str(problem) for _, found in checks for problem in found)
-    hints = feedback.case_hints(prepared, answer, checks) if problems else ()
-    return CaseResult(case.name, round(points, 6), case.points, summary, problems, tuple(hints))
+    problems = tuple(str(problem) for _, found in checks for problem in _limited(found))
+    return CaseResult(
+        case.name,
+        round(points, 6),
+        case.points,
+        summary,
+        problems,
+        tuple(dict.fromkeys(hints)) if problems else (),
+        answer.status,
+    )
 
 
 def _failure_message(prepared: PreparedCase, answer: Answer) -> str:
     class_name = prepared.component.class_name
-    record = answer.record
-    if answer.status == "missing":
+    if answer.status == Status.MISSING:
         return f"{class_name} is not defined in your notebook"
-    if answer.status == "not_implemented":
+    if answer.status == Status.NOT_IMPLEMENTED:
         return f"not implemented: {class_name} raised NotImplementedError"
-    if answer.status == "state_mismatch":
-        return feedback.describe_state_mismatch(class_name, record.get("details", {}))
-    if answer.status == "error":
-        error = record.get("error", {})
-        frames = error.get("frames") or []
-        where = ("; traceback (your code): " + " | ".join(frames)) if frames else ""
-        return f"raised {error.get('type', '?')}: {error.get('message', '')}{where}"
-    if answer.status in ("bad_output", "timeout"):
-        return str(record.get("message", "malformed output"))[:300]
-    return answer.message
+    if answer.status == Status.STATE_MISMATCH:
+        return feedback.describe_state_mismatch(class_name, answer.details)
+    if answer.status == Status.ERROR and answer.error is not None:
+        error = answer.error
+        where = ("; traceback (your code): " + " | ".join(error.frames)) if error.frames else ""
+        return f"raised {error.type}: {error.message}{where}"
+    if answer.status == Status.TIMEOUT and not answer.message.startswith(("timed out", "not")):
+        return f"timed out: {answer.message}"
+    return answer.message[:600] or f"{answer.status.replace('_', ' ')}"
 
 
 def _limited(problems: list) -> list:
@@ -168,113 +269,42 @@ def _limited(problems: list) -> list:
     return problems[:MAX_PROBLEMS_PER_CHECK] + [f"... and {extra} more"]
 
 
-def _tensor_label(key: str) -> str:
-    if key == "output":
-        return "output"
-    kind, _, name = key.partition("/")
-    return {
-        "output": f"output[{name!r}]",
-        "grad_input": f"gradient w.r.t. input {name}",
-        "grad_param": f"gradient w.r.t. parameter {name}",
-        "buffer": f"buffer {name} after the forward pass",
-    }[kind]
-
-
 def _compare_keys(
     prepared: PreparedCase, answer: Answer, keys: list[str], tolerance: Tolerance, finite_only
-) -> list[Mismatch | str]:
-    found: list[Mismatch | str] = []
+) -> list[Finding]:
+    found: list[Finding] = []
     for key in keys:
-        label = _tensor_label(key)
         got = answer.tensors.get(key)
-        expected = prepared.expected[key]
         if got is None:
-            found.append(f"{label}: missing (it received no gradient or does not exist)")
+            found.append(
+                Finding(
+                    key, Difference.MISSING, "missing (it received no gradient or does not exist)"
+                )
+            )
             continue
         if finite_only:
-            mismatch = check_finite(label, got)
+            finding = check_finite(key, got)
         else:
-            mismatch = compare_tensors(label, got, expected, tolerance.atol, tolerance.rtol)
-        if mismatch is not None:
-            found.append(mismatch)
+            finding = describe_difference(
+                key, got, prepared.expected[key], tolerance.atol, tolerance.rtol
+            )
+        if finding is not None:
+            found.append(finding)
     return found
 
 
 def _comparison_checks(prepared: PreparedCase, answer: Answer, tolerance: Tolerance):
-    """(check name, problems) for output, gradients and buffers; each check earns equal points."""
+    """(check name, findings) for output, gradients and buffers; each check earns equal points."""
     keys = sorted(prepared.expected)
     outputs = [key for key in keys if key.startswith("output")]
     gradients = [key for key in keys if key.startswith(("grad_input/", "grad_param/"))]
     buffers = [key for key in keys if key.startswith("buffer/")]
     checks = [("output", _compare_keys(prepared, answer, outputs, tolerance, False))]
-    if prepared.case.objective != "none":
-        finite_only = prepared.case.gradients == "finite"
+    if prepared.case.objective != Objective.NONE:
+        finite_only = prepared.case.gradients == GradientCheck.FINITE
         checks.append(
             ("gradients", _compare_keys(prepared, answer, gradients, tolerance, finite_only))
         )
     if buffers:
         checks.append(("buffers", _compare_keys(prepared, answer, buffers, tolerance, False)))
-    return [(name, _limited(found)) for name, found in checks]
-
-
-def _drop_path_problems(prepared: PreparedCase, answer: Answer, tolerance: Tolerance):
-    """Train-mode stochastic depth: each sample is either the input (branch dropped) or the
-    input plus the residual branch (scaled by 1/(1-p) or not), and both occur."""
-    x = prepared.input("x").double()
-    got = answer.tensors.get("output")
-    if got is None or tuple(got.shape) != tuple(x.shape):
-        shape = None if got is None else tuple(got.shape)
-        return [f"output shape {shape}, expected {tuple(x.shape)}"]
-    got = got.double()
-    branch = prepared.reference_eval_output.double() - x
-    keep = 1.0 - float(prepared.case.ctor["drop_path"])
-
-    def close(a, b):
-        return bool(torch.isclose(a, b, atol=tolerance.atol, rtol=tolerance.rtol).all())
-
-    dropped = kept = 0
-    problems = []
-    for i in range(len(x)):
-        if close(got[i], x[i]):
-            dropped += 1
-        elif close(got[i], x[i] + branch[i] / keep) or close(got[i], x[i] + branch[i]):
-            kept += 1
-        else:
-            problems.append(
-                f"sample {i} is neither the input (branch dropped) nor input + residual branch "
-                "(branch kept): the branch itself differs, or drop path is not per sample"
-            )
-    p = prepared.case.ctor["drop_path"]
-    if not problems and dropped == 0:
-        problems.append(
-            f"in train mode with drop_path={p}, no sample of {len(x)} dropped its residual branch"
-        )
-    if not problems and kept == 0:
-        problems.append(
-            f"in train mode with drop_path={p}, every one of {len(x)} samples dropped its branch: "
-            "draw one coin per sample, not one for the whole batch"
-        )
-    return _limited(problems)
-
-
-def _contract_problems(prepared: PreparedCase, answer: Answer) -> list[str]:
-    """Network: forward returns {"feats": (N, D), "out": (N, num_classes)}, finite, and the
-    gradient reaches the parameters."""
-    n = prepared.input("x").shape[0]
-    num_classes = prepared.case.ctor["num_classes"]
-    feats, out = answer.tensors.get("output/feats"), answer.tensors.get("output/out")
-    if feats is None or out is None:
-        keys = sorted(key.partition("/")[2] for key in answer.tensors if key.startswith("output"))
-        return [f"forward must return a dict with keys 'feats' and 'out', got keys {keys}"]
-    problems = []
-    if feats.dim() != 2 or feats.shape[0] != n:
-        problems.append(f"feats has shape {tuple(feats.shape)}, expected ({n}, D)")
-    if tuple(out.shape) != (n, num_classes):
-        problems.append(f"out has shape {tuple(out.shape)}, expected ({n}, {num_classes})")
-    for name, tensor in (("feats", feats), ("out", out)):
-        mismatch = check_finite(name, tensor)
-        if mismatch is not None:
-            problems.append(str(mismatch))
-    if not any(key.startswith("grad_param/") for key in answer.tensors):
-        problems.append("no parameter received a gradient from feats and out")
-    return problems
+    return checks

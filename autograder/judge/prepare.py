@@ -2,11 +2,15 @@
 
 Runs in the trusted process only. For each case it builds the reference module, replaces weights
 that would hide bugs, generates the inputs, and runs the reference through `worker_main.run_case`
-(the same steps the worker applies to the student's module). Everything is deterministic, so the
-result is computed once per process and reused for every notebook in a batch.
+(the same steps the worker applies to the student's module).
+
+Weights and inputs are drawn from a grading seed, fresh for every grading (`new_grading_seed`):
+what one report says about a case is no use for the next submission, so replaying it cannot
+converge to points. The seed is recorded in the report; the same seed reproduces a grading.
 """
 
 import functools
+import secrets
 import zlib
 from dataclasses import dataclass
 from types import ModuleType
@@ -15,7 +19,7 @@ import torch
 from torch import nn
 
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
-from autograder.judge.worker_main import CaseFailure, run_case
+from autograder.judge.worker_main import CaseFailure, Objective, run_case
 
 
 class JudgeError(Exception):
@@ -33,7 +37,6 @@ class PreparedCase:
     tensors: dict[str, torch.Tensor]  # input/<name> and state/<key>, sent to the worker
     expected: dict[str, torch.Tensor]  # the reference's run_case results
     expected_facts: dict
-    reference_eval_output: torch.Tensor | None = None  # drop_path cases: the deterministic output
 
     @property
     def case_id(self) -> str:
@@ -46,9 +49,19 @@ class PreparedCase:
         return self.tensors[f"state/{key}"]
 
 
-def case_seed(component: Component, case: Case) -> int:
-    """A seed that depends on the case's identity, so reordering the rubric changes nothing."""
-    return (zlib.crc32(f"{component.id}/{case.name}".encode()) + case.seed) % 2**31
+MAX_GRADING_SEED = 2**31 - 1
+
+
+def new_grading_seed() -> int:
+    """A fresh, unpredictable seed for one grading."""
+    return secrets.randbelow(MAX_GRADING_SEED)
+
+
+def case_seed(component: Component, case: Case, grading_seed: int) -> int:
+    """A seed that depends on the grading and the case's identity (so reordering the rubric
+    changes nothing)."""
+    text = f"{grading_seed}/{component.id}/{case.name}"
+    return (zlib.crc32(text.encode()) + case.seed) % 2**31
 
 
 def _uniform(like: torch.Tensor, low: float, high: float, generator: torch.Generator):
@@ -94,9 +107,12 @@ def _generate_input(
     generator: torch.Generator,
 ) -> torch.Tensor:
     if spec.kind == "randn":
-        return (torch.randn(spec.shape, generator=generator, dtype=torch.float64) * spec.scale).to(
-            dtype
-        )
+        values = torch.randn(spec.shape, generator=generator, dtype=torch.float64)
+        for row, like in spec.near:
+            values[row] = values[like] + 0.05 * torch.randn(
+                values[row].shape, generator=generator, dtype=torch.float64
+            )
+        return (values * spec.scale).to(dtype)
     if spec.kind == "labels":
         if spec.values:
             return torch.tensor(spec.values, dtype=torch.int64)
@@ -117,20 +133,23 @@ def _request(index: int, component: Component, case: Case, seed: int) -> dict:
         "ctor": case.ctor,
         "mode": case.mode,
         "dtype": case.dtype,
+        "check": case.check,
         "seed": seed,
         "inputs": list(case.forward_arguments),
-        "grad_inputs": [] if case.objective == "none" else float_inputs,
+        "grad_inputs": [] if case.objective == Objective.NONE else float_inputs,
         "objective": case.objective,
         "labels_input": case.labels_input,
         "load_state": case.load_state,
     }
 
 
-def prepare_case(index: int, component: Component, case: Case, reference: ModuleType):
+def prepare_case(
+    index: int, component: Component, case: Case, reference: ModuleType, grading_seed: int
+) -> PreparedCase:
     """Build one PreparedCase; raises JudgeError when the reference cannot run it."""
-    seed = case_seed(component, case)
+    seed = case_seed(component, case, grading_seed)
     generator = torch.Generator().manual_seed(seed)
-    dtype = getattr(torch, case.dtype)
+    dtype = case.dtype.torch
     reference_class = getattr(reference, component.class_name, None)
     if reference_class is None:
         raise JudgeError(f"the reference defines no {component.class_name}")
@@ -149,19 +168,17 @@ def prepare_case(index: int, component: Component, case: Case, reference: Module
     request = _request(index, component, case, seed)
     try:
         expected, facts = run_case(reference_class, request, tensors)
-        eval_output = None
-        if case.check == "drop_path":
-            eval_results, _ = run_case(reference_class, {**request, "mode": "eval"}, tensors)
-            eval_output = eval_results["output"]
     except (CaseFailure, Exception) as error:
         raise JudgeError(
-            f"the reference fails rubric case {component.id}/{case.name}: "
-            f"{type(error).__name__}: {error}"
+            f"the reference fails rubric case {component.id}/{case.name} (grading seed "
+            f"{grading_seed}): {type(error).__name__}: {error}"
         ) from error
-    return PreparedCase(index, component, case, request, tensors, expected, facts, eval_output)
+    return PreparedCase(index, component, case, request, tensors, expected, facts)
 
 
-def prepare_cases(rubric: Rubric, reference: ModuleType) -> tuple[PreparedCase, ...]:
+def prepare_cases(
+    rubric: Rubric, reference: ModuleType, grading_seed: int
+) -> tuple[PreparedCase, ...]:
     """Every case of the rubric, in rubric order, with the reference's answers."""
     cases = [(component, case) for component in rubric.components for case in component.cases]
     threads = torch.get_num_threads()
@@ -169,16 +186,16 @@ def prepare_cases(rubric: Rubric, reference: ModuleType) -> tuple[PreparedCase, 
     try:
         with torch.random.fork_rng():
             return tuple(
-                prepare_case(index, component, case, reference)
+                prepare_case(index, component, case, reference, grading_seed)
                 for index, (component, case) in enumerate(cases)
             )
     finally:
         torch.set_num_threads(threads)
 
 
-@functools.cache
-def prepared_cases() -> tuple[PreparedCase, ...]:
-    """The kit's rubric prepared against the kit's reference, once per process."""
+@functools.lru_cache(maxsize=2)
+def prepared_cases(grading_seed: int) -> tuple[PreparedCase, ...]:
+    """The kit's rubric prepared against the kit's reference for one grading seed."""
     from facekit.reference import load_reference
 
-    return prepare_cases(load_rubric(), load_reference())
+    return prepare_cases(load_rubric(), load_reference(), grading_seed)

@@ -1,12 +1,39 @@
-"""A student's grade: per component, per case, with feedback; Gradescope JSON and Markdown."""
+"""A student's grade: per component, per case, with feedback; Gradescope JSON and Markdown.
+
+Much of the feedback quotes what the student controls (exception messages, source lines, names,
+the notebook's file name). In report.md every such text goes through `escape_markdown` (inline)
+or `code_block` (a fence longer than any backtick run inside), so it renders as plain text: it
+cannot forge a "Total" line, a heading, a link or HTML.
+"""
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.judge.hints import hint_text
+from autograder.judge.worker_main import Status
+
 # Gradescope shows "visible" results to the student right away; our feedback never contains
-# reference code, only what was run and what differed.
+# reference code or expected values, only what was run and how it differed.
 VISIBILITY = "visible"
+_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def escape_markdown(text: str) -> str:
+    """`text` as one line of literal Markdown: every ASCII punctuation character is
+    backslash-escaped (CommonMark renders it as itself) and line breaks become spaces, so no
+    emphasis, link, heading, table cell, HTML tag or entity can start inside it."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))
+
+
+def code_block(text: str) -> list[str]:
+    """Lines of a fenced code block showing `text` verbatim: the fence is longer than the
+    longest run of backticks in it, so the text cannot close the block early."""
+    runs = [len(run) for run in re.findall(r"`+", text)]
+    fence = "`" * max(3, max(runs, default=0) + 1)
+    return [fence, *text.splitlines(), fence]
 
 
 @dataclass(frozen=True)
@@ -18,7 +45,8 @@ class CaseResult:
     max_points: float
     summary: str  # what was run, for a person
     problems: tuple[str, ...] = ()  # what differed; empty when the case passed
-    hints: tuple[str, ...] = ()
+    hints: tuple[str, ...] = ()  # hint ids (hints.HINTS)
+    status: Status = Status.OK  # how the student's code answered
 
     @property
     def passed(self) -> bool:
@@ -33,6 +61,7 @@ class ComponentResult:
     class_name: str
     cases: tuple[CaseResult, ...]
     notes: tuple[str, ...] = ()  # component-wide findings (not implemented, load errors...)
+    hints: tuple[str, ...] = ()  # component-wide hint ids (patterns across cases)
 
     @property
     def points(self) -> float:
@@ -42,9 +71,15 @@ class ComponentResult:
     def max_points(self) -> float:
         return sum(case.max_points for case in self.cases)
 
+    @property
+    def hint_ids(self) -> tuple[str, ...]:
+        """Every hint id given for this component, each once, in order."""
+        ids = [*self.hints, *(hint for case in self.cases for hint in case.hints)]
+        return tuple(dict.fromkeys(ids))
+
     def feedback(self) -> str:
         """Plain-text feedback for this component: its notes, then each case's outcome."""
-        lines = list(self.notes)
+        lines = list(self.notes) + [f"hint: {hint_text(hint)}" for hint in self.hints]
         for case in self.cases:
             verdict = "passed" if case.passed else "FAILED"
             lines.append(
@@ -52,17 +87,22 @@ class ComponentResult:
                 f"{case.summary}"
             )
             lines.extend(f"    - {problem}" for problem in case.problems)
-            lines.extend(f"    hint: {hint}" for hint in case.hints)
+            lines.extend(f"    hint: {hint_text(hint)}" for hint in case.hints)
         return "\n".join(lines)
 
 
 @dataclass(frozen=True)
 class StudentReport:
-    """The grade of one notebook. `notes` are notebook-wide findings (extraction decisions)."""
+    """The grade of one notebook. `notes` are notebook-wide findings (extraction decisions).
+
+    `seed` is the grading seed the cases' weights and inputs were drawn from (staff reproduce a
+    grading with it); `cell_errors` the cells that raised when the module loaded, as data."""
 
     notebook: str
     components: tuple[ComponentResult, ...]
     notes: tuple[str, ...] = field(default=())
+    seed: int | None = None
+    cell_errors: tuple[dict, ...] = ()
 
     def component_points(self) -> dict[str, float]:
         """Points per rubric component id, in rubric order."""
@@ -76,13 +116,19 @@ class StudentReport:
     def max_total(self) -> float:
         return sum(component.max_points for component in self.components)
 
+    def _seed_line(self) -> str:
+        return f"grading seed {self.seed} (inputs and weights are drawn fresh for every grading)"
+
     def to_gradescope(self) -> dict:
-        """Gradescope's results.json: one test per component, its feedback as output."""
+        """Gradescope's results.json: one test per component, its feedback as output, and the
+        machine-readable part (seed, hint and recognised-bug ids, cell errors) as extra_data."""
+        notes = [*self.notes, self._seed_line()] if self.seed is not None else list(self.notes)
         return {
             "score": self.total,
-            "output": "\n".join(self.notes),
+            "output": "\n".join(notes),
             "visibility": VISIBILITY,
             "stdout_visibility": "hidden",
+            "extra_data": {"seed": self.seed, "cell_errors": list(self.cell_errors)},
             "tests": [
                 {
                     "name": f"{component.class_name} ({component.id})",
@@ -90,30 +136,39 @@ class StudentReport:
                     "max_score": component.max_points,
                     "output": component.feedback(),
                     "visibility": VISIBILITY,
+                    "extra_data": {
+                        "component": component.id,
+                        "hints": list(component.hint_ids),
+                        "failed_cases": [case.name for case in component.cases if not case.passed],
+                        "statuses": {case.name: str(case.status) for case in component.cases},
+                    },
                 }
                 for component in self.components
             ],
         }
 
     def to_markdown(self) -> str:
-        """A readable report: the score table, then the feedback of every component."""
+        """A readable report: the score table, then the feedback of every component. Text the
+        student controls is escaped or fenced (see the module docstring)."""
         lines = [
-            f"# Autograder report: {Path(self.notebook).name}",
+            f"# Autograder report: {escape_markdown(Path(self.notebook).name)}",
             "",
             f"**Total: {_number(self.total)} / {_number(self.max_total)}**",
             "",
         ]
+        if self.seed is not None:
+            lines += [escape_markdown(self._seed_line().capitalize()), ""]
         if self.notes:
             lines += ["## Notes on your notebook", ""]
-            lines += [f"- {note}" for note in self.notes] + [""]
+            lines += [f"- {escape_markdown(note)}" for note in self.notes] + [""]
         lines += ["| component | points |", "|---|---|"]
         lines += [
             f"| {c.class_name} (`{c.id}`) | {_number(c.points)} / {_number(c.max_points)} |"
             for c in self.components
         ]
         for component in self.components:
-            lines += ["", f"## {component.class_name} (`{component.id}`)", "", "```"]
-            lines += [component.feedback(), "```"]
+            lines += ["", f"## {component.class_name} (`{component.id}`)", ""]
+            lines += code_block(component.feedback())
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: Path) -> None:

@@ -8,17 +8,23 @@ the place in the file, so a typo never silently drops a check.
 import functools
 import tomllib
 from dataclasses import dataclass, field, fields
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from autograder.judge.worker_main import Check, DType, GradientCheck, Mode, Objective
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
 
 INPUT_KINDS = ("randn", "labels", "label_rows")
-MODES = ("train", "eval")
-DTYPES = ("float32", "float64")
-OBJECTIVES = ("dot", "cross_entropy", "value", "none")
-GRADIENT_CHECKS = ("compare", "finite")
-CHECKS = ("compare", "drop_path", "contract")
+# Case fields whose TOML strings become the protocol's enums.
+CASE_ENUMS: dict[str, type[StrEnum]] = {
+    "mode": Mode,
+    "dtype": DType,
+    "objective": Objective,
+    "gradients": GradientCheck,
+    "check": Check,
+}
 
 
 class RubricError(Exception):
@@ -48,6 +54,10 @@ class InputSpec:
     flip_every_other: bool = field(
         default=False, metadata={"doc": "label_rows: negate rows 1, 3, ... (cos θ = -1 there)"}
     )
+    near: tuple[tuple[int, int], ...] = field(
+        default=(),
+        metadata={"doc": "randn: [i, j] pairs; row i becomes row j plus 0.05·scale noise"},
+    )
     labels_from: str = field(default="labels", metadata={"doc": "label_rows: the labels input"})
     rows_of: str = field(default="weight", metadata={"doc": "label_rows: reference parameter"})
 
@@ -64,11 +74,15 @@ class Case:
         default=(), metadata={"doc": "forward's argument order when it differs from `inputs`"}
     )
     description: str = field(default="", metadata={"doc": "what the case is about, for feedback"})
-    mode: str = field(default="train", metadata={"doc": "train | eval"})
-    dtype: str = field(default="float32", metadata={"doc": "float32 | float64"})
-    objective: str = field(default="dot", metadata={"doc": "dot | cross_entropy | value | none"})
-    gradients: str = field(default="compare", metadata={"doc": "compare | finite"})
-    check: str = field(default="compare", metadata={"doc": "compare | drop_path | contract"})
+    mode: Mode = field(default=Mode.TRAIN, metadata={"doc": "train | eval"})
+    dtype: DType = field(default=DType.FLOAT32, metadata={"doc": "float32 | float64"})
+    objective: Objective = field(
+        default=Objective.DOT, metadata={"doc": "dot | cross_entropy | value | none"}
+    )
+    gradients: GradientCheck = field(
+        default=GradientCheck.COMPARE, metadata={"doc": "compare | finite"}
+    )
+    check: Check = field(default=Check.COMPARE, metadata={"doc": "compare | drop_path | contract"})
     load_state: bool = field(default=True, metadata={"doc": "load the reference's weights"})
     tolerance: Tolerance | None = field(default=None, metadata={"doc": "overrides the dtype's"})
     seed: int = field(default=0, metadata={"doc": "seeds input generation and the forward pass"})
@@ -102,7 +116,7 @@ class Component:
 
 @dataclass(frozen=True)
 class Rubric:
-    tolerance: dict[str, Tolerance]
+    tolerance: dict[DType, Tolerance]
     components: tuple[Component, ...]
 
     def tolerance_for(self, case: Case) -> Tolerance:
@@ -133,6 +147,10 @@ def _build(cls: type, data: Any, where: str):
             value = _build(Tolerance, value, f"{where}.tolerance")
         elif name in ("shape", "values", "argument_order", "requires"):
             value = tuple(value)
+        elif name == "near":
+            value = tuple(tuple(pair) for pair in value)
+        elif name in CASE_ENUMS and cls is Case:
+            value = _choice(value, CASE_ENUMS[name], f"{where}.{name}")
         values[name] = value
     try:
         return cls(**values)
@@ -140,9 +158,11 @@ def _build(cls: type, data: Any, where: str):
         raise RubricError(f"{where}: {error}") from None
 
 
-def _choice(value: str, allowed: tuple[str, ...], where: str) -> None:
-    if value not in allowed:
-        raise RubricError(f"{where}: {value!r} is not one of {list(allowed)}")
+def _choice(value: Any, allowed, where: str):
+    """`value` as a member of `allowed` (an enum or a tuple of strings); RubricError if not."""
+    if value not in [str(choice) for choice in allowed]:
+        raise RubricError(f"{where}: {value!r} is not one of {[str(c) for c in allowed]}")
+    return allowed(value) if isinstance(allowed, type) else value
 
 
 def _validate(component: Component, where: str) -> None:
@@ -151,14 +171,14 @@ def _validate(component: Component, where: str) -> None:
         raise RubricError(f"{where}: duplicate case names in {names}")
     for case in component.cases:
         at = f"{where}.cases.{case.name}"
-        _choice(case.mode, MODES, f"{at}.mode")
-        _choice(case.dtype, DTYPES, f"{at}.dtype")
-        _choice(case.objective, OBJECTIVES, f"{at}.objective")
-        _choice(case.gradients, GRADIENT_CHECKS, f"{at}.gradients")
-        _choice(case.check, CHECKS, f"{at}.check")
         input_names = [spec.name for spec in case.inputs]
         for spec in case.inputs:
             _choice(spec.kind, INPUT_KINDS, f"{at}.inputs.{spec.name}.kind")
+            rows = spec.shape[0] if spec.shape else 0
+            if any(len(pair) != 2 or not all(0 <= i < rows for i in pair) for pair in spec.near):
+                raise RubricError(
+                    f"{at}.inputs.{spec.name}.near: pairs of row indices below {rows}"
+                )
         if case.argument_order and sorted(case.argument_order) != sorted(input_names):
             raise RubricError(
                 f"{at}.argument_order: {list(case.argument_order)} must name exactly the "
@@ -167,7 +187,7 @@ def _validate(component: Component, where: str) -> None:
         unknown = sorted(set(case.requires) - set(names))
         if unknown:
             raise RubricError(f"{at}.requires: unknown case(s) {unknown}; cases are {names}")
-        if case.objective == "cross_entropy" and not case.labels_input:
+        if case.objective == Objective.CROSS_ENTROPY and not case.labels_input:
             raise RubricError(f"{at}: objective cross_entropy needs a labels input")
 
 
@@ -182,7 +202,7 @@ def load_rubric_file(path: Path) -> Rubric:
         raise RubricError(f"{path}: unknown top-level key(s) {unknown}")
     tolerance = {
         dtype: _build(Tolerance, data.get("tolerance", {}).get(dtype), f"{path}: tolerance.{dtype}")
-        for dtype in DTYPES
+        for dtype in DType
     }
     components = tuple(
         _build(Component, item, f"{path}: components[{i}]")

@@ -17,15 +17,117 @@ import signal
 import sys
 import traceback
 import types
+from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
 STUDENT_MODULE_NAME = "student_module"
 MAX_MESSAGE_CHARS = 600
 MAX_FRAMES = 4
+EVAL_REPEATS = 2  # drop-path cases: eval-mode forwards whose outputs must agree
+
+
+# ----------------------------------------------------------------------------- the protocol
+# One vocabulary for the rubric, the worker and the judge: the request and the answers carry
+# these values as strings (a StrEnum member IS its string), the trusted side parses them back.
+
+
+class Status(StrEnum):
+    """How a case ended. The worker writes the first eight; the trusted side adds the others."""
+
+    OK = "ok"
+    MISSING = "missing"  # the class is not defined
+    NOT_IMPLEMENTED = "not_implemented"
+    STATE_MISMATCH = "state_mismatch"  # parameter names or shapes differ from the contract
+    ERROR = "error"  # the student's code raised
+    BAD_OUTPUT = "bad_output"  # forward returned something that is not a tensor (dict)
+    TIMEOUT = "timeout"
+    FORBIDDEN = "forbidden"  # built from or called a ready-made implementation (the policy)
+    CRASHED = "crashed"  # the worker died on this case (decided by the trusted side)
+    NOT_RUN = "not_run"  # skipped after a crash or timeout (trusted side)
+    GARBAGE = "garbage"  # the answer files could not be read as data (trusted side)
+
+
+WORKER_STATUSES = frozenset(
+    {
+        Status.OK,
+        Status.MISSING,
+        Status.NOT_IMPLEMENTED,
+        Status.STATE_MISMATCH,
+        Status.ERROR,
+        Status.BAD_OUTPUT,
+        Status.TIMEOUT,
+        Status.FORBIDDEN,
+    }
+)
+
+
+class Mode(StrEnum):
+    TRAIN = "train"
+    EVAL = "eval"
+
+
+class DType(StrEnum):
+    FLOAT32 = "float32"
+    FLOAT64 = "float64"
+
+    @property
+    def torch(self) -> torch.dtype:
+        return getattr(torch, self.value)
+
+
+class Objective(StrEnum):
+    """What is backpropagated after the forward pass."""
+
+    DOT = "dot"  # output · fixed non-uniform weights: every element's gradient counts
+    CROSS_ENTROPY = "cross_entropy"  # of the logits and the labels input
+    VALUE = "value"  # the (scalar) loss itself
+    NONE = "none"  # no backward pass
+
+
+class Check(StrEnum):
+    """How the trusted side judges a case's answer."""
+
+    COMPARE = "compare"  # outputs, gradients, BatchNorm buffers against the reference
+    DROP_PATH = "drop_path"  # stochastic depth's law in train mode, determinism in eval
+    CONTRACT = "contract"  # Network: output keys, shapes, finiteness, gradients reach weights
+
+
+class GradientCheck(StrEnum):
+    COMPARE = "compare"
+    FINITE = "finite"  # only finiteness: where correct formulas legitimately differ
+
+
+# ----------------------------------------------------------------------------- the policy
+# Graded components are written by the student from torch, torch.nn and torch.nn.functional.
+# Ready-made implementations of them are forbidden: model libraries' blocks and layers, and
+# torch's own triplet losses (where the component IS the loss). The judge also checks the source.
+FORBIDDEN_MODULES = (
+    "torchvision.models",
+    "torchvision.ops",
+    "timm",
+    "pytorch_metric_learning",
+    "facenet_pytorch",
+    "insightface",
+)
+FORBIDDEN_FUNCTIONS = ("triplet_margin_loss", "triplet_margin_with_distance_loss")
+FORBIDDEN_CLASSES = ("TripletMarginLoss", "TripletMarginWithDistanceLoss")
+
+
+def forbidden_name(module: str, qualname: str) -> str | None:
+    """`module.qualname` when the policy forbids it in a graded component, else None."""
+    if any(module == root or module.startswith(root + ".") for root in FORBIDDEN_MODULES):
+        return f"{module}.{qualname}"
+    if module.startswith("torch") and qualname.split(".")[0] in (
+        *FORBIDDEN_FUNCTIONS,
+        *FORBIDDEN_CLASSES,
+    ):
+        return f"{module}.{qualname}"
+    return None
+
 
 # Saved before any student code runs: a student module that rebinds these names (or patches
 # json / builtins) cannot redirect how this worker writes its answers.
@@ -47,7 +149,7 @@ def _on_alarm(signum, frame):
 class CaseFailure(Exception):
     """The student's module cannot run this case; `status` says why in one word."""
 
-    def __init__(self, status: str, message: str, details: dict | None = None):
+    def __init__(self, status: "Status", message: str, details: dict | None = None):
         super().__init__(message)
         self.status = status
         self.details = details or {}
@@ -83,18 +185,19 @@ def _state_mismatch(module: torch.nn.Module, state: dict[str, torch.Tensor]) -> 
 
 def _objective(output, case: dict, inputs: dict[str, torch.Tensor]) -> torch.Tensor | None:
     """The scalar to backpropagate for this case's objective (None: no backward pass)."""
-    objective = case["objective"]
-    if objective == "none":
+    objective = Objective(case["objective"])
+    if objective == Objective.NONE:
         return None
-    if objective == "cross_entropy":
+    if objective == Objective.CROSS_ENTROPY:
         return F.cross_entropy(output, inputs[case["labels_input"]])
-    if objective == "value":
+    if objective == Objective.VALUE:
         if output.numel() != 1:
             raise CaseFailure(
-                "bad_output", f"expected a scalar loss, got a tensor of shape {tuple(output.shape)}"
+                Status.BAD_OUTPUT,
+                f"expected a scalar loss, got a tensor of shape {tuple(output.shape)}",
             )
         return output.reshape(())
-    if objective == "dot":
+    if objective == Objective.DOT:
         parts = output.values() if isinstance(output, dict) else [output]
         return sum((part * upstream_weights(part.detach())).sum() for part in parts)
     raise ValueError(f"unknown objective {objective!r}")
@@ -108,11 +211,69 @@ def _check_output(output) -> None:
         isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in output.items()
     ):
         return
-    raise CaseFailure("bad_output", f"forward returned {type(output).__name__}, expected a tensor")
+    raise CaseFailure(
+        Status.BAD_OUTPUT, f"forward returned {type(output).__name__}, expected a tensor"
+    )
 
 
 def _detached(tensor: torch.Tensor) -> torch.Tensor:
     return tensor.detach().contiguous().clone()
+
+
+def _forbidden_classes(module: torch.nn.Module) -> list[str]:
+    """Forbidden classes among the module's submodules and their base classes."""
+    found = []
+    for submodule in module.modules():
+        for cls in type(submodule).__mro__:
+            name = forbidden_name(str(cls.__module__), str(cls.__qualname__))
+            if name and name not in found:
+                found.append(name)
+    return found
+
+
+class _Watch:
+    """While active, records every call of a forbidden function or method (Python functions by
+    the module that defines them, torch's C functions by name). Source aliasing cannot hide a
+    call; code that removes this profile hook is itself reported."""
+
+    def __init__(self) -> None:
+        self.used: list[str] = []
+        self._previous = None
+        self._hook = self._profile  # one bound method, to recognise it in sys.getprofile()
+
+    def _profile(self, frame, event, arg) -> None:
+        if event == "call":
+            code = frame.f_code
+            module = frame.f_globals.get("__name__")
+            name = forbidden_name(module, code.co_qualname) if isinstance(module, str) else None
+        elif event == "c_call":
+            name = getattr(arg, "__name__", None)
+            name = f"torch.{name}" if name in FORBIDDEN_FUNCTIONS else None
+        else:
+            return
+        if name and name not in self.used:
+            self.used.append(name)
+
+    def __enter__(self) -> "_Watch":
+        self._previous = sys.getprofile()
+        sys.setprofile(self._hook)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        current = sys.getprofile()
+        sys.setprofile(self._previous)
+        if current is not self._hook and "sys.setprofile" not in self.used:
+            self.used.append("sys.setprofile (the grader's call monitor was removed)")
+
+
+def _check_policy(used: list[str]) -> None:
+    if used:
+        raise CaseFailure(
+            Status.FORBIDDEN,
+            f"uses {', '.join(used[:4])}: graded components must be written by you from torch, "
+            "torch.nn and torch.nn.functional, not taken from a library",
+            {"used": used[:8]},
+        )
 
 
 def run_case(
@@ -121,23 +282,40 @@ def run_case(
     """Build `module_class(**ctor)`, load the weights, run forward and backward as the case says.
 
     `tensors` holds `input/<name>` and `state/<key>`. Returns the tensors to compare
-    (`output` or `output/<key>`, `grad_input/<name>`, `grad_param/<name>`, `buffer/<name>`) and
-    facts as data (inputs and parameters that received no gradient). Raises CaseFailure when the
-    module's weights do not match the reference by name and shape or its output is malformed.
+    (`output` or `output/<key>`, `grad_input/<name>`, `grad_param/<name>`, `buffer/<name>`, and
+    for drop-path cases `eval/<i>`: repeated eval-mode outputs) and facts as data (inputs and
+    parameters that received no gradient). Raises CaseFailure when the module's weights do not
+    match the reference by name and shape, its output is malformed, or it uses what the policy
+    forbids.
     """
-    dtype = getattr(torch, case["dtype"])
+    with _Watch() as watch:
+        try:
+            results, facts = _run_case(module_class, case, tensors)
+        except CaseFailure:
+            raise
+        except Exception:
+            if watch.used:  # the forbidden call is the better explanation
+                _check_policy(watch.used)
+            raise
+    _check_policy(watch.used)
+    return results, facts
+
+
+def _run_case(module_class, case, tensors):
+    dtype = DType(case["dtype"]).torch
     torch.manual_seed(case["seed"])
     module = module_class(**case["ctor"])
     if not isinstance(module, torch.nn.Module):
-        raise CaseFailure("bad_output", f"{case['class_name']}(...) is not a torch.nn.Module")
+        raise CaseFailure(Status.BAD_OUTPUT, f"{case['class_name']}(...) is not a torch.nn.Module")
+    _check_policy(_forbidden_classes(module))
     module = module.to(dtype)
     state = {key[6:]: value for key, value in tensors.items() if key.startswith("state/")}
     if case["load_state"]:
         mismatch = _state_mismatch(module, state)
         if mismatch is not None:
-            raise CaseFailure("state_mismatch", "parameter names or shapes differ", mismatch)
+            raise CaseFailure(Status.STATE_MISMATCH, "parameter names or shapes differ", mismatch)
         module.load_state_dict(state, strict=True)
-    module.train(case["mode"] == "train")
+    module.train(case["mode"] == Mode.TRAIN)
 
     inputs = {name: tensors[f"input/{name}"].clone() for name in case["inputs"]}
     for name in case["grad_inputs"]:
@@ -169,6 +347,16 @@ def run_case(
                 results[f"grad_param/{name}"] = _detached(parameter.grad)
     for name, buffer in module.named_buffers():
         results[f"buffer/{name}"] = _detached(buffer)
+    if case["check"] == Check.DROP_PATH:
+        module.eval()
+        with torch.no_grad():
+            for repeat in range(EVAL_REPEATS):
+                torch.manual_seed(case["seed"] + 2 + repeat)
+                evaluated = module(*(inputs[name].detach() for name in case["inputs"]))
+                _check_output(evaluated)
+                if not isinstance(evaluated, torch.Tensor):
+                    raise CaseFailure(Status.BAD_OUTPUT, "forward must return a tensor")
+                results[f"eval/{repeat}"] = _detached(evaluated)
     return results, facts
 
 
@@ -245,14 +433,14 @@ def main(argv: list[str]) -> int:
     for case in request["cases"][start:]:
         index = case["index"]
         tensors = _load_file(f"case_{index}.safetensors")
-        record: dict = {"protocol": PROTOCOL_VERSION, "index": index, "status": "ok"}
+        record: dict = {"protocol": PROTOCOL_VERSION, "index": index, "status": Status.OK}
         results: dict[str, torch.Tensor] = {}
         module_class = module.__dict__.get(case["class_name"])
         if not isinstance(module_class, type):
-            record["status"] = "missing"
+            record["status"] = Status.MISSING
         elif case["class_name"] in timed_out_classes:
-            record["status"] = "timeout"
-            record["message"] = "not run: an earlier case of this class ran out of time"
+            record["status"] = Status.TIMEOUT
+            record["message"] = "not run: an earlier case of this class timed out"
         else:
             try:
                 signal.signal(signal.SIGALRM, _on_alarm)
@@ -264,16 +452,17 @@ def main(argv: list[str]) -> int:
             except CaseTimeout:
                 timed_out_classes.add(case["class_name"])
                 results = {}
-                record["status"] = "timeout"
+                record["status"] = Status.TIMEOUT
                 record["message"] = (
-                    f"did not finish within {request['case_seconds']:g} s (an endless loop?)"
+                    f"timed out: did not finish within {request['case_seconds']:g} s "
+                    "(an endless loop?)"
                 )
             except CaseFailure as failure:
                 record.update(status=failure.status, message=str(failure), details=failure.details)
             except NotImplementedError as error:
-                record.update(status="not_implemented", error=_error_record(error, labels))
+                record.update(status=Status.NOT_IMPLEMENTED, error=_error_record(error, labels))
             except BaseException as error:  # noqa: BLE001 - student code may raise anything
-                record.update(status="error", error=_error_record(error, labels))
+                record.update(status=Status.ERROR, error=_error_record(error, labels))
         _save_file(results, f"result_{index}.safetensors")
         _write_json(f"result_{index}.json", record)
     return 0

@@ -1,50 +1,77 @@
 """`facekit grade-model`, trusted side: re-score a student's checkpoint with their own Network.
 
-The checkpoint is untrusted input. It is opened here only with `torch.load(weights_only=True)`
-(tensors and plain containers; a pickled object is refused), its Network weights are rewritten as
-safetensors, and everything the worker needs is copied into the sandbox's working directory. The
-student's code runs only in the sandboxed worker (`worker.py`); its CSVs come back as data and are
-validated and scored here with the leaderboard's own `score_submission`. The parameter count is
-taken from the checkpoint's tensors here, not from anything the student's code reports.
+The student's code runs only in the sandboxed worker, and what it returns is tensors as data
+(`job.py`): embeddings and the largest logits of every test and verification image. Everything
+that decides the verdict happens here, out of its reach: the CSVs are built with the same row
+functions training uses, validated and scored with the leaderboard's own scoring code, compared
+row by row with what the student submitted (`compare.py`), and the parameter count is taken from
+the checkpoint's tensors. The preprocessing and the Network's constructor arguments come from the
+checkpoint (`contents.py`), checked against the course's allowed ranges.
+
+Before any student's model is run, a tiny reference Network goes through the very same sandbox
+path and limits (`self_test`); when that fails the grader is broken, not the student
+(`GraderFault`, exit 3), and nothing is recorded.
 """
 
+import csv
+import io
 import json
-import shutil
-import tempfile
+import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
 import torch
 from torchvision.datasets.folder import find_classes
 
 from autograder.extract import NotebookError, extract_module, read_notebook
+from autograder.rescore.compare import Agreement, compare_classification, compare_verification
+from autograder.rescore.contents import (
+    CheckpointContents,
+    CheckpointContractError,
+    count_parameters,
+    read_checkpoint,
+)
+from autograder.rescore.job import Network, Outputs, run_job
+from autograder.sandbox import Limits
 from autograder.scoring import (
     InvalidSubmission,
+    Keys,
     KeysError,
     TaskScore,
     load_keys,
     parse_submission,
     score_parsed,
 )
-from data_tools.layout import CLS_TEST, TEST_PAIRS, VER_IMAGES
+from data_tools.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
 from facekit.training import inference
-from facekit.training.checkpoint import CheckpointError, CheckpointMeta, load_safely
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 from facekit.training.data import DataError, test_image_ids
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-STUDENT_MODULE = "student_module.py"
-# Keys students' notebooks commonly use for the weights inside a checkpoint dict.
-STATE_DICT_KEYS = ("model_state_dict", "state_dict", "model")
-# Buffers, not parameters: they do not count towards the parameter budget.
-BUFFER_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
+# Allowed preprocessing statistics (pixels are scaled to [0, 1] first).
+MEAN_RANGE = (0.0, 1.0)
+STD_RANGE = (0.01, 1.0)
+# The reference Network of the self-test: tiny, so the check costs seconds.
+SELF_TEST_NETWORK = {"depths": [1, 1], "widths": [8, 16], "embedding_dim": 16}
+SELF_TEST_FEATS_TOLERANCE = 1e-4
 
 
 class RescoreError(Exception):
-    """grade-model cannot run: bad checkpoint, notebook, data, keys or course config."""
+    """grade-model cannot run: staff setup (data, keys, course config) or usage. Exit 2."""
+
+    exit_code = 2
+
+
+class SubmissionError(RescoreError):
+    """The student's notebook or checkpoint is invalid. Exit 1."""
+
+    exit_code = 1
+
+
+class GraderFault(RescoreError):
+    """The grader itself is broken (the reference does not run in the sandbox). Exit 3."""
+
+    exit_code = 3
 
 
 @dataclass
@@ -55,14 +82,32 @@ class GradeModelConfig:
         default=35_000_000, metadata={"help": "largest allowed parameter count of Network"}
     )
     image_size: int = field(
-        default=112, metadata={"help": "input size when the checkpoint does not record one"}
+        default=inference.IMAGE_SIZE,
+        metadata={"help": "input size when the checkpoint records no preprocessing"},
     )
-    batch_size: int = field(
-        default=128, metadata={"help": "batch size when the checkpoint does not record one"}
+    min_image_size: int = field(default=16, metadata={"help": "smallest allowed image size"})
+    max_image_size: int = field(default=512, metadata={"help": "largest allowed image size"})
+    batch_size: int = field(default=128, metadata={"help": "images per forward pass"})
+    score_tolerance: float = field(
+        default=2e-3, metadata={"help": "largest |score difference| of a reproduced pair"}
+    )
+    logit_tolerance: float = field(
+        default=1e-3, metadata={"help": "relative logit gap of a near tie (another label is ok)"}
+    )
+    self_test_images: int = field(
+        default=16, metadata={"help": "images the reference self-test embeds"}
     )
     wall_seconds: float = field(default=1800.0, metadata={"help": "worker wall-clock limit"})
     cpu_seconds: int = field(default=3600, metadata={"help": "worker CPU-time limit"})
     memory_gib: float = field(default=16.0, metadata={"help": "worker memory limit (CPU runs)"})
+
+    def limits(self, allow_gpu: bool) -> Limits:
+        return Limits(
+            cpu_seconds=self.cpu_seconds,
+            memory_bytes=int(self.memory_gib * 2**30),
+            wall_seconds=self.wall_seconds,
+            allow_gpu=allow_gpu,
+        )
 
 
 def load_course_config(path: Path) -> GradeModelConfig:
@@ -78,33 +123,22 @@ def load_course_config(path: Path) -> GradeModelConfig:
     )
 
 
-@dataclass(frozen=True)
-class Agreement:
-    """How a recomputed CSV compares with the one the student submitted (keys' row order)."""
-
-    task: str
-    submitted_overall: float
-    recomputed_overall: float
-    label_agreement: float | None = None  # classification: fraction of identical labels
-    max_abs_diff: float | None = None  # verification: largest score difference
-    spearman: float | None = None  # verification: rank correlation of the scores
-
-    @property
-    def exact(self) -> bool:
-        if self.task == "classification":
-            return self.label_agreement == 1.0
-        return self.submitted_overall == self.recomputed_overall
-
-
 @dataclass
 class GradeModelReport:
-    """Everything grade-model found, for a person (`summary`) and for files (`to_json`)."""
+    """Everything grade-model found, for a person (`summary`) and for files (`to_json`).
+
+    `status`: "reproduces", "does not reproduce" (a CSV differs, or over budget) or "could not
+    run" (the student's Network did not build, load its weights, or return valid tensors).
+    """
 
     scores: dict[str, TaskScore]
     parameters: int
     max_parameters: int
     agreements: list[Agreement]
     problems: list[str]
+    notes: list[str] = field(default_factory=list)
+    preprocessing: dict[str, Any] | None = None
+    ran: bool = True
 
     @property
     def over_budget(self) -> bool:
@@ -112,11 +146,18 @@ class GradeModelReport:
 
     @property
     def ok(self) -> bool:
-        """No flag: within budget and every submitted CSV reproduced."""
-        return not self.over_budget and not self.problems and all(a.exact for a in self.agreements)
+        """No flag: it ran, within budget, and every submitted CSV reproduced."""
+        reproduced = all(a.reproduces for a in self.agreements)
+        return self.ran and not self.over_budget and not self.problems and reproduced
+
+    @property
+    def status(self) -> str:
+        if not self.ran:
+            return "could not run"
+        return "reproduces" if self.ok else "does not reproduce"
 
     def summary(self) -> str:
-        lines = []
+        lines = [f"status: {self.status}"]
         for task, score in self.scores.items():
             lines.append(
                 f"{task}: recomputed {score.metric} public {score.public:.6f} private "
@@ -124,170 +165,175 @@ class GradeModelReport:
             )
         budget = "OVER BUDGET" if self.over_budget else "within budget"
         lines.append(f"parameters: {self.parameters:,} ({budget}: max {self.max_parameters:,})")
-        for agreement in self.agreements:
-            detail = (
-                f"labels agree on {agreement.label_agreement:.2%}"
-                if agreement.task == "classification"
-                else f"max |score diff| {agreement.max_abs_diff:.3g}, Spearman "
-                f"{agreement.spearman:.6f}"
-            )
-            lines.append(
-                f"{agreement.task} submission: overall {agreement.submitted_overall:.6f} vs "
-                f"recomputed {agreement.recomputed_overall:.6f}; {detail}"
-                + ("" if agreement.exact else "  [DOES NOT REPRODUCE]")
-            )
+        lines.extend(agreement.describe() for agreement in self.agreements)
+        lines.extend(f"note: {note}" for note in self.notes)
         lines.extend(f"problem: {problem}" for problem in self.problems)
         return "\n".join(lines)
 
     def to_json(self) -> str:
         return json.dumps(
             {
+                "status": self.status,
+                "ok": self.ok,
                 "scores": {task: asdict(score) for task, score in self.scores.items()},
                 "parameters": self.parameters,
                 "max_parameters": self.max_parameters,
                 "over_budget": self.over_budget,
-                "agreements": [{**asdict(a), "exact": a.exact} for a in self.agreements],
+                "agreements": [{**asdict(a), "reproduces": a.reproduces} for a in self.agreements],
+                "preprocessing": self.preprocessing,
+                "notes": self.notes,
                 "problems": self.problems,
-                "ok": self.ok,
             },
             indent=2,
         )
-
-
-@dataclass(frozen=True)
-class CheckpointContents:
-    """What the checkpoint tells us: the Network's weights and, when recorded, how to build it."""
-
-    weights: dict[str, torch.Tensor]
-    meta: CheckpointMeta | None
-
-
-def read_checkpoint(path: Path) -> CheckpointContents:
-    """The Network's weights (and facekit metadata) from an untrusted checkpoint, safely.
-
-    Accepts a facekit training checkpoint, a bare state dict, or a dict holding one under
-    `model_state_dict`, `state_dict` or `model`.
-    """
-    try:
-        payload = load_safely(path)
-    except CheckpointError as error:
-        raise RescoreError(str(error)) from None
-    meta = None
-    if "meta" in payload:
-        try:
-            meta = CheckpointMeta.from_json(payload["meta"], str(path))
-        except CheckpointError as error:
-            raise RescoreError(str(error)) from None
-        weights = payload.get(meta.eval_weights)
-    elif all(isinstance(value, torch.Tensor) for value in payload.values()):
-        weights = payload
-    else:
-        weights = next((payload[k] for k in STATE_DICT_KEYS if k in payload), None)
-    if not isinstance(weights, dict) or not weights:
-        raise RescoreError(
-            f"{path}: no state dict found (expected the Network's state_dict, or a dict with "
-            f"one of {', '.join(STATE_DICT_KEYS)}); found keys {sorted(payload)[:10]}"
-        )
-    bad = [name for name, value in weights.items() if not isinstance(value, torch.Tensor)]
-    if bad:
-        raise RescoreError(f"{path}: state dict entry {bad[0]!r} is not a tensor")
-    return CheckpointContents(weights=weights, meta=meta)
-
-
-def count_parameters(weights: dict[str, torch.Tensor]) -> int:
-    """Parameter count from the weights themselves (BatchNorm statistics excluded)."""
-    return sum(v.numel() for k, v in weights.items() if not k.endswith(BUFFER_SUFFIXES))
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Hard-link when possible (fast, no extra space), else copy; the sandbox reads only its dir."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        target.hardlink_to(source)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
-def prepare_workdir(
-    workdir: Path,
-    student_source: str,
-    contents: CheckpointContents,
-    comp: Path,
-    class_names: list[str],
-    network_kwargs: dict[str, Any],
-    course: GradeModelConfig,
-    allow_gpu: bool,
-) -> None:
-    """Fill the sandbox's working directory with the job (see worker.py's docstring)."""
-    from safetensors.torch import save_file
-
-    meta = contents.meta
-    data = meta.config["data"] if meta else {}
-    run = meta.config["run"] if meta else {}
-    test_ids = test_image_ids(comp)
-    pairs = inference.read_rows(comp / TEST_PAIRS)
-    job = {
-        "network_kwargs": network_kwargs,
-        "class_names": class_names,
-        # The run's own evaluation settings reproduce its CSVs bit for bit.
-        "image_size": data.get("image_size", course.image_size),
-        "batch_size": data.get("eval_batch_size", course.batch_size),
-        "threads": run.get("threads", 0),
-        "channels_last": run.get("channels_last", False),
-        "device": "cuda" if allow_gpu else "cpu",
-        "test_ids": test_ids,
-    }
-    (workdir / "job.json").write_text(json.dumps(job))
-    (workdir / STUDENT_MODULE).write_text(student_source, encoding="utf-8")
-    shutil.copyfile(inference.__file__, workdir / "facekit_inference.py")
-    # Fresh contiguous copies: safetensors refuses shared or strided storage.
-    weights = {
-        name: value.detach().contiguous().clone() for name, value in contents.weights.items()
-    }
-    save_file(weights, workdir / "weights.safetensors")
-    shutil.copyfile(comp / TEST_PAIRS, workdir / "test_pairs.csv")
-    for image_id in test_ids:
-        _link_or_copy(comp / CLS_TEST / image_id, workdir / "images" / "test" / image_id)
-    for name in sorted({row["image_a"] for row in pairs} | {row["image_b"] for row in pairs}):
-        _link_or_copy(comp / VER_IMAGES / name, workdir / "images" / "ver" / name)
-
-
-def compare(task: str, keys, recomputed, submitted, recomputed_score: TaskScore) -> Agreement:
-    """Agreement of two parsed submissions of the same task (values in the keys' order)."""
-    submitted_score = score_parsed(keys, submitted)
-    if task == "classification":
-        return Agreement(
-            task,
-            submitted_score.overall,
-            recomputed_score.overall,
-            label_agreement=float(np.mean(recomputed.values == submitted.values)),
-        )
-    diff = float(np.max(np.abs(recomputed.values - submitted.values)))
-    spearman = pd.Series(recomputed.values).corr(pd.Series(submitted.values), method="spearman")
-    return Agreement(
-        task,
-        submitted_score.overall,
-        recomputed_score.overall,
-        max_abs_diff=diff,
-        spearman=float(spearman),
-    )
 
 
 def submission_task(path: Path) -> str:
     """Which task a submitted CSV is for, from its header."""
     try:
         with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-            header = handle.readline().strip().split(",")
-    except OSError as error:
-        raise RescoreError(f"{path}: cannot read submission ({error})") from None
+            header = handle.readline(4096).strip().split(",")
+    except (OSError, UnicodeDecodeError) as error:
+        raise SubmissionError(f"{path}: cannot read submission ({error})") from None
     if header[:1] == ["id"]:
         return "classification"
     if header[:1] == ["pair_id"]:
         return "verification"
-    raise RescoreError(
-        f"{path}: header {','.join(header)!r} is neither 'id,label' (classification) nor "
+    raise SubmissionError(
+        f"{path}: header {','.join(header)[:200]!r} is neither 'id,label' (classification) nor "
         "'pair_id,score' (verification)"
     )
+
+
+def checked_preprocessing(
+    contents: CheckpointContents, course: GradeModelConfig, notes: list[str]
+) -> inference.Preprocessing:
+    """The checkpoint's preprocessing within the course's ranges (course defaults if absent)."""
+    if contents.preprocessing is None:
+        chosen = inference.Preprocessing(image_size=course.image_size)
+        notes.append(
+            f"the checkpoint records no preprocessing; assumed the course default {chosen}"
+        )
+        return chosen
+    chosen = contents.preprocessing
+    problems = []
+    if not course.min_image_size <= chosen.image_size <= course.max_image_size:
+        problems.append(
+            f"image_size {chosen.image_size} is outside the allowed "
+            f"{course.min_image_size}..{course.max_image_size}"
+        )
+    for name, values, (low, high) in (
+        ("mean", chosen.mean, MEAN_RANGE),
+        ("std", chosen.std, STD_RANGE),
+    ):
+        if not all(low <= v <= high for v in values):
+            problems.append(f"{name} {list(values)} is outside the allowed range [{low}, {high}]")
+    if problems:
+        raise SubmissionError("the checkpoint's preprocessing: " + "; ".join(problems))
+    return chosen
+
+
+@dataclass(frozen=True)
+class Competition:
+    """The staff's side of a re-scoring: keys, class names, and the images to embed."""
+
+    keys: dict[str, Keys]
+    class_names: list[str]
+    test_ids: list[str]
+    pairs: list[dict[str, str]]
+    ver_names: list[str]
+
+    @property
+    def images(self) -> list[tuple[str, str]]:
+        """(folder, name) of every image to embed: test images, then verification images."""
+        return [(CLS_TEST, i) for i in self.test_ids] + [(VER_IMAGES, n) for n in self.ver_names]
+
+
+def read_competition(comp: Path, keys_dir: Path) -> Competition:
+    """Keys, identities and image lists; any defect is a staff error."""
+    try:
+        keys = {task: load_keys(task, keys_dir) for task in ("classification", "verification")}
+        class_names = find_classes(str(comp / CLS_TRAIN))[0]
+        test_ids = test_image_ids(comp)
+        pairs = inference.read_rows(comp / TEST_PAIRS)
+    except (KeysError, DataError, OSError) as error:
+        raise RescoreError(str(error)) from None
+    return Competition(keys, class_names, test_ids, pairs, inference.pair_image_names(pairs))
+
+
+def recompute(
+    competition: Competition, class_names: list[str], outputs: Outputs
+) -> tuple[dict[str, bytes], dict[str, torch.Tensor]]:
+    """The CSVs the outputs imply, and the top logits/classes in the classification keys' order."""
+    tests = len(competition.test_ids)
+    predicted = outputs.top_classes[:tests, 0]
+    rows = inference.classification_rows(competition.test_ids, predicted, class_names)
+    feats = outputs.feats[tests:]
+    pairs = inference.verification_rows(competition.pairs, competition.ver_names, feats)
+    csvs = {
+        "classification": _csv(inference.CLASSIFICATION_HEADER, rows),
+        "verification": _csv(inference.VERIFICATION_HEADER, pairs),
+    }
+    row_of = {test_id: row for row, test_id in enumerate(competition.test_ids)}
+    order = torch.tensor([row_of[i] for i in competition.keys["classification"].ids])
+    top = {"logits": outputs.top_logits[order], "classes": outputs.top_classes[order]}
+    return csvs, top
+
+
+def _csv(header: tuple[str, ...], rows: list[tuple[str, str]]) -> bytes:
+    """CSV bytes exactly as `inference.write_csv` writes them."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def self_test(
+    comp: Path,
+    competition: Competition,
+    preprocessing: inference.Preprocessing,
+    course: GradeModelConfig,
+    allow_gpu: bool,
+) -> None:
+    """Run a tiny reference Network through the same sandbox path and limits; GraderFault if
+    it fails or its tensors differ from the same Network evaluated here."""
+    from facekit.reference import load_reference, reference_source
+
+    reference = load_reference()
+    torch.manual_seed(0)
+    model = reference.Network(len(competition.class_names), **SELF_TEST_NETWORK).eval()
+    images = [comp / folder / name for folder, name in competition.images]
+    images = images[: course.self_test_images]
+    network = Network(
+        source=reference_source(),
+        weights=model.state_dict(),
+        num_classes=len(competition.class_names),
+        network_kwargs=SELF_TEST_NETWORK,
+        preprocessing=preprocessing,
+    )
+    job = run_job(network, images, course.limits(allow_gpu), course.batch_size)
+    where = (
+        f"interpreter {sys.executable}; limits cpu {course.cpu_seconds} s, memory "
+        f"{course.memory_gib:g} GiB, wall {course.wall_seconds:g} s"
+    )
+    if job.outputs is None:
+        raise GraderFault(
+            f"the grader's self-test failed: the reference Network did not run in the sandbox "
+            f"({where}): {job.problem}. Nothing was graded or recorded."
+        )
+    feats, logits = inference.embed(model, images, preprocessing, course.batch_size)
+    error = float((feats - job.outputs.feats).abs().max())
+    # The sandbox's arg-max must be ours, or a near tie of ours (a GPU rounds differently).
+    chosen = logits.gather(1, job.outputs.top_classes[:, :1]).squeeze(1)
+    top = logits.max(dim=1).values
+    gap = float(((top - chosen) / top.abs().clamp(min=1.0)).max())
+    if error > SELF_TEST_FEATS_TOLERANCE or gap > course.logit_tolerance:
+        raise GraderFault(
+            f"the grader's self-test failed: the reference Network's sandboxed outputs differ "
+            f"from the same Network run by the grader (max |feats diff| {error:.3g}, largest "
+            f"relative logit gap of its arg-max {gap:.3g}; {where}). Nothing was recorded."
+        )
 
 
 def grade_model(
@@ -302,76 +348,106 @@ def grade_model(
     out_dir: Path | None = None,
 ) -> GradeModelReport:
     """Re-score `checkpoint` with the Network of `notebook` (sandboxed); see module docstring."""
-    from autograder.sandbox import Limits, run_sandboxed
-
-    comp, keys = Path(comp), Path(keys)
+    comp = Path(comp)
     try:
         course = load_course_config(course_config) if course_config else GradeModelConfig()
+    except ConfigError as error:
+        raise RescoreError(str(error)) from None
+    if not Path(notebook).is_file():
+        raise RescoreError(f"{notebook}: no such notebook file")
+    if not Path(checkpoint).is_file():
+        raise RescoreError(f"{checkpoint}: no such checkpoint file")
+    competition = read_competition(comp, Path(keys))
+    notes: list[str] = []
+    try:
         source = extract_module(read_notebook(notebook), name=str(notebook)).source
         contents = read_checkpoint(checkpoint)
-        class_names = (
-            contents.meta.class_names
-            if contents.meta
-            else find_classes(str(comp / "cls_data" / "train"))[0]
+    except (NotebookError, CheckpointContractError) as error:
+        raise SubmissionError(str(error)) from None
+    preprocessing = checked_preprocessing(contents, course, notes)
+    class_names = contents.class_names or competition.class_names
+    if sorted(class_names) != competition.class_names:
+        raise SubmissionError(
+            f"{checkpoint}: its class_names are not the competition's "
+            f"{len(competition.class_names)} training identities"
         )
-        network_kwargs = contents.meta.network_kwargs if contents.meta else {}
-        if network_kwargs_json:
+    network_kwargs = contents.network_kwargs
+    if network_kwargs_json:
+        try:
             network_kwargs = json.loads(network_kwargs_json)
-            if not isinstance(network_kwargs, dict):
-                raise RescoreError(
-                    f"--network-kwargs: expected a JSON object, got {network_kwargs!r}"
-                )
-        parsed_keys = {task: load_keys(task, keys) for task in ("classification", "verification")}
-        with tempfile.TemporaryDirectory(prefix="facekit-grade-model-") as temporary:
-            workdir = Path(temporary)
-            prepare_workdir(
-                workdir, source, contents, comp, class_names, network_kwargs, course, allow_gpu
-            )
-            limits = Limits(
-                cpu_seconds=course.cpu_seconds,
-                memory_bytes=int(course.memory_gib * 2**30),
-                wall_seconds=course.wall_seconds,
-                allow_gpu=allow_gpu,
-            )
-            result = run_sandboxed(WORKER_SCRIPT, workdir, limits)
-            if not result.ok:
-                raise RescoreError(
-                    f"the student's Network could not be rebuilt and run: {result.failure_reason()}"
-                )
-            recomputed = {}
-            for task, name in (
-                ("classification", "classification.csv"),
-                ("verification", "verification.csv"),
-            ):
-                data = (workdir / name).read_bytes()
-                recomputed[task] = parse_submission(parsed_keys[task], data, filename=name)
-                if out_dir is not None:
-                    Path(out_dir).mkdir(parents=True, exist_ok=True)
-                    (Path(out_dir) / name).write_bytes(data)
-    except (NotebookError, ConfigError, DataError, KeysError, json.JSONDecodeError) as error:
-        raise RescoreError(str(error)) from None
-    except InvalidSubmission as error:
-        raise RescoreError(f"the worker's predictions are invalid:\n{error}") from None
+        except json.JSONDecodeError as error:
+            raise RescoreError(f"--network-kwargs: not JSON ({error})") from None
+        if not isinstance(network_kwargs, dict):
+            raise RescoreError(f"--network-kwargs: expected a JSON object, got {network_kwargs!r}")
+    elif network_kwargs is None:
+        network_kwargs = {}
+        notes.append("the checkpoint records no network_kwargs; built Network(num_classes)")
 
-    scores = {task: score_parsed(parsed_keys[task], sub) for task, sub in recomputed.items()}
+    self_test(comp, competition, preprocessing, course, allow_gpu)
+
+    network = Network(
+        source=source,
+        weights=contents.weights,
+        num_classes=len(class_names),
+        network_kwargs=network_kwargs,
+        preprocessing=preprocessing,
+        channels_last=contents.channels_last,
+    )
+    images = [comp / folder / name for folder, name in competition.images]
+    job = run_job(network, images, course.limits(allow_gpu), course.batch_size)
+    parameters = count_parameters(contents.weights)
+    if job.outputs is None:
+        report = GradeModelReport(
+            {}, parameters, course.max_parameters, [], [job.problem], notes,
+            preprocessing.to_dict(), ran=False,
+        )  # fmt: skip
+        _record(out_dir, report, {})
+        return report
+
+    csvs, top = recompute(competition, class_names, job.outputs)
+    recomputed = {
+        task: parse_submission(competition.keys[task], data, filename=f"{task}.csv")
+        for task, data in csvs.items()
+    }
+    scores = {task: score_parsed(competition.keys[task], sub) for task, sub in recomputed.items()}
     agreements, problems = [], []
     for path in submissions:
         task = submission_task(path)
+        task_keys = competition.keys[task]
         try:
-            submitted = parse_submission(parsed_keys[task], Path(path))
+            submitted = parse_submission(task_keys, Path(path))
         except InvalidSubmission as error:
             problems.append(f"{path}: invalid {task} submission:\n{error}")
             continue
-        agreements.append(
-            compare(task, parsed_keys[task], recomputed[task], submitted, scores[task])
-        )
+        if task == "classification":
+            agreements.append(
+                compare_classification(
+                    task_keys,
+                    submitted,
+                    recomputed[task],
+                    top["logits"],
+                    top["classes"],
+                    class_names,
+                    course.logit_tolerance,
+                )  # fmt: skip
+            )
+        else:
+            agreements.append(
+                compare_verification(task_keys, submitted, recomputed[task], course.score_tolerance)
+            )
     report = GradeModelReport(
-        scores=scores,
-        parameters=count_parameters(contents.weights),
-        max_parameters=course.max_parameters,
-        agreements=agreements,
-        problems=problems,
-    )
-    if out_dir is not None:
-        (Path(out_dir) / "report.json").write_text(report.to_json() + "\n")
+        scores, parameters, course.max_parameters, agreements, problems, notes,
+        preprocessing.to_dict(),
+    )  # fmt: skip
+    _record(out_dir, report, csvs)
     return report
+
+
+def _record(out_dir: Path | None, report: GradeModelReport, csvs: dict[str, bytes]) -> None:
+    """Write the recomputed CSVs and report.json into `out_dir` (when given)."""
+    if out_dir is None:
+        return
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    for task, data in csvs.items():
+        (Path(out_dir) / f"{task}.csv").write_bytes(data)
+    (Path(out_dir) / "report.json").write_text(report.to_json() + "\n")

@@ -2,8 +2,9 @@
 
 A checkpoint is a dict: `model`, `ema` (or absent), `optimizer`, `scaler` state dicts, and `meta`,
 a JSON string with the epoch, step, config, class names (ImageFolder order, which maps logits to
-identities), the Network's constructor arguments and which weights produced the run's CSVs. No
-pickled Python object is ever stored, so anyone (the autograder included) can open one safely.
+identities), the Network's constructor arguments, the evaluation preprocessing
+(`inference.Preprocessing.to_dict()`) and which weights produced the run's CSVs. No pickled
+Python object is ever stored, so anyone (the autograder included) can open one safely.
 """
 
 import json
@@ -33,6 +34,7 @@ class CheckpointMeta:
     class_names: list[str]
     network_kwargs: dict[str, Any]
     eval_weights: str  # "model" or "ema": the weights evaluation and the CSVs used
+    preprocessing: dict[str, Any] | None = None  # absent from checkpoints written before it
 
     def to_json(self) -> str:
         return json.dumps({"format": FORMAT, **self.__dict__}, sort_keys=True)

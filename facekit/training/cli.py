@@ -79,7 +79,8 @@ def add_grade_model_arguments(parser: argparse.ArgumentParser) -> None:
         "--course-config",
         type=Path,
         default=DEFAULT_COURSE_CONFIG,
-        help="course TOML with [grade_model] max_parameters, image_size and limits",
+        help="course TOML with [grade_model] max_parameters, allowed image sizes, tolerances "
+        "and limits",
     )
     parser.add_argument(
         "--network-kwargs",
@@ -110,7 +111,7 @@ def run_grade_model(args: argparse.Namespace) -> int:
         )
     except RescoreError as error:
         print(f"facekit grade-model: {error}", file=sys.stderr)
-        return 2
+        return error.exit_code
     print(report.summary())
     return 0 if report.ok else 1
 
@@ -138,7 +139,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Rebuild the student's Network from their notebook in the sandboxed worker, "
         "load their checkpoint (tensors only), recompute both tasks' predictions, score them "
         "and compare with the CSVs they submitted; flags models over the parameter budget. "
-        "Exit status: 0 ok, 1 flagged (disagreement or over budget), 2 error.",
+        "The Network's constructor arguments and preprocessing are read from the checkpoint. "
+        "A tiny reference Network runs through the same sandbox first. Exit status: 0 "
+        "reproduces; 1 flagged (does not reproduce, could not run, over budget, invalid "
+        "notebook or checkpoint); 2 staff setup or usage; 3 the grader's self-test failed.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_grade_model_arguments(grade)

@@ -11,6 +11,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from facekit.training.inference import IMAGE_SIZE, MEAN, STD, Preprocessing
+
 
 class ConfigError(Exception):
     """A training config file is missing, malformed or names something unknown."""
@@ -64,7 +66,9 @@ class AuxLossConfig:
 class DataConfig:
     """The input pipeline."""
 
-    image_size: int = _describe(112, "side of the square images fed to the Network (pixels)")
+    image_size: int = _describe(IMAGE_SIZE, "side of the square images fed to the Network (pixels)")
+    mean: list[float] = _describe(list(MEAN), "per-channel (RGB) mean of [0, 1] pixels")
+    std: list[float] = _describe(list(STD), "per-channel (RGB) divisor after the mean")
     batch_size: int = _describe(256, "training images per step and per process")
     eval_batch_size: int = _describe(256, "images per forward pass when evaluating")
     num_workers: int = _describe(8, "DataLoader worker processes per training process")
@@ -74,6 +78,11 @@ class DataConfig:
     hflip: bool = _describe(True, "random horizontal flips")
     crop_scale_min: float = _describe(0.8, "smallest area fraction of the random resized crop")
     color_jitter: float = _describe(0.2, "brightness/contrast/saturation jitter (0 = off)")
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """The evaluation preprocessing these settings describe (recorded in checkpoints)."""
+        return Preprocessing(self.image_size, tuple(self.mean), tuple(self.std))
 
 
 @dataclass
@@ -140,6 +149,10 @@ def _check_value(value: Any, hint: Any, where: str) -> Any:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: expected a table, got {value!r}")
         return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_check_value(item, get_args(hint)[0], where) for item in value]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint is int and isinstance(value, bool):
@@ -215,6 +228,11 @@ def _validate(config: TrainConfig, source: str) -> None:
             f"{source}: data.images_per_identity must be 0 (off) or at least 2, "
             f"got {config.data.images_per_identity}"
         )
+    for name, values in (("mean", config.data.mean), ("std", config.data.std)):
+        if len(values) != 3:
+            raise ConfigError(f"{source}: data.{name} must hold 3 numbers (R, G, B), got {values}")
+    if min(config.data.std) <= 0:
+        raise ConfigError(f"{source}: data.std must be positive, got {config.data.std}")
     if not 0.0 < config.data.crop_scale_min <= 1.0:
         raise ConfigError(
             f"{source}: data.crop_scale_min must be in (0, 1], got {config.data.crop_scale_min}"

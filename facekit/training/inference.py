@@ -1,27 +1,91 @@
-"""Deterministic evaluation: image preprocessing, embeddings, predictions and submission CSVs.
+"""Deterministic evaluation: image preprocessing, embeddings, predictions and submission rows.
 
 STANDALONE: this file imports only the standard library, torch and torchvision, because the
 sandboxed re-scoring worker gets a copy of it (the worker cannot read the repository). Training
 and `grade-model` both evaluate through these functions, so a checkpoint re-scored in the sandbox
-gives exactly the predictions its training run wrote: same resize, same normalisation, same
-batches, float32 without autocast, eval mode.
+gives the predictions its training run wrote: same resize, same normalisation, float32 without
+autocast, eval mode.
+
+The evaluation preprocessing is a contract recorded in every checkpoint (`Preprocessing`): the
+notebook's training cell and `facekit train` both store it, and `grade-model` reads it back. The
+defaults below are the course's, stated once; the source notebook's parameters cell repeats them
+and a test keeps the two identical.
 """
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-# ImageNet statistics: the usual choice for RGB face crops, and what torchvision models expect.
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+# Map pixels to about [-1, 1]. Faces are trained from scratch, so ImageNet statistics buy nothing.
+IMAGE_SIZE = 112
+MEAN = (0.5, 0.5, 0.5)
+STD = (0.5, 0.5, 0.5)
+RESIZE_METHODS = ("bilinear-antialias",)  # the whole image, to a square, uint8, antialiased
+CHANNEL_ORDERS = ("RGB", "BGR")
 
 CLASSIFICATION_HEADER = ("id", "label")
 VERIFICATION_HEADER = ("pair_id", "score")
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How an image file becomes the Network's evaluation input (3, image_size, image_size).
+
+    Decode to RGB, resize the whole image to image_size x image_size (bilinear, antialiased, on
+    uint8), reorder channels, scale to [0, 1], subtract `mean` and divide by `std` per channel.
+    """
+
+    image_size: int = IMAGE_SIZE
+    mean: tuple[float, float, float] = MEAN
+    std: tuple[float, float, float] = STD
+    resize: str = RESIZE_METHODS[0]
+    channel_order: str = CHANNEL_ORDERS[0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain form stored in checkpoints (JSON and `torch.save(weights_only)` safe)."""
+        return {**asdict(self), "mean": list(self.mean), "std": list(self.std)}
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "Preprocessing":
+        """Parse a stored record; raises ValueError naming the field that is wrong."""
+        if not isinstance(raw, dict):
+            raise ValueError(f"preprocessing must be a dict, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - {"image_size", "mean", "std", "resize", "channel_order"})
+        if unknown:
+            raise ValueError(f"preprocessing has an unknown field {unknown[0]!r}")
+        values = {**DEFAULT_PREPROCESSING.to_dict(), **raw}
+        size = values["image_size"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"preprocessing image_size must be a positive integer, got {size!r}")
+        stats = {}
+        for name in ("mean", "std"):
+            value = values[name]
+            if (
+                not isinstance(value, list | tuple)
+                or len(value) != 3
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value)
+            ):
+                raise ValueError(f"preprocessing {name} must be 3 numbers, got {value!r}")
+            stats[name] = tuple(float(v) for v in value)
+        if min(stats["std"]) <= 0:
+            raise ValueError(f"preprocessing std must be positive, got {list(stats['std'])}")
+        for name, allowed in (("resize", RESIZE_METHODS), ("channel_order", CHANNEL_ORDERS)):
+            if values[name] not in allowed:
+                raise ValueError(
+                    f"preprocessing {name} must be one of {', '.join(allowed)}, "
+                    f"got {values[name]!r}"
+                )
+        return cls(size, stats["mean"], stats["std"], values["resize"], values["channel_order"])
+
+
+DEFAULT_PREPROCESSING = Preprocessing()
 
 
 def read_image(path: Path) -> torch.Tensor:
@@ -38,39 +102,61 @@ def eval_image(path: Path, image_size: int) -> torch.Tensor:
     return TF.resize(read_image(path), [image_size, image_size], antialias=True)
 
 
-def normalize(images: torch.Tensor, channels_last: bool = False) -> torch.Tensor:
-    """uint8 images (N, 3, H, W) to normalised float32 on their device.
+def normalize(
+    images: torch.Tensor,
+    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
+    channels_last: bool = False,
+) -> torch.Tensor:
+    """uint8 RGB images (N, 3, H, W) to normalised float32 on their device.
 
     Done after the host-to-device copy so only a quarter of the bytes travel (uint8, not float).
+    The arithmetic is torchvision's `ToDtype(scale=True)` then `Normalize`, so a notebook using
+    those transforms gets the same numbers.
     """
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
-    images = (images.float() / 255.0 - mean) / std
+    if preprocessing.channel_order == "BGR":
+        images = images.flip(1)
+    mean = torch.tensor(preprocessing.mean, device=images.device).view(1, 3, 1, 1)
+    std = torch.tensor(preprocessing.std, device=images.device).view(1, 3, 1, 1)
+    images = (images.float().mul_(1.0 / 255) - mean) / std
     return images.contiguous(memory_format=torch.channels_last) if channels_last else images
 
 
 @torch.no_grad()
+def embed_batches(
+    model: torch.nn.Module,
+    paths: Sequence[Path],
+    preprocessing: Preprocessing,
+    batch_size: int,
+    device: torch.device | str = "cpu",
+    channels_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(feats (B, D), logits (B, C)) of consecutive batches of `paths`, float32 on CPU.
+
+    `model(x)` must return `{"feats": (B, D), "out": (B, C)}` (the Network contract); it is put
+    in eval mode, and the caller restores train mode if it needs it.
+    """
+    model.eval()
+    for start in range(0, len(paths), batch_size):
+        batch = torch.stack(
+            [eval_image(p, preprocessing.image_size) for p in paths[start : start + batch_size]]
+        )
+        output = model(normalize(batch.to(device), preprocessing, channels_last))
+        yield output["feats"].float().cpu(), output["out"].float().cpu()
+
+
 def embed(
     model: torch.nn.Module,
     paths: Sequence[Path],
-    image_size: int,
+    preprocessing: Preprocessing,
     batch_size: int,
     device: torch.device | str = "cpu",
+    channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run `model` in eval mode over images; returns (feats (N, D), logits (N, C)), float32 on CPU.
-
-    `model(x)` must return `{"feats": (B, D), "out": (B, C)}` (the Network contract). The caller
-    restores train mode if it needs it.
-    """
-    model.eval()
-    feats, logits = [], []
-    for start in range(0, len(paths), batch_size):
-        batch = torch.stack([eval_image(p, image_size) for p in paths[start : start + batch_size]])
-        output = model(normalize(batch.to(device)))
-        feats.append(output["feats"].float().cpu())
-        logits.append(output["out"].float().cpu())
-    if not feats:
+    """Run `model` in eval mode over images; returns (feats (N, D), logits (N, C)) on CPU."""
+    batches = list(embed_batches(model, paths, preprocessing, batch_size, device, channels_last))
+    if not batches:
         raise ValueError("no images to evaluate")
+    feats, logits = zip(*batches, strict=True)
     return torch.cat(feats), torch.cat(logits)
 
 
@@ -85,21 +171,41 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def pair_image_names(pairs: Sequence[dict[str, str]]) -> list[str]:
+    """Every image named by `pairs` (rows with image_a, image_b), once, sorted."""
+    return sorted({row["image_a"] for row in pairs} | {row["image_b"] for row in pairs})
+
+
+def verification_rows(
+    pairs: Sequence[dict[str, str]], names: Sequence[str], feats: torch.Tensor
+) -> list[tuple[str, str]]:
+    """(pair_id, score) rows: cosine of the two images' rows of feats (N, D), in `names` order."""
+    row_of = {name: index for index, name in enumerate(names)}
+    index_a = torch.tensor([row_of[row["image_a"]] for row in pairs], dtype=torch.long)
+    index_b = torch.tensor([row_of[row["image_b"]] for row in pairs], dtype=torch.long)
+    scores = cosine_scores(feats[index_a], feats[index_b]).tolist()
+    return [(row["pair_id"], repr(score)) for row, score in zip(pairs, scores, strict=True)]
+
+
+def classification_rows(
+    test_ids: Sequence[str], predicted: torch.Tensor, class_names: Sequence[str]
+) -> list[tuple[str, str]]:
+    """(id, label) rows: `predicted` (N,) holds class indices (ImageFolder order)."""
+    return [(i, class_names[c]) for i, c in zip(test_ids, predicted.tolist(), strict=True)]
+
+
 def pair_scores(
     model: torch.nn.Module,
     pairs: Sequence[dict[str, str]],
     images_dir: Path,
-    image_size: int,
+    preprocessing: Preprocessing,
     batch_size: int,
     device: torch.device | str = "cpu",
 ) -> list[float]:
     """Verification scores of `pairs` (rows with image_a, image_b), each image embedded once."""
-    names = sorted({row["image_a"] for row in pairs} | {row["image_b"] for row in pairs})
-    feats, _ = embed(model, [images_dir / n for n in names], image_size, batch_size, device)
-    row_of = {name: index for index, name in enumerate(names)}
-    index_a = torch.tensor([row_of[row["image_a"]] for row in pairs])
-    index_b = torch.tensor([row_of[row["image_b"]] for row in pairs])
-    return cosine_scores(feats[index_a], feats[index_b]).tolist()
+    names = pair_image_names(pairs)
+    feats, _ = embed(model, [images_dir / n for n in names], preprocessing, batch_size, device)
+    return [float(score) for _, score in verification_rows(pairs, names, feats)]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
@@ -119,7 +225,7 @@ def write_submissions(
     ver_images_dir: Path,
     test_pairs_csv: Path,
     out_dir: Path,
-    image_size: int,
+    preprocessing: Preprocessing,
     batch_size: int,
     device: torch.device | str = "cpu",
 ) -> tuple[Path, Path]:
@@ -129,19 +235,19 @@ def write_submissions(
     a prediction is the class name at the arg-max of the Network's logits (ImageFolder order).
     """
     _, logits = embed(
-        model, [test_images_dir / i for i in test_ids], image_size, batch_size, device
+        model, [test_images_dir / i for i in test_ids], preprocessing, batch_size, device
     )
     if logits.shape[1] != len(class_names):
         raise ValueError(
             f"the model has {logits.shape[1]} outputs but there are {len(class_names)} classes"
         )
-    labels = [class_names[index] for index in logits.argmax(dim=1).tolist()]
     classification = Path(out_dir) / "classification.csv"
-    write_csv(classification, CLASSIFICATION_HEADER, list(zip(test_ids, labels, strict=True)))
+    rows = classification_rows(test_ids, logits.argmax(dim=1), class_names)
+    write_csv(classification, CLASSIFICATION_HEADER, rows)
 
     pairs = read_rows(test_pairs_csv)
-    scores = pair_scores(model, pairs, ver_images_dir, image_size, batch_size, device)
+    names = pair_image_names(pairs)
+    feats, _ = embed(model, [ver_images_dir / n for n in names], preprocessing, batch_size, device)
     verification = Path(out_dir) / "verification.csv"
-    rows = [(row["pair_id"], repr(score)) for row, score in zip(pairs, scores, strict=True)]
-    write_csv(verification, VERIFICATION_HEADER, rows)
+    write_csv(verification, VERIFICATION_HEADER, verification_rows(pairs, names, feats))
     return classification, verification

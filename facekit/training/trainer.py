@@ -101,7 +101,7 @@ def val_auc(network: nn.Module, comp: Path, config: TrainConfig, device: torch.d
         network,
         pairs,
         comp / VER_IMAGES,
-        config.data.image_size,
+        config.data.preprocessing,
         config.data.eval_batch_size,
         device,
     )
@@ -112,7 +112,7 @@ def val_auc(network: nn.Module, comp: Path, config: TrainConfig, device: torch.d
 def dev_accuracy(network, dev, config: TrainConfig, device: torch.device) -> float:
     """Top-1 accuracy of the Network's logits on the dev split."""
     _, logits = inference.embed(
-        network, dev.paths, config.data.image_size, config.data.eval_batch_size, device
+        network, dev.paths, config.data.preprocessing, config.data.eval_batch_size, device
     )
     return float((logits.argmax(dim=1) == torch.tensor(dev.labels)).float().mean())
 
@@ -244,6 +244,7 @@ class Trainer:
             class_names=self.class_names,
             network_kwargs=self.network_kwargs,
             eval_weights="ema" if self.ema else "model",
+            preprocessing=self.config.data.preprocessing.to_dict(),
         )
         objective = {
             name: value
@@ -313,7 +314,9 @@ class Trainer:
             wait += time.perf_counter() - fetched
             lr = self._set_lr(epoch, index)
             images = inference.normalize(
-                images.to(self.device, non_blocking=True), config.run.channels_last
+                images.to(self.device, non_blocking=True),
+                config.data.preprocessing,
+                config.run.channels_last,
             )
             labels = labels.to(self.device, non_blocking=True)
             with self._autocast():
@@ -415,7 +418,7 @@ class Trainer:
             ver_images_dir=comp / VER_IMAGES,
             test_pairs_csv=comp / TEST_PAIRS,
             out_dir=self.run_dir / "submissions",
-            image_size=config.data.image_size,
+            preprocessing=config.data.preprocessing,
             batch_size=config.data.eval_batch_size,
             device=self.device,
         )

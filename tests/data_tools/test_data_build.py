@@ -5,13 +5,17 @@ import json
 import logging
 import shutil
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from data_tools import layout
 from data_tools.build import BuildConfig, build_competition
 from data_tools.check import check_competition
 from data_tools.errors import DataToolsError
+from data_tools.reencode import reencode_image
 from facekit.cli import main
+from facekit.files import file_sha256
 
 SMALL = {"ver_identities": 4, "val_pairs": 20, "test_pairs": 30}
 
@@ -187,10 +191,64 @@ def test_real_att_faces_competition_passes_check(tmp_path, shared_data):
 
 @pytest.mark.slow
 def test_real_lfw_competition_passes_check(tmp_path, shared_data):
-    """LFW identities with >= 20 images (62): the built competition passes `check`."""
+    """LFW identities with >= 20 images (62): the built competition passes `check`, and no test
+    or verification image has the SHA-256 of any of LFW's 13,233 files."""
     config = BuildConfig(
         seed=5, min_images=20, max_images=25, ver_identities=12, val_pairs=200, test_pairs=200
     )
     manifest = build_competition(shared_data / "lfw", tmp_path / "c", tmp_path / "k", config)
     assert manifest.counts["cls_identities"] == 50 and manifest.counts["ver_identities"] == 12
     assert check_competition(tmp_path / "c", tmp_path / "k") == []
+    lfw_hashes = {file_sha256(p) for p in (shared_data / "lfw").rglob("*.jpg")}
+    assert len(lfw_hashes) > 13_000
+    hidden = _hidden_label_images(tmp_path / "c")
+    assert len(hidden) > 300
+    assert not {file_sha256(p) for p in hidden} & lfw_hashes
+
+
+def _hidden_label_images(comp):
+    return [*(comp / layout.CLS_TEST).iterdir(), *(comp / layout.VER_IMAGES).iterdir()]
+
+
+def test_hidden_label_images_are_fresh_metadata_free_jpegs(tmp_path, shared_data):
+    """Are test and verification images new JPEGs (no EXIF/ICC), of the source's size and mode,
+    while train and dev images stay byte-identical copies?"""
+    config = BuildConfig(seed=11, ver_identities=8)
+    build_competition(shared_data / "att_faces", tmp_path / "c", tmp_path / "k", config)
+    comp = tmp_path / "c"
+    source_hashes = {file_sha256(p) for p in (shared_data / "att_faces").rglob("*.pgm")}
+    for path in _hidden_label_images(comp):
+        assert path.suffix == ".jpg" and file_sha256(path) not in source_hashes
+        with Image.open(path) as image:
+            assert image.format == "JPEG" and image.size == (92, 112) and image.mode == "L"
+            assert "exif" not in image.info and "icc_profile" not in image.info
+    for path in (comp / layout.CLS_TRAIN).rglob("*.pgm"):
+        assert file_sha256(path) in source_hashes
+
+
+def test_check_flags_images_a_hash_lookup_would_name(tmp_path, shared_data, capsys):
+    """Does `data check` report test/ver images with a source file's bytes, first ten by name?"""
+    config = BuildConfig(seed=11, ver_identities=8, reencode=False)
+    build_competition(shared_data / "att_faces", tmp_path / "c", tmp_path / "k", config)
+    problems = check_competition(tmp_path / "c", tmp_path / "k")
+    lookups = [p for p in problems if p.code == "source-lookup"]
+    assert len(lookups) == 11 and problems == lookups
+    assert "has the bytes of the source file s" in lookups[0].message
+    assert lookups[-1].message.startswith("... and ")
+    moved = tmp_path / "moved_source"
+    shutil.copytree(shared_data / "att_faces", moved)
+    assert main(["data", "check", str(tmp_path / "c"), "--source", str(moved)]) == 1
+    assert "[source-lookup]" in capsys.readouterr().err
+
+
+def test_reencoding_perturbs_only_slightly(tmp_path, shared_data):
+    """Does a re-encoded image stay close to its source (the same face for the model)?"""
+    source = next((shared_data / "lfw" / "Aaron_Eckhart").iterdir())
+    target = tmp_path / "x.jpg"
+    reencode_image(source, target, np.random.default_rng(0), perturbation=0.03, quality=92)
+    with Image.open(source) as a, Image.open(target) as b:
+        before = np.asarray(a.convert("RGB"), dtype=float)
+        after = np.asarray(b, dtype=float)
+    assert before.shape == after.shape
+    assert np.abs(before - after).mean() < 25, np.abs(before - after).mean()
+    assert file_sha256(target) != file_sha256(source)

@@ -1,22 +1,29 @@
-"""Does the whole source notebook run end to end, with and without competition data?
+"""Does the whole source notebook run end to end, with and without competition data, resume
+after a disconnect, and write a checkpoint that `facekit grade-model` reproduces?
 
 The parameters are overridden the way papermill does it: a cell injected right after the cell
 tagged `parameters`. The data is a tiny competition directory in DESIGN.md's layout.
 """
 
+import ast
+import contextlib
 import copy
 import csv
+import importlib.util
+import json
 import random
 from pathlib import Path
 
 import nbformat
 import pytest
+import torch
+from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell
 from PIL import Image
 
+from facekit.cli import main as facekit
 from facekit.paths import SOLUTION_NOTEBOOK
-
-pytestmark = pytest.mark.slow
+from facekit.training import inference
 
 IDENTITIES = ("alice", "bob", "carol")
 TEST_IMAGES = 5
@@ -26,15 +33,39 @@ TEST_PAIRS = 4
 
 def with_parameters(notebook: nbformat.NotebookNode, **values) -> nbformat.NotebookNode:
     """A copy of `notebook` with a cell setting `values` injected after the parameters cell."""
-    notebook = copy.deepcopy(notebook)
-    index = next(
-        i for i, cell in enumerate(notebook.cells) if "parameters" in cell.metadata.get("tags", [])
-    )
     source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
-    injected = new_code_cell(source, id="injected-parameters")
-    injected.metadata["tags"] = ["injected-parameters"]
+    return with_cell_after(notebook, "parameters", source, "injected-parameters")
+
+
+def with_cell_after(
+    notebook: nbformat.NotebookNode, cell_id: str, source: str, new_id: str
+) -> nbformat.NotebookNode:
+    """A copy of `notebook` with a code cell `source` inserted after the cell `cell_id`."""
+    notebook = copy.deepcopy(notebook)
+    index = next(i for i, cell in enumerate(notebook.cells) if cell.id == cell_id)
+    injected = new_code_cell(source, id=new_id)
+    injected.metadata["tags"] = [new_id]
     notebook.cells.insert(index + 1, injected)
     return notebook
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    """Everything the executed notebook's cells printed."""
+    return "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.get("outputs", [])
+    )
+
+
+def cell_constants(cell_id: str) -> dict[str, object]:
+    """The literal top-level assignments of one cell of the source notebook."""
+    notebook = nbformat.read(SOLUTION_NOTEBOOK, as_version=4)
+    source = next(cell.source for cell in notebook.cells if cell.id == cell_id)
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            with contextlib.suppress(ValueError):
+                found[node.targets[0].id] = ast.literal_eval(node.value)
+    return found
 
 
 def write_image(path: Path, rng: random.Random, shade: int) -> None:
@@ -91,6 +122,7 @@ TINY = dict(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("arch", "block", "margin_head", "schedule"),
     [("resnet", "basic", "arcface", "joint"), ("convnext", None, "sphereface", "sequential")],
@@ -124,6 +156,7 @@ def test_notebook_writes_both_submissions(
     assert all(-1.0001 <= float(row[1]) <= 1.0001 for row in rows), rows
 
 
+@pytest.mark.slow
 def test_notebook_runs_without_data(execute_notebook, tmp_path):
     """Without competition data, does every cell run, the pipeline saying it is skipped?"""
     notebook = with_parameters(
@@ -132,8 +165,117 @@ def test_notebook_runs_without_data(execute_notebook, tmp_path):
         OUT_DIR=str(tmp_path / "out"),
     )
     executed = execute_notebook(notebook, tmp_path)
-    printed = "".join(
-        output.get("text", "") for cell in executed.cells for output in cell.get("outputs", [])
-    )
-    assert "Skipping data loading" in printed
+    assert "Skipping data loading" in printed(executed)
     assert not (tmp_path / "out").exists()
+
+
+def test_notebook_preprocessing_defaults_are_facekits():
+    """Are the notebook's image size, mean and std the ones facekit train and grade-model use?"""
+    assert cell_constants("parameters")["IMAGE_SIZE"] == inference.IMAGE_SIZE
+    constants = cell_constants("data-definitions")
+    assert tuple(constants["MEAN"]) == inference.MEAN
+    assert tuple(constants["STD"]) == inference.STD
+
+
+DISCONNECT = """
+_train_one_epoch, _epochs_trained = train_one_epoch, []
+
+
+def train_one_epoch(*args, **kwargs):
+    if _epochs_trained:
+        raise RuntimeError("simulated Colab disconnect")
+    _epochs_trained.append(1)
+    return _train_one_epoch(*args, **kwargs)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("margin_head", ["arcface", "sphereface"])
+def test_notebook_resumes_after_a_disconnect(execute_notebook, tmp_path, margin_head):
+    """Interrupted during epoch 2 and re-run, does the notebook continue after epoch 1 with the
+    saved optimiser and schedule, and finish the run?"""
+    out_dir = tmp_path / "out"
+    notebook = with_parameters(
+        nbformat.read(SOLUTION_NOTEBOOK, as_version=4),
+        DATA_ROOT=str(make_competition(tmp_path / "competition")),
+        OUT_DIR=str(out_dir),
+        MARGIN_HEAD=margin_head,
+        **{**TINY, "EPOCHS": 3},
+    )
+    interrupted = with_cell_after(notebook, "training-definitions", DISCONNECT, "disconnect")
+    with pytest.raises(CellExecutionError, match="simulated Colab disconnect"):
+        execute_notebook(interrupted, tmp_path)
+    saved = torch.load(out_dir / "last.pt", weights_only=True)
+    steps_per_epoch = saved["scheduler"]["last_epoch"]
+    assert saved["epoch"] == 1 and saved["optimizer"]["state"], "epoch 1 was not saved"
+
+    text = printed(execute_notebook(notebook, tmp_path))
+    assert "after epoch 1" in text and "epoch 1/3" not in text, text
+    assert "epoch 2/3" in text and "epoch 3/3" in text, text
+    final = torch.load(out_dir / "last.pt", weights_only=True)
+    assert final["epoch"] == 3 and final["scheduler"]["last_epoch"] == 3 * steps_per_epoch
+
+
+def _tiny_run_helper():
+    path = Path(__file__).resolve().parents[1] / "facekit" / "training" / "tiny_run.py"
+    spec = importlib.util.spec_from_file_location("facekit_tests_tiny_run", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tamper(path: Path, column: int, change) -> Path:
+    """A copy of the CSV at `path` with the first data row's `column` changed by `change`."""
+    header, rows = read_rows(path)
+    rows[0][column] = change(rows[0][column], rows)
+    tampered = path.with_name(f"tampered_{path.name}")
+    write_rows(tampered, tuple(header), rows)
+    return tampered
+
+
+@pytest.mark.slow
+def test_notebook_checkpoint_reproduces_in_grade_model(execute_notebook, tmp_path, capsys):
+    """Issue 13: the notebook's own pipeline -> best.pt and CSVs -> `facekit grade-model` says
+    "reproduces" with nothing guessed by staff; one changed CSV row is flagged."""
+    comp, keys = _tiny_run_helper().build_competition(tmp_path / "data")
+    out_dir = tmp_path / "out"
+    notebook = with_parameters(
+        nbformat.read(SOLUTION_NOTEBOOK, as_version=4),
+        DATA_ROOT=str(comp),
+        OUT_DIR=str(out_dir),
+        MARGIN_SCHEDULE="sequential",
+        FINETUNE_EPOCHS=1,
+        **{**TINY, "BATCH_SIZE": 16, "IMAGE_SIZE": 32, "EPOCHS": 1},
+    )
+    execute_notebook(notebook, tmp_path)
+    best = torch.load(out_dir / "best.pt", weights_only=True)
+    assert best["preprocessing"]["mean"] == list(inference.MEAN)
+
+    def grade(classification: Path, verification: Path, name: str) -> tuple[int, dict]:
+        code = facekit(
+            [
+                "grade-model",
+                "--notebook", str(SOLUTION_NOTEBOOK),
+                "--checkpoint", str(out_dir / "best.pt"),
+                "--data", str(comp),
+                "--keys", str(keys),
+                "--submission", str(classification), str(verification),
+                "--out", str(tmp_path / name),
+            ]
+        )  # fmt: skip
+        return code, json.loads((tmp_path / name / "report.json").read_text())
+
+    classification, verification = out_dir / "classification.csv", out_dir / "verification.csv"
+    code, report = grade(classification, verification, "honest")
+    assert code == 0 and report["status"] == "reproduces", capsys.readouterr().out
+    assert report["notes"] == []  # network_kwargs and preprocessing came from the checkpoint
+
+    def other_label(label: str, rows) -> str:
+        return next(name for name in best["class_names"] if name != label)
+
+    code, report = grade(_tamper(classification, 1, other_label), verification, "label")
+    assert code == 1 and report["status"] == "does not reproduce"
+    assert [a["differing_rows"] for a in report["agreements"]] == [1, 0]
+    shifted = _tamper(verification, 1, lambda score, rows: repr(float(score) - 0.01))
+    code, report = grade(classification, shifted, "score")
+    assert code == 1 and [a["differing_rows"] for a in report["agreements"]] == [0, 1]

@@ -10,7 +10,7 @@ import pytest
 
 from autograder.extract import read_notebook
 from autograder.judge.rubric import load_rubric
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -90,3 +90,15 @@ def edit_cell():
 def replace_forward_body():
     """`replace_forward_body(notebook, grade_id, body)`: swap a cell's last solution region."""
     return _replace_forward_body
+
+
+@pytest.fixture
+def handout_path(tmp_path, needs):
+    """The released handout; built from the source with nbgrader when not committed yet."""
+    if HANDOUT_NOTEBOOK.is_file():
+        return HANDOUT_NOTEBOOK
+    from facekit.release import build_handout
+
+    path = tmp_path / "hw2p2.ipynb"
+    path.write_text(build_handout(), encoding="utf-8")
+    return path

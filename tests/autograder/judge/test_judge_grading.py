@@ -6,7 +6,6 @@ import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
-from facekit.paths import HANDOUT_NOTEBOOK
 
 
 @pytest.mark.slow
@@ -18,22 +17,12 @@ def test_source_notebook_scores_full_marks(source_notebook, write_notebook, tmp_
     report.write(tmp_path / "out")
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["score"] == 100
+    assert results["extra_data"]["seed"] == report.seed
     for test in results["tests"]:
-        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
-        assert test["score"] == test["max_score"]
-    assert "**Total: 100 / 100**" in (tmp_path / "out" / "report.md").read_text()
-
-
-@pytest.fixture
-def handout_path(tmp_path, needs):
-    """The released handout; built from the source with nbgrader when not committed yet."""
-    if HANDOUT_NOTEBOOK.is_file():
-        return HANDOUT_NOTEBOOK
-    from facekit.release import build_handout
-
-    path = tmp_path / "hw2p2.ipynb"
-    path.write_text(build_handout(), encoding="utf-8")
-    return path
+        assert set(test) == {"name", "score", "max_score", "output", "visibility", "extra_data"}
+        assert test["score"] == test["max_score"] and test["extra_data"]["hints"] == []
+    markdown = (tmp_path / "out" / "report.md").read_text()
+    assert "**Total: 100 / 100**" in markdown and f"seed {report.seed}" in markdown
 
 
 @pytest.mark.slow
@@ -130,8 +119,9 @@ def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook,
     report = grade_notebook(write_notebook(notebook))
     points = report.component_points()
     feedback = {component.id: component.feedback() for component in report.components}
-    assert points["arcface"] == 0 and "did not finish within" in feedback["arcface"]
-    assert points["center_loss"] == 0 and "the worker running your code" in feedback["center_loss"]
+    assert points["arcface"] == 0 and "timed out: did not finish within" in feedback["arcface"]
+    assert points["center_loss"] == 0
+    assert "crashed: the worker running case center_loss/random" in feedback["center_loss"]
     assert "SystemExit" in " ".join(report.notes)
     untouched = set(points) - {"arcface", "center_loss"}
     for cid in untouched:
@@ -147,3 +137,23 @@ def test_unreadable_notebook_scores_zero_with_the_reason(tmp_path):
     report = grade_notebook(path)
     assert report.total == 0
     assert "submission.ipynb: not valid notebook JSON" in report.notes[0]
+
+
+@pytest.mark.slow
+def test_error_after_a_class_keeps_it_graded_and_names_its_grade_id(
+    source_notebook, write_notebook
+):
+    """A cell that raises after defining its class (a failing sanity check): is the class still
+    graded in full, the note saying so (never "missing"), and the error tied to its grade_id?"""
+    notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
+    )
+    cell.source += "\n\nraise RuntimeError('sanity check failed')\n"
+    report = grade_notebook(write_notebook(notebook))
+    network = next(c for c in report.components if c.id == "network")
+    assert network.points == network.max_points, network.feedback()
+    assert "was defined before the error, so it was graded" in network.feedback()
+    assert "missing" not in network.feedback()
+    [error] = report.to_gradescope()["extra_data"]["cell_errors"]
+    assert error["grade_ids"] == ["network"] and error["type"] == "RuntimeError"

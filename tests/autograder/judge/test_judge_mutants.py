@@ -18,6 +18,7 @@ class Mutant:
     description: str
     edits: tuple[tuple[str, str], ...]  # (old, new) text replacements in that cell
     hint: str = ""  # a phrase the component's feedback must contain
+    wrong_hint: str = ""  # a phrase it must not contain (another bug's hint)
 
 
 MUTANTS = [
@@ -115,7 +116,44 @@ MUTANTS = [
         "convnext_block",
         "drop path active in eval",
         (("if self.training and self.drop_path > 0.0:", "if self.drop_path > 0.0:"),),
-        hint="eval",
+        hint="stochastic depth must be off outside training",
+    ),
+    Mutant(
+        "convnext_block",
+        "GroupNorm(1, C) as its LayerNorm (normalises over C, H, W)",
+        (
+            (
+                "self.norm = nn.LayerNorm(channels, eps=1e-6)",
+                "self.norm = nn.GroupNorm(1, channels, eps=1e-6)",
+            ),
+            ("x = self.dwconv(x)", "x = self.norm(self.dwconv(x))"),
+            ("self.pwconv1(self.norm(x))", "self.pwconv1(x)"),
+        ),
+        hint="(C, H, W)",
+        wrong_hint="stochastic depth must be off",
+    ),
+    Mutant(
+        "convnext_block",
+        "drop path: kept samples not rescaled",
+        (("mask = mask / keep_prob", "mask = mask"),),
+        hint="not rescaled",
+    ),
+    Mutant(
+        "convnext_block",
+        "drop path: keeps with probability p instead of 1 - p",
+        ((".bernoulli_(keep_prob)", ".bernoulli_(self.drop_path)"),),
+        hint="KEEP with probability 1 − p",
+    ),
+    Mutant(
+        "convnext_block",
+        "drop path: kept samples multiplied by 1 - p",
+        (("mask = mask / keep_prob", "mask = mask * keep_prob"),),
+    ),
+    Mutant(
+        "convnext_block",
+        "drop path: one coin per element",
+        (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty(x.shape)"),),
+        hint="dropped one by one",
     ),
     Mutant(
         "convnext_block",
@@ -290,6 +328,7 @@ MUTANTS = [
         "hardest positive may be the anchor itself",
         (("positive = same & ~itself", "positive = same"),),
         hint="itself",
+        wrong_hint="ALL anchors",
     ),
     Mutant(
         "batch_hard_triplet_loss",
@@ -300,6 +339,8 @@ MUTANTS = [
                 "losses = F.relu(hardest_positive - hardest_negative + self.margin)",
             ),
         ),
+        hint="ALL anchors",
+        wrong_hint="itself",
     ),
     Mutant(
         "batch_hard_triplet_loss",
@@ -421,4 +462,8 @@ def test_mutants_lose_points_on_their_component_only(
         )
         assert mutant.hint in feedback[component], (
             f"feedback for '{mutant.description}' lacks {mutant.hint!r}:\n{feedback[component]}"
+        )
+        assert not mutant.wrong_hint or mutant.wrong_hint not in feedback[component], (
+            f"feedback for '{mutant.description}' gives another bug's hint "
+            f"{mutant.wrong_hint!r}:\n{feedback[component]}"
         )

@@ -3,22 +3,30 @@ models over the parameter budget are flagged."""
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
-from autograder.rescore.grade_model import (
-    GradeModelReport,
-    RescoreError,
+from autograder.rescore.contents import (
+    CheckpointContents,
+    CheckpointContractError,
     count_parameters,
-    load_course_config,
     read_checkpoint,
+)
+from autograder.rescore.grade_model import (
+    GradeModelConfig,
+    GradeModelReport,
+    SubmissionError,
+    checked_preprocessing,
+    load_course_config,
 )
 from facekit.cli import main as facekit
 from facekit.paths import SOLUTION_NOTEBOOK
 from facekit.training.cli import DEFAULT_COURSE_CONFIG
 from facekit.training.config import ConfigError
+from facekit.training.inference import Preprocessing
 
 
 class TouchOnUnpickle:
@@ -45,7 +53,9 @@ def test_pickled_payload_is_refused(tmp_path: Path, payload):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
     torch.save(payload(marker), path)
-    with pytest.raises(RescoreError, match="refused: the checkpoint contains pickled Python"):
+    with pytest.raises(
+        CheckpointContractError, match="refused: the checkpoint contains pickled Python"
+    ):
         read_checkpoint(path)
     assert not marker.exists()
 
@@ -54,7 +64,7 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path):
     """A text file posing as a checkpoint is named in the error."""
     path = tmp_path / "notes.pt"
     path.write_text("hello")
-    with pytest.raises(RescoreError, match="notes.pt"):
+    with pytest.raises(CheckpointContractError, match="notes.pt"):
         read_checkpoint(path)
 
 
@@ -65,9 +75,99 @@ def test_student_style_checkpoints_are_read(tmp_path: Path, wrap):
     path = tmp_path / "student.pt"
     torch.save(weights if wrap is None else {wrap: weights, "epoch": 3}, path)
     contents = read_checkpoint(path)
-    assert contents.meta is None and set(contents.weights) == set(weights)
+    assert contents.preprocessing is None and contents.network_kwargs is None
+    assert set(contents.weights) == set(weights)
     # 3*2 + 2 (linear) + 2 + 2 (BN affine); running statistics are not parameters.
     assert count_parameters(contents.weights) == 12
+
+
+class HiddenWeights(torch.nn.Module):
+    """Weights stored as buffers named like BatchNorm statistics, to dodge the budget."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(3, 2)
+        self.register_buffer("stray", torch.zeros(1))
+        self.hide = torch.nn.Module()
+        self.hide.register_buffer("running_mean", torch.zeros(5000))
+        self.hide.register_buffer("running_var", torch.zeros(5000))
+        self.hide.register_buffer("num_batches_tracked", torch.zeros((), dtype=torch.long))
+
+
+def test_buffers_named_like_batchnorm_statistics_still_count():
+    """Do 'running statistics' without their BatchNorm's weight count towards the budget?"""
+    weights = HiddenWeights().state_dict()
+    # Linear 3*2 + 2, the stray buffer 1, the hidden 'statistics' 2 * 5000 (a step counter is
+    # one number and never counts).
+    assert count_parameters(weights) == 8 + 1 + 10_000
+
+
+def test_notebook_checkpoint_contract_is_read(tmp_path: Path):
+    """Does the notebook's best.pt layout give weights, Network arguments, class names and
+    preprocessing (tuples as the lists the worker passes on)?"""
+    model = torch.nn.Linear(3, 2)
+    record = Preprocessing(image_size=48).to_dict()
+    path = tmp_path / "best.pt"
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "epoch": 3,
+            "network_kwargs": {"depths": (1, 1), "block": None},
+            "class_names": ["a", "b"],
+            "preprocessing": record,
+        },
+        path,
+    )
+    contents = read_checkpoint(path)
+    assert set(contents.weights) == {"weight", "bias"}
+    assert contents.network_kwargs == {"depths": [1, 1], "block": None}
+    assert contents.class_names == ["a", "b"] and contents.preprocessing == Preprocessing(48)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("network_kwargs", [1, 2], "network_kwargs must be a dict"),
+        ("network_kwargs", {"depths": torch.zeros(2)}, "network_kwargs must hold plain values"),
+        ("network_kwargs", {"x": "y" * 20_000}, "network_kwargs is too large"),
+        ("class_names", "abc", "class_names must be a list"),
+        ("class_names", [1, 2], "class_names must be a list"),
+        ("preprocessing", {"mean": [0.5]}, "mean must be 3 numbers"),
+        ("preprocessing", {"channel_order": "RGBA"}, "channel_order must be one of"),
+    ],
+)
+def test_malformed_contract_fields_are_named(tmp_path: Path, field: str, value, message: str):
+    """Is each malformed contract field of a student's checkpoint refused, naming the file?"""
+    path = tmp_path / "best.pt"
+    torch.save({"model": {"w": torch.zeros(1)}, field: value}, path)
+    with pytest.raises(CheckpointContractError, match=message) as error:
+        read_checkpoint(path)
+    assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"image_size": 8}, "image_size 8 is outside the allowed 16..512"),
+        ({"image_size": 4096}, "image_size 4096 is outside"),
+        ({"mean": [0.5, 0.5, 1.5]}, "mean [0.5, 0.5, 1.5] is outside the allowed range [0.0, 1.0]"),
+        ({"std": [0.001, 0.5, 0.5]}, "std [0.001, 0.5, 0.5] is outside the allowed range"),
+    ],
+)
+def test_preprocessing_outside_the_course_ranges_is_the_students(record, message: str):
+    """Is a recorded preprocessing outside the course's ranges a SubmissionError (exit 1)?"""
+    contents = CheckpointContents(weights={}, preprocessing=Preprocessing.from_dict(record))
+    with pytest.raises(SubmissionError, match=re.escape(message)) as error:
+        checked_preprocessing(contents, GradeModelConfig(), [])
+    assert error.value.exit_code == 1
+
+
+def test_missing_preprocessing_takes_the_course_default_with_a_note():
+    """Is a checkpoint without a record fed at the course's size and statistics, and said so?"""
+    notes: list[str] = []
+    course = GradeModelConfig(image_size=64)
+    chosen = checked_preprocessing(CheckpointContents(weights={}), course, notes)
+    assert chosen == Preprocessing(image_size=64) and "records no preprocessing" in notes[0]
 
 
 def test_report_flags_over_budget():
@@ -111,9 +211,13 @@ def test_grade_model_reproduces_the_run_exactly(graded, tiny_run):
     agreements = {a["task"]: a for a in report["agreements"]}
     assert agreements["classification"]["label_agreement"] == 1.0
     assert agreements["verification"]["max_abs_diff"] == 0.0
-    assert all(a["exact"] for a in agreements.values())
+    assert all(a["reproduces"] for a in agreements.values())
+    assert report["status"] == "does not reproduce"  # only because it is over the tight budget
     for task, agreement in agreements.items():
         assert report["scores"][task]["overall"] == agreement["submitted_overall"]
+    # The preprocessing came from the checkpoint (tiny_cpu.toml's 32 px), not a course guess.
+    assert report["preprocessing"] == Preprocessing(image_size=32).to_dict()
+    assert report["notes"] == []
 
 
 @pytest.mark.slow

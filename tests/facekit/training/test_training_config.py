@@ -48,6 +48,10 @@ def test_resnet_and_convnext_configs_are_shipped():
             "margin_warmup_epochs needs an additive margin",
         ),
         ("[optim\n", "not valid TOML"),
+        ("[data]\nmean = [0.5, 0.5]\n", "data.mean must hold 3 numbers"),
+        ("[data]\nstd = [0.5, 0.0, 0.5]\n", "data.std must be positive"),
+        ("[data]\nmean = ['a', 0.5, 0.5]\n", "data.mean: expected float, got str"),
+        ("[data]\nstd = 0.5\n", "data.std: expected a list"),
     ],
 )
 def test_bad_config_is_named(tmp_path: Path, text: str, expected: str):

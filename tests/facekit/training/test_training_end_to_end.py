@@ -8,6 +8,7 @@ import torch
 from autograder.scoring import score_submission
 from facekit.cli import main as facekit
 from facekit.paths import REPO_ROOT
+from facekit.training.inference import Preprocessing
 from facekit.training.trainer import METRICS_COLUMNS
 
 pytestmark = pytest.mark.slow
@@ -54,6 +55,8 @@ def test_checkpoint_opens_with_weights_only(tiny_run):
     meta = json.loads(payload["meta"])
     assert meta["epoch"] == 4 and meta["eval_weights"] == "ema"
     assert meta["class_names"] == sorted(meta["class_names"])
+    # The evaluation preprocessing is recorded (issue 13): tiny_cpu.toml's size, course statistics.
+    assert meta["preprocessing"] == Preprocessing(image_size=32).to_dict()
     assert set(payload) >= {"model", "ema", "objective", "optimizer", "scaler", "meta"}
 
 

@@ -126,3 +126,51 @@ def test_margin_warms_up_linearly_per_epoch():
         model.warm_up_margin(epoch)
         margins.append(model.head.m)
     assert margins == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.4])
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ([1, 2], "must be a dict"),
+        ({"image_size": 0}, "image_size must be a positive integer"),
+        ({"image_size": True}, "image_size must be a positive integer"),
+        ({"image_size": 1.5}, "image_size must be a positive integer"),
+        ({"mean": [0.5, 0.5]}, "mean must be 3 numbers"),
+        ({"mean": "0.5"}, "mean must be 3 numbers"),
+        ({"std": [0.5, 0.5, 0.0]}, "std must be positive"),
+        ({"resize": "nearest"}, "resize must be one of bilinear-antialias"),
+        ({"channel_order": "GRB"}, "channel_order must be one of RGB, BGR"),
+        ({"interpolation": "bicubic"}, "unknown field 'interpolation'"),
+    ],
+)
+def test_malformed_preprocessing_is_named(raw, message: str):
+    """Is every malformed preprocessing record refused with the field that is wrong?"""
+    with pytest.raises(ValueError, match=message):
+        inference.Preprocessing.from_dict(raw)
+
+
+def test_preprocessing_round_trips_and_fills_defaults():
+    """Does a stored record read back as itself, and a partial one take the course defaults?"""
+    chosen = inference.Preprocessing(64, (0.4, 0.5, 0.6), (0.2, 0.3, 0.4), channel_order="BGR")
+    assert inference.Preprocessing.from_dict(chosen.to_dict()) == chosen
+    assert inference.Preprocessing.from_dict({"image_size": 64}) == inference.Preprocessing(64)
+
+
+def test_bgr_preprocessing_swaps_channels():
+    """Is channel_order BGR the RGB normalisation with the channels reversed?"""
+    images = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
+    rgb = inference.normalize(images)
+    bgr = inference.normalize(images.flip(1), inference.Preprocessing(channel_order="BGR"))
+    assert torch.equal(rgb, bgr)
+
+
+def test_normalize_matches_torchvision_transforms():
+    """Does normalize give bit for bit what the notebook's ToDtype(scale) + Normalize gives?"""
+    from torchvision.transforms import v2
+
+    images = torch.randint(0, 256, (2, 3, 5, 5), dtype=torch.uint8)
+    mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.4)
+    transform = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
+    expected = torch.stack([transform(image) for image in images])
+    got = inference.normalize(images, inference.Preprocessing(mean=mean, std=std))
+    assert torch.equal(got, expected), f"max abs err {(got - expected).abs().max()}"

@@ -1,0 +1,1 @@
+"""`facekit audit`: does each student's own model reproduce their leaderboard CSVs?"""

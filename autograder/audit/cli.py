@@ -1,0 +1,82 @@
+"""`facekit audit`: after the deadline, check that each student's model produced their CSVs."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add the `audit` command."""
+    parser = subcommands.add_parser(
+        "audit",
+        help="re-score every student's checkpoint and label who reproduces their CSVs",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="For each CLASS/<student>/ (notebook, checkpoint, final CSVs): grade-model "
+        "in the sandbox, then one label: uses library modules, could not run, over budget, "
+        "does not reproduce, or reproduces. Resumable: unchanged students are not redone.",
+    )
+    parser.add_argument("class_dir", type=Path, help="folder with one folder per student")
+    parser.add_argument("--data", type=Path, required=True, help="competition directory")
+    parser.add_argument("--keys", type=Path, required=True, help="hidden answer-key directory")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the audit")
+    parser.add_argument("--course-config", type=Path, default=None, help="course TOML")
+    parser.add_argument("--only", nargs="+", default=[], help="audit only these students")
+    parser.add_argument(
+        "--scores", type=Path, default=None, help="CSV student,score: pick by --top/--cutoffs"
+    )
+    parser.add_argument("--top", type=int, default=0, help="with --scores: the best K students")
+    parser.add_argument(
+        "--cutoffs",
+        type=float,
+        nargs="*",
+        default=[],
+        help="with --scores: also every student within --margin of these grade cut-offs",
+    )
+    parser.add_argument("--margin", type=float, default=1.0, help="distance to a cut-off")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="students at once")
+    parser.add_argument("--gpu", action="store_true", help="let the sandboxed workers use CUDA")
+    parser.add_argument("--force", action="store_true", help="redo students already audited")
+    parser.set_defaults(handler=run_audit)
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from autograder.audit.inputs import (
+        AuditInputError,
+        find_students,
+        read_scores,
+        select_students,
+    )
+    from autograder.audit.report import AUDIT_HTML, write_audit_report
+    from autograder.audit.run import AuditSettings, audit_class
+    from autograder.audit.verdict import REPRODUCES
+    from autograder.rescore.grade_model import GraderFault, RescoreError
+
+    try:
+        only = list(args.only)
+        if args.scores is not None:
+            scores = read_scores(args.scores)
+            only += select_students(scores, args.top, args.cutoffs, args.margin)
+        students = find_students(args.class_dir, only)
+        settings = AuditSettings(
+            args.data, args.keys, args.course_config, args.gpu, args.jobs, args.force, True
+        )
+        verdicts, resumed = audit_class(students, settings, args.out)
+    except AuditInputError as error:
+        print(f"facekit audit: {error}", file=sys.stderr)
+        return 2
+    except GraderFault as error:
+        print(f"facekit audit: {error}", file=sys.stderr)
+        return 3
+    except RescoreError as error:
+        print(f"facekit audit: {error}", file=sys.stderr)
+        return error.exit_code
+    notes = [f"{len(verdicts)} students audited ({resumed} unchanged since the last run)"]
+    if resumed:
+        notes[0] += "; use --force to redo them"
+    write_audit_report(args.out, verdicts, notes)
+    flagged = [v for v in verdicts if v.label != REPRODUCES]
+    for verdict in verdicts:
+        print(f"{verdict.student}: {verdict.label}")
+    print(f"{notes[0]}; {len(flagged)} flagged; table: {args.out / AUDIT_HTML}")
+    return 1 if flagged else 0

@@ -1,0 +1,1 @@
+"""Code similarity between submitted notebooks (copied work), the MOSS method."""

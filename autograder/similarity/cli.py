@@ -1,0 +1,56 @@
+"""`facekit similarity`: rank every pair of submitted notebooks by shared code."""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from autograder.batch import BatchError
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add the `similarity` command."""
+    parser = subcommands.add_parser(
+        "similarity",
+        help="rank pairs of notebooks by shared graded code (copied work)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Winnowed fingerprints (the MOSS method) of each notebook's graded "
+        "definitions and helpers, starter code removed; robust to renamed identifiers, "
+        "reordered methods, comments and formatting. Writes pairs.csv, index.html and a "
+        "side-by-side page per top pair.",
+    )
+    parser.add_argument(
+        "submissions", nargs="+", type=Path, help="notebooks, folders, or nbgrader's submitted/"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="folder for the report")
+    parser.add_argument("--pages", type=int, default=50, help="side-by-side pages to write")
+    parser.add_argument(
+        "--max-common",
+        type=int,
+        default=None,
+        help="ignore code found in more notebooks than this (default: max(5, 10%% of the class))",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1, help="processes for fingerprinting"
+    )
+    parser.set_defaults(handler=run_similarity)
+
+
+def run_similarity(args: argparse.Namespace) -> int:
+    from autograder.similarity.detect import SimilarityOptions, detect_similarity
+
+    options = SimilarityOptions(
+        max_common=args.max_common, pages=args.pages, jobs=args.jobs, progress=True
+    )
+    try:
+        result = detect_similarity(args.submissions, args.out, options)
+    except BatchError as error:
+        print(f"facekit similarity: {error}", file=sys.stderr)
+        return 1
+    for note in result.notes:
+        print(note)
+    if result.pairs:
+        top = result.pairs[0]
+        print(f"most similar: {top.student_a} and {top.student_b} (score {top.score:.3f})")
+    print(f"report: {args.out / 'index.html'}")
+    return 0

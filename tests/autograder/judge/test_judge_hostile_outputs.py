@@ -1,0 +1,90 @@
+"""A correct notebook that sabotages its own answers after the worker wrote them (atexit): a
+FIFO, links to /dev/zero, to the grader's stdin or to host files, JSON nested 200,000 deep,
+malformed records. Each must become a graded zero with a clear reason (never a hang, a followed
+link, an exhausted memory or a grader fault), and the work folder must be gone afterwards, even
+when the sandbox leaves a tree 20,000 levels deep."""
+
+import signal
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.judge import grade_notebook
+from autograder.judge.prepare import prepared_cases
+from autograder.judge.runner import _died
+from autograder.judge.worker_main import Status
+from autograder.sandbox import SandboxResult
+
+CHEATERS = Path(__file__).parents[1] / "batch" / "cheaters"
+SABOTAGE = {
+    "replace_answers_with_fifos": "a FIFO",
+    "link_answers_to_dev_zero": "symbolic link",
+    "link_answers_to_grader_stdin": "symbolic link",
+    "link_answers_to_host_paths": "symbolic link",
+    "deeply_nested_answers": "nests deeper than",
+    "malformed_answer_records": "could not be read",
+}
+
+
+def _graded_with(cell: str, source_notebook, write_notebook, tmp_path, monkeypatch):
+    notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
+    replacements = {"__OUT__": str(tmp_path / "out"), "__KEYS__": str(tmp_path / "keys")}
+    replacements["__REPO__"] = str(Path(__file__).parents[3])
+    for token, value in replacements.items():
+        cell = cell.replace(token, value)
+    notebook.cells.append(nbformat.v4.new_code_cell(cell, metadata={"tags": ["export"]}))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(work))
+    report = grade_notebook(write_notebook(notebook))
+    assert list(work.iterdir()) == [], "the judge's work folder was left behind"
+    return report
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cheat", sorted(SABOTAGE))
+def test_sabotaged_answers_are_a_clear_zero(
+    cheat, source_notebook, write_notebook, tmp_path, monkeypatch
+):
+    """Does every case score 0, saying the answer could not be read and why?"""
+    code = (CHEATERS / f"{cheat}.py").read_text()
+    report = _graded_with(code, source_notebook, write_notebook, tmp_path, monkeypatch)
+    assert report.total == 0, report.to_markdown()
+    for component in report.components:
+        for case in component.cases:
+            assert case.status == Status.GARBAGE, component.feedback()
+            assert "the worker's answer could not be read" in case.problems[0]
+    reasons = " ".join(case.problems[0] for c in report.components for case in c.cases)
+    assert SABOTAGE[cheat] in reasons
+
+
+@pytest.mark.slow
+def test_deep_tree_left_in_the_work_folder_is_removed(
+    source_notebook, write_notebook, tmp_path, monkeypatch
+):
+    """Does a 20,000-deep tree with locked directories neither cost points nor stay behind?"""
+    code = (CHEATERS / "deep_tree_in_work_folder.py").read_text()
+    report = _graded_with(code, source_notebook, write_notebook, tmp_path, monkeypatch)
+    assert report.total == report.max_total, report.to_markdown()
+
+
+@pytest.mark.parametrize(
+    ("returncode", "timed_out", "status", "words"),
+    [
+        (None, True, Status.TIMEOUT, "timed out: the worker was still running case"),
+        (-signal.SIGXCPU, False, Status.TIMEOUT, "the CPU-time limit"),
+        (-signal.SIGSEGV, False, Status.CRASHED, "crashed: the worker running case"),
+        (3, False, Status.CRASHED, "exited with code 3"),
+    ],
+)
+def test_a_killed_worker_is_timed_out_or_crashed_naming_the_case(
+    returncode, timed_out, status, words
+):
+    """Is a worker stopped by the wall-clock or CPU limit 'timed out' (not 'crashed'), and is
+    the case it was running named either way?"""
+    prepared = prepared_cases(5)[7]
+    result = SandboxResult(returncode, timed_out, "", "", 1.0, wall_limit=90.0)
+    answer = _died(result, prepared)
+    assert answer.status == status
+    assert words in answer.message and prepared.case_id in answer.message
