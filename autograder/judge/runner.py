@@ -7,6 +7,7 @@ MAX_RUNS runs). Every answer is validated as data here, in the trusted process.
 
 import json
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,12 @@ MAX_ANSWER_BYTES = 64 * 2**20  # far above any honest answer: the cases use tiny
 STATUSES = ("ok", "missing", "not_implemented", "state_mismatch", "error", "bad_output", "timeout")
 CASE_SECONDS = 10.0  # per case, enforced inside the worker; the sandbox's wall limit backs it up
 TENSOR_PREFIXES = ("output", "grad_input/", "grad_param/", "buffer/")
+_OUT_OF_MEMORY_SIGNS = ("MemoryError", "failed to map segment", "Cannot allocate memory")
+
+
+class WorkerStartError(RuntimeError):
+    """The worker failed before any student code ran (its own imports, the sandbox's set-up):
+    the grader's fault, never a student's zero."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,17 @@ def _read_cell_errors(workdir: Path) -> tuple[dict, ...]:
     )
 
 
+def _start_failure(result, limits) -> str:
+    reason = result.failure_reason() or "exited without signalling readiness"
+    if any(sign in result.stderr for sign in _OUT_OF_MEMORY_SIGNS):
+        reason += " -- the memory limit is too small for the worker's own imports"
+    return (
+        f"the sandboxed worker failed before running any student code ({reason}); interpreter "
+        f"{sys.executable}; limits: memory {limits.memory_bytes / 2**30:g} GiB, CPU "
+        f"{limits.cpu_seconds} s, wall {limits.wall_seconds:g} s"
+    )
+
+
 def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
     """Answers for every prepared case from one worker process (more only after a crash)."""
     from autograder.sandbox import run_sandboxed
@@ -115,6 +133,8 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
             result = run_sandboxed(
                 workdir / "worker_main.py", workdir, limits, args=[str(position)]
             )
+            if runs == 1 and not result.ready:  # later runs follow student code: not evidence
+                raise WorkerStartError(_start_failure(result, limits))
             while position < len(indices):
                 answer = _read_answer(workdir, indices[position])
                 if answer is None:
