@@ -23,6 +23,7 @@ Every text cell of the CSVs passes through `facekit.spreadsheet.inert_cell`.
 from __future__ import annotations
 
 import concurrent.futures
+import csv
 import hashlib
 import json
 import multiprocessing
@@ -135,12 +136,13 @@ def _nbgrader_folders(folder: Path) -> list[tuple[Path, list[Path] | None]] | No
     student's folder or one assignment's folder."""
     if folder.name == NBGRADER_SUBMITTED:
         return [(p, None) for p in sorted(folder.iterdir()) if p.name != ".ipynb_checkpoints"]
-    if _plain_dir(folder / NBGRADER_SUBMITTED):
-        return _nbgrader_folders(folder / NBGRADER_SUBMITTED)
+    # before looking for folder/submitted: a student's own folder may hold one, as a trick
     if folder.parent.name == NBGRADER_SUBMITTED:
         return [(folder, None)]
     if folder.parent.parent.name == NBGRADER_SUBMITTED:
         return [(folder.parent, [folder])]
+    if _plain_dir(folder / NBGRADER_SUBMITTED):
+        return _nbgrader_folders(folder / NBGRADER_SUBMITTED)
     return None
 
 
@@ -524,6 +526,7 @@ def write_gradebook(outcomes: Sequence[Outcome], out_dir: Path) -> None:
 
 
 def _write_csv_atomically(frame, path: Path) -> None:
-    """Readers (the grades export) never see a half-written file."""
+    """Readers (the grades export) never see a half-written file. Every text cell is quoted: a
+    bare carriage return in a student's name would otherwise start a forged row."""
     with replacing(path) as partial:
-        frame.to_csv(partial, index=False)
+        frame.to_csv(partial, index=False, quoting=csv.QUOTE_NONNUMERIC)
