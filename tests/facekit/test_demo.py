@@ -2,6 +2,8 @@
 
 import argparse
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -11,9 +13,16 @@ import pytest
 
 from autograder.batch import GRADED, Outcome
 from facekit.demo import MARKER, DemoConfig, DemoError, prepare_output, run_demo_command
+from facekit.paths import REPO_ROOT
 
-# README command 1, after its install: run verbatim in the environment the tests run in.
-README_DEMO = ["facekit", "demo", "--out", "demo_out"]
+
+def readme_demo_command() -> list[str]:
+    """README command 1's demo (`facekit demo ...`, after its install), as the README says it."""
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
+    commands = [
+        c.strip() for block in blocks for line in block.splitlines() for c in line.split("&&")
+    ]
+    return shlex.split(next(c for c in commands if c.startswith("facekit demo")))
 
 
 def test_refuses_a_folder_that_is_not_a_demo(tmp_path):
@@ -75,17 +84,19 @@ def test_failed_demo_says_which_step_and_which_score(tmp_path, monkeypatch, caps
 def test_demo_runs_end_to_end(tmp_path):
     """Does README command 1's demo, run by this environment's own `facekit` script, give the
     reference full marks and the handout 0, then train and score above chance?"""
+    command = readme_demo_command()
     script = shutil.which("facekit", path=str(Path(sys.executable).parent))
     assert script, f"no facekit command beside {sys.executable}: is the kit installed here?"
+    assert "--out" in command, command
     completed = subprocess.run(
-        [script, *README_DEMO[1:]],
+        [script, *command[1:]],
         capture_output=True,
         text=True,
         check=False,
         cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    out = tmp_path / "demo_out"
+    out = tmp_path / command[command.index("--out") + 1]
     summary = json.loads((out / MARKER).read_text())
     assert summary["ok"] is True
     assert summary["grades"]["reference"]["total"] == summary["grades"]["reference"]["max_total"]
