@@ -259,9 +259,11 @@ def check_grader(limits: Limits | None = None) -> None:
     try:
         report = grade_notebook(SOLUTION_NOTEBOOK, limits=limits)
     except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
+        told = f"{type(error).__name__}: {error}"
         raise GraderFault(
             f"the grader's self-test failed, so no student was graded: grading the reference "
-            f"{SOLUTION_NOTEBOOK} failed: {type(error).__name__}: {error}"
+            f"{SOLUTION_NOTEBOOK} failed: {told}"
+            + ("" if sys.executable in told else f". {setting}")
         ) from error
     if report.total != report.max_total or report.max_total <= 0:
         failures = [

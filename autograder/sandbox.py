@@ -142,6 +142,9 @@ def run_sandboxed(
                 start_new_session=True,
                 pass_fds=(ready_write,),
             )
+        except BaseException:
+            os.close(ready_read)
+            raise
         finally:
             os.close(ready_write)
         timed_out = False
