@@ -105,6 +105,14 @@ def shown(name: str | os.PathLike) -> str:
     return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
+def student_from_name(name: str) -> str:
+    """The student a folder or file name stands for: the name itself, or for a name that is not
+    UTF-8 its escaped form marked with a `/` (which no file name holds), so that no other
+    student's name can imitate it."""
+    text = shown(name)
+    return text if text == name else f"{text}/not-utf8"
+
+
 def report_folder(student: str) -> str:
     """The student's folder in out_dir: the name itself when it is a plain folder name that
     cannot collide with the batch's own files, else `_<slug>-<hash>` (plain names never start
@@ -122,8 +130,8 @@ def student_name(notebook: Path) -> str:
     path gives the file's stem."""
     parts = notebook.parts
     if len(parts) >= 4 and parts[-4] == NBGRADER_SUBMITTED:
-        return shown(parts[-3])
-    return shown(notebook.stem)
+        return student_from_name(parts[-3])
+    return student_from_name(notebook.stem)
 
 
 def _plain_dir(path: Path) -> bool:
@@ -150,7 +158,7 @@ def _student_submission(student_dir: Path, assignments: list[Path] | None) -> Su
     """The one notebook to grade in submitted/<student>/<assignment>/ (only there, as nbgrader
     looks: a nested submitted/<other>/... is never another student's). Several notebooks: the
     one named like the handout; else this student's row says why none was graded."""
-    student = shown(student_dir.name)
+    student = student_from_name(student_dir.name)
     if not _plain_dir(student_dir):
         return Submission(student, student_dir, f"{shown(student_dir)} is not a plain folder")
     if assignments is None:
@@ -180,7 +188,7 @@ def _folder_submissions(folder: Path) -> list[Submission]:
     if nbgrader is not None:
         return [_student_submission(student, assignments) for student, assignments in nbgrader]
     found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    return [Submission(shown(notebook.stem), notebook) for notebook in found]
+    return [Submission(student_from_name(notebook.stem), notebook) for notebook in found]
 
 
 def find_submissions(paths: Iterable[Path]) -> list[Submission]:

@@ -166,16 +166,18 @@ def test_odd_student_names_get_their_own_row_and_folder(tmp_path, name):
     assert len(pd.read_csv(out / GRADEBOOK_NAME)) == 2
 
 
-def test_undecodable_folder_name_is_graded(tmp_path):
-    """Does a student folder whose name is not UTF-8 get a row (escaped), not a crash?"""
+def test_undecodable_folder_name_is_graded_apart_from_its_imitation(tmp_path):
+    """Does a student folder whose name is not UTF-8 get a row (escaped), not a crash, and one
+    literally named like its escaped form a row of its own (not a batch-stopping duplicate)?"""
     submitted = tmp_path / "submitted"
-    raw = os.fsencode(submitted) + b"/caf\xe9/hw2p2"
-    os.makedirs(raw)
-    with open(raw + b"/hw2p2.ipynb", "w") as handle:
-        handle.write("{")
+    for name in (b"caf\xe9", b"caf\\xe9"):
+        raw = os.fsencode(submitted) + b"/" + name + b"/hw2p2"
+        os.makedirs(raw)
+        with open(raw + b"/hw2p2.ipynb", "w") as handle:
+            handle.write("{")
     outcomes = grade([submitted], tmp_path / "out")
-    assert list(outcomes) == ["caf\\xe9"]
-    assert "caf\\xe9" in (tmp_path / "out" / GRADEBOOK_NAME).read_text(encoding="utf-8")
+    assert sorted(outcomes) == ["caf\\xe9", "caf\\xe9/not-utf8"]
+    assert "caf\\xe9/not-utf8" in (tmp_path / "out" / GRADEBOOK_NAME).read_text(encoding="utf-8")
 
 
 def cells(path: Path) -> list[str]:
