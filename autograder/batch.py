@@ -1,43 +1,56 @@
 """Grade many submitted notebooks: find them, grade each (in parallel), write the gradebook.
 
-One broken notebook never stops a batch: a student's fault (invalid JSON, a syntax error, an
-import of a missing package, a cheat) is that student's zero with the reason, written by the
-judge into the student's report. A fault of the grader itself is kept apart: status
-`grader_error` in `batch_log.csv`, no points in the gradebook (never a silent zero), and a
-non-zero exit code from `facekit grade`.
+Before anyone is judged, the grader judges itself: the reference solution goes through the very
+same sandbox and limits and must get full marks, else `GraderFault` (exit 3) and nothing is
+written. One broken notebook never stops a batch: a student's fault (a syntax error, an import
+of a missing package, a cheat) is that student's zero with the reason, written by the judge into
+the student's report; a file that is no notebook at all is status `unreadable` (a zero with the
+reason). A fault of the grader itself is kept apart: status `grader_error`, no points in the
+gradebook (never a silent zero), never cached, and a non-zero exit code from `facekit grade`.
 
 Output layout (`out_dir`):
-    <student>/results.json   Gradescope autograder schema (from the judge's report)
-    <student>/report.md      the readable per-student report
+    <student>/results.json   Gradescope autograder schema (from the judge's report); a name that
+    <student>/report.md      is not a plain folder name gets `_<slug>-<hash>` (see batch_log.csv)
     gradebook.csv            student, one column per component (points), total
-    batch_log.csv            student, notebook, status, total, max_total, seconds, cached, reason
-    grading_cache.json       sha256 of each notebook + grader fingerprint: unchanged ones are
-                             not graded again
+    batch_log.csv            student, notebook, status, total, max_total, seconds, cached, report,
+                             reason
+    grading_cache.json       every student graded into `out_dir`, with the sha256 of the notebook
+                             and the grader's fingerprint: unchanged ones are not graded again,
+                             and grading a subset merges into the two CSVs
+Every text cell of the CSVs passes through `facekit.spreadsheet.inert_cell`.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import csv
 import hashlib
 import json
 import multiprocessing
+import os
+import re
 import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from autograder.extract import NotebookError
+from autograder.extract import NotebookError, read_notebook
 from autograder.sandbox import Limits, describe_isolation, isolation_report
-from facekit.files import file_sha256, replacing
+from facekit.files import replacing
+from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.spreadsheet import inert_cell
+from facekit.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
 
 GRADEBOOK_NAME = "gradebook.csv"
 BATCH_LOG_NAME = "batch_log.csv"
 CACHE_NAME = "grading_cache.json"
 NBGRADER_SUBMITTED = "submitted"
-GRADED, GRADER_ERROR = "graded", "grader_error"
+GRADED, UNREADABLE, GRADER_ERROR = "graded", "unreadable", "grader_error"
+MAX_NOTEBOOK_BYTES = 64 * 2**20  # far above any honest notebook (the handout is ~100 kB)
 _MAX_REASON_CHARS = 500  # batch_log.csv stays readable; the full story is in report.md
+_PLAIN_FOLDER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
 _PACKAGE_ROOT = Path(__file__).resolve().parent
 # Everything whose change can change a grade: a new fingerprint re-grades every notebook.
 _FINGERPRINT_GLOBS = (
@@ -48,18 +61,25 @@ _FINGERPRINT_GLOBS = (
     (_PACKAGE_ROOT.parent / "solutions", "hw2p2_source.ipynb"),
     (_PACKAGE_ROOT.parent / "facekit", "reference.py"),
 )
+_SELF_TESTS_PASSED: set[str] = set()  # fingerprints whose self-test passed in this process
 
 
 class BatchError(Exception):
     """The batch cannot start (no notebooks, two with one student name...): staff's input."""
 
 
+class GraderFault(Exception):
+    """The grader cannot judge anyone (its self-test on the reference failed): the kit's fault."""
+
+
 @dataclass(frozen=True)
 class Submission:
-    """One notebook to grade and whose it is."""
+    """One notebook to grade and whose it is; `problem` says why it cannot be graded, if known
+    from the folder alone (several notebooks, a link instead of a file)."""
 
     student: str
     notebook: Path
+    problem: str = ""
 
 
 @dataclass
@@ -68,7 +88,7 @@ class Outcome:
 
     student: str
     notebook: str
-    status: str  # GRADED (any score, zero included) or GRADER_ERROR
+    status: str  # GRADED (any score, zero included), UNREADABLE or GRADER_ERROR
     points: dict[str, float] = field(default_factory=dict)
     total: float | None = None
     max_total: float | None = None
@@ -77,55 +97,220 @@ class Outcome:
     cached: bool = False
     notebook_sha256: str = ""
     fingerprint: str = ""
+    report: str = ""  # the student's report folder, relative to out_dir
+
+
+def shown(name: str | os.PathLike) -> str:
+    """A file name as text that can always be written (undecodable bytes as \\x escapes)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
+def student_from_name(name: str) -> str:
+    """The student a folder or file name stands for: the name itself, or for a name that is not
+    UTF-8 its escaped form marked with a `/` (which no file name holds), so that no other
+    student's name can imitate it."""
+    text = shown(name)
+    return text if text == name else f"{text}/not-utf8"
+
+
+def report_folder(student: str) -> str:
+    """The student's folder in out_dir: the name itself when it is a plain folder name that
+    cannot collide with the batch's own files, else `_<slug>-<hash>` (plain names never start
+    with `_`, so the two kinds never meet)."""
+    reserved = {GRADEBOOK_NAME, BATCH_LOG_NAME, CACHE_NAME}
+    if _PLAIN_FOLDER_NAME.fullmatch(student) and student not in reserved:
+        return student
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", student)[:40]
+    return f"_{slug}-{hashlib.sha256(student.encode()).hexdigest()[:10]}"
 
 
 def student_name(notebook: Path) -> str:
-    """The student a notebook belongs to: `submitted/<student>/<assignment>/x.ipynb` (nbgrader's
-    layout) gives <student>; any other path gives the file's stem."""
+    """The student a notebook named on the command line belongs to:
+    `.../submitted/<student>/<assignment>/x.ipynb` (nbgrader's layout) gives <student>; any other
+    path gives the file's stem."""
     parts = notebook.parts
-    if NBGRADER_SUBMITTED in parts[:-3]:
-        index = len(parts) - 1 - parts[::-1].index(NBGRADER_SUBMITTED)
-        if index + 3 < len(parts):
-            return parts[index + 1]
-    return notebook.stem
+    if len(parts) >= 4 and parts[-4] == NBGRADER_SUBMITTED:
+        return student_from_name(parts[-3])
+    return student_from_name(notebook.stem)
+
+
+def _plain_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _nbgrader_folders(folder: Path) -> list[tuple[Path, list[Path] | None]] | None:
+    """(student folder, its assignment folders or None for all) when `folder` is part of
+    nbgrader's layout, else None: the course root (holding submitted/), submitted/ itself, one
+    student's folder or one assignment's folder."""
+    if folder.name == NBGRADER_SUBMITTED:
+        return [(p, None) for p in sorted(folder.iterdir()) if p.name != ".ipynb_checkpoints"]
+    # before looking for folder/submitted: a student's own folder may hold one, as a trick
+    if folder.parent.name == NBGRADER_SUBMITTED:
+        return [(folder, None)]
+    if folder.parent.parent.name == NBGRADER_SUBMITTED:
+        return [(folder.parent, [folder])]
+    if _plain_dir(folder / NBGRADER_SUBMITTED):
+        return _nbgrader_folders(folder / NBGRADER_SUBMITTED)
+    return None
+
+
+def _student_submission(student_dir: Path, assignments: list[Path] | None) -> Submission:
+    """The one notebook to grade in submitted/<student>/<assignment>/ (only there, as nbgrader
+    looks: a nested submitted/<other>/... is never another student's). Several notebooks: the
+    one named like the handout; else this student's row says why none was graded."""
+    student = student_from_name(student_dir.name)
+    if not _plain_dir(student_dir):
+        return Submission(student, student_dir, f"{shown(student_dir)} is not a plain folder")
+    if assignments is None:
+        assignments = [p for p in student_dir.iterdir() if p.name != ".ipynb_checkpoints"]
+    notebooks = sorted(
+        notebook
+        for assignment in assignments
+        if _plain_dir(assignment)
+        for notebook in assignment.iterdir()
+        if notebook.suffix == ".ipynb"
+    )
+    named = [notebook for notebook in notebooks if notebook.name == HANDOUT_NOTEBOOK.name]
+    if len(notebooks) == 1 or len(named) == 1:
+        return Submission(student, (named or notebooks)[0])
+    listed = ", ".join(shown(n.relative_to(student_dir)) for n in notebooks[:5])
+    problem = (
+        f"no notebook in {shown(student_dir)}/<assignment>/"
+        if not notebooks
+        else f"{len(notebooks)} notebooks ({listed}) and not exactly one named "
+        f"{HANDOUT_NOTEBOOK.name}: cannot tell which one to grade; submit only one"
+    )
+    return Submission(student, student_dir, problem)
+
+
+def _folder_submissions(folder: Path) -> list[Submission]:
+    nbgrader = _nbgrader_folders(folder)
+    if nbgrader is not None:
+        return [_student_submission(student, assignments) for student, assignments in nbgrader]
+    found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return [Submission(student_from_name(notebook.stem), notebook) for notebook in found]
 
 
 def find_submissions(paths: Iterable[Path]) -> list[Submission]:
-    """Notebooks named directly or found recursively under folders, one per student, sorted."""
-    notebooks: list[Path] = []
+    """Notebooks named directly or found under folders, one per student, sorted by student.
+
+    In nbgrader's layout one student's folder only ever makes that student's row."""
+    submissions: list[Submission] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+            found = _folder_submissions(path)
             if not found:
                 raise BatchError(f"{path}: no .ipynb notebooks in this folder")
-            notebooks.extend(found)
+            submissions.extend(found)
         elif path.is_file():
-            notebooks.append(path)
+            submissions.append(Submission(student_name(path.resolve()), path))
         else:
             raise BatchError(f"{path}: no such notebook file or folder")
-    by_student: dict[str, Path] = {}
-    for notebook in notebooks:
-        student = student_name(notebook.resolve())
-        if student in {"", ".", ".."}:
-            raise BatchError(f"{notebook}: cannot tell whose notebook this is")
-        previous = by_student.setdefault(student, notebook)
-        if previous.resolve() != notebook.resolve():
+    by_student: dict[str, Submission] = {}
+    for submission in submissions:
+        previous = by_student.setdefault(submission.student, submission)
+        if previous.notebook.resolve() != submission.notebook.resolve():
             raise BatchError(
-                f"two notebooks for student {student!r}: {previous} and {notebook}; "
-                "grade them in separate batches or rename one"
+                f"two notebooks for student {submission.student!r}: {previous.notebook} and "
+                f"{submission.notebook}; grade them in separate batches or rename one"
             )
-    return [Submission(student, path) for student, path in sorted(by_student.items())]
+    return [by_student[student] for student in sorted(by_student)]
 
 
 def grader_fingerprint(limits: Limits | None) -> str:
-    """A hash of the judge, rubric, reference and limits: anything that can change a grade."""
-    chosen = asdict(limits) if limits else "the judge's default limits"
-    digest = hashlib.sha256(json.dumps(chosen, sort_keys=True).encode())
+    """A hash of everything that can change a grade: the judge, rubric, reference, sandbox and
+    limits, and the grading environment (interpreter, its prefix, torch and safetensors)."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    environment = {
+        "limits": asdict(limits) if limits else "the judge's default limits",
+        "interpreter": [sys.executable, sys.prefix, sys.version],
+        "packages": {name: version(name) for name in ("torch", "safetensors")},
+    }
+    digest = hashlib.sha256(json.dumps(environment, sort_keys=True).encode())
     for root, pattern in _FINGERPRINT_GLOBS:
         for path in sorted(root.glob(pattern)):
             digest.update(str(path.relative_to(_PACKAGE_ROOT.parent)).encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def describe_limits(limits: Limits | None) -> str:
+    """The limits a notebook is graded under, for a person."""
+    if limits is None:
+        from autograder.judge.judge import default_limits  # noqa: PLC0415
+
+        limits = default_limits()
+    return (
+        f"memory {limits.memory_bytes / 2**30:g} GiB, CPU {limits.cpu_seconds} s, "
+        f"wall {limits.wall_seconds:g} s, {limits.max_processes} processes"
+    )
+
+
+def check_grader(limits: Limits | None = None) -> None:
+    """Grade the reference solution exactly as a student's notebook is graded (same judge,
+    sandbox and limits); raise `GraderFault` saying what broke unless it gets full marks.
+
+    A pass is remembered for this process and fingerprint, so a batch pays for it once.
+    """
+    fingerprint = grader_fingerprint(limits)
+    if fingerprint in _SELF_TESTS_PASSED:
+        return
+    from importlib.metadata import version  # noqa: PLC0415
+
+    from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
+
+    setting = (
+        f"interpreter {sys.executable} (torch {version('torch')}); limits: "
+        f"{describe_limits(limits)}"
+    )
+    try:
+        report = grade_notebook(SOLUTION_NOTEBOOK, limits=limits)
+    except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
+        told = f"{type(error).__name__}: {error}"
+        raise GraderFault(
+            f"the grader's self-test failed, so no student was graded: grading the reference "
+            f"{SOLUTION_NOTEBOOK} failed: {told}"
+            + ("" if sys.executable in told else f". {setting}")
+        ) from error
+    if report.total != report.max_total or report.max_total <= 0:
+        failures = [
+            f"{component.id}/{case.name}: {(case.problems or ('failed',))[0]}"
+            for component in report.components
+            for case in component.cases
+            if not case.passed
+        ]
+        raise GraderFault(
+            f"the grader's self-test failed, so no student was graded: the reference "
+            f"{SOLUTION_NOTEBOOK} scored {report.total:g} / {report.max_total:g} in the sandbox. "
+            f"{setting}. First failure(s): " + " | ".join(failures[:3])[:3000]
+        )
+    _SELF_TESTS_PASSED.add(fingerprint)
+
+
+def _notebook_problem(notebook: Path) -> str:
+    """Why `notebook` is not a readable notebook (read as untrusted: a regular file, no link,
+    bounded size and nesting), or "" when it is one."""
+    try:
+        load_untrusted_json(notebook.parent.resolve(), notebook.name, MAX_NOTEBOOK_BYTES, 64)
+        read_notebook(notebook)
+    except UntrustedFileError as error:
+        return f"{shown(notebook)}: {error}"
+    except NotebookError as error:
+        return str(error)
+    return ""
+
+
+def _notebook_sha256(submission: Submission) -> str:
+    """The notebook's identity for the cache; "" when it cannot be read as a plain file."""
+    if submission.problem:
+        return ""
+    notebook = submission.notebook
+    try:
+        data = read_untrusted_bytes(notebook.parent.resolve(), notebook.name, MAX_NOTEBOOK_BYTES)
+    except UntrustedFileError:
+        return ""
+    return hashlib.sha256(data).hexdigest()
 
 
 def grade_submission(
@@ -137,23 +322,29 @@ def grade_submission(
     worker: returns plain data only.
     """
     start = time.monotonic()
-    outcome = Outcome(submission.student, str(submission.notebook), GRADER_ERROR)
+    folder = report_folder(submission.student)
+    outcome = Outcome(submission.student, shown(submission.notebook), GRADER_ERROR, report=folder)
     try:
-        from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
+        problem = submission.problem or _notebook_problem(submission.notebook)
+        if problem:
+            outcome.status, outcome.total, outcome.reason = UNREADABLE, 0.0, problem
+            _write_unreadable_report(out_dir / folder, problem)
+        else:
+            from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
 
-        report = grade_notebook(submission.notebook, limits=limits, seed=seed)
-        report.write(out_dir / submission.student)
-        outcome.points = {key: float(value) for key, value in report.component_points().items()}
-        outcome.total, outcome.max_total = float(report.total), float(report.max_total)
-        outcome.status = GRADED
-        outcome.reason = str(report.to_gradescope().get("output", ""))[:_MAX_REASON_CHARS]
+            report = grade_notebook(submission.notebook, limits=limits, seed=seed)
+            report.write(out_dir / folder)
+            outcome.points = {k: float(v) for k, v in report.component_points().items()}
+            outcome.total, outcome.max_total = float(report.total), float(report.max_total)
+            outcome.status = GRADED
+            outcome.reason = str(report.to_gradescope().get("output", ""))
     except NotebookError as error:  # the judge makes most of these a zero report; not all
-        # a notebook the judge could not read: the student's zero, with the reason
-        outcome.status, outcome.total, outcome.reason = GRADED, 0.0, str(error)
-        _write_unreadable_report(out_dir / submission.student, str(error))
+        outcome.status, outcome.total, outcome.reason = UNREADABLE, 0.0, str(error)
+        _write_unreadable_report(out_dir / folder, str(error))
     except Exception as error:  # noqa: BLE001 - the judge's own fault, reported apart
         frames = traceback.format_exception(error)
         outcome.reason = f"grader fault: {error!r}; {''.join(frames[-3:]).strip()}"
+    outcome.reason = outcome.reason[:_MAX_REASON_CHARS]
     outcome.seconds = time.monotonic() - start
     return outcome
 
@@ -164,30 +355,48 @@ def _write_unreadable_report(student_dir: Path, reason: str) -> None:
     output = f"Your notebook could not be graded, so every test scores 0: {reason}"
     results = {"score": 0.0, "output": output, "tests": []}
     (student_dir / "results.json").write_text(json.dumps(results, indent=2))
-    (student_dir / "report.md").write_text(f"# Autograder report\n\n**0 points.** {output}\n")
+    quoted = reason.replace("`", "'")  # the reason quotes the student's file: keep it code
+    (student_dir / "report.md").write_text(
+        f"# Autograder report\n\n**0 points.** Your notebook could not be graded, so every test "
+        f"scores 0:\n\n```\n{quoted}\n```\n"
+    )
 
 
-def _load_cache(out_dir: Path) -> dict[str, dict]:
+def _load_records(out_dir: Path) -> dict[str, Outcome]:
+    """Every student graded into `out_dir` before (the cache file), skipping malformed entries."""
     try:
-        return json.loads((out_dir / CACHE_NAME).read_text())
+        entries = json.loads((out_dir / CACHE_NAME).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return {}
+    known = {f.name for f in fields(Outcome)}
+    records = {}
+    for student, entry in entries.items() if isinstance(entries, dict) else ():
+        try:
+            records[student] = Outcome(**{k: v for k, v in entry.items() if k in known})
+        except (TypeError, AttributeError):
+            continue
+    return records
 
 
-def _save_cache(out_dir: Path, cache: dict[str, dict]) -> None:
+def _save_records(out_dir: Path, records: dict[str, Outcome]) -> None:
+    entries = {student: asdict(o) | {"cached": False} for student, o in records.items()}
     with replacing(out_dir / CACHE_NAME) as partial:
-        partial.write_text(json.dumps(cache, indent=1, sort_keys=True))
+        partial.write_text(json.dumps(entries, indent=1, sort_keys=True))
 
 
-def _cached_outcome(entry: dict | None, sha: str, fingerprint: str, out_dir: Path):
-    """The stored outcome when notebook and grader are unchanged and its report still exists."""
-    if not entry or entry.get("status") != GRADED:
-        return None
-    if entry.get("notebook_sha256") != sha or entry.get("fingerprint") != fingerprint:
-        return None
-    if not (out_dir / entry["student"] / "results.json").is_file():
-        return None
-    return Outcome(**{**entry, "cached": True, "seconds": 0.0})
+def _reusable(previous: Outcome | None, sha: str, fingerprint: str, out_dir: Path) -> bool:
+    """Whether the stored outcome stands: notebook and grader unchanged, report still there, and
+    never a grader error."""
+    return (
+        previous is not None
+        and previous.status in (GRADED, UNREADABLE)
+        and bool(sha)
+        and previous.notebook_sha256 == sha
+        and previous.fingerprint == fingerprint
+        and (
+            out_dir / (previous.report or report_folder(previous.student)) / "results.json"
+        ).is_file()
+    )
 
 
 def _executor(jobs: int) -> concurrent.futures.Executor:
@@ -204,40 +413,50 @@ def grade_batch(
     limits: Limits | None = None,
     use_cache: bool = True,
     progress: bool | None = None,
+    self_test: bool = True,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
     seed: int | None = None,
 ) -> list[Outcome]:
     """Grade every submission into `out_dir`, reusing unchanged results; returns the outcomes.
 
-    `jobs` > 1 grades that many notebooks at once in worker processes (each runs its own sandboxes).
-    `limits` None: the judge's default limits. `progress` None: a bar only on a terminal.
-    `seed` None: a fresh grading seed per notebook; staff reproduce a report with its seed.
+    First `check_grader` (unless `self_test` is False): a grader that fails on the reference
+    raises `GraderFault` before anything is written. `jobs` > 1 grades that many notebooks at once
+    in worker processes (each runs its own sandboxes). `limits` None: the judge's default limits.
+    `progress` None: a bar only on a terminal. `seed` None: a fresh grading seed per notebook;
+    staff reproduce a report with its seed. gradebook.csv and batch_log.csv hold every student
+    ever graded into `out_dir`, this batch's rows replacing theirs.
     """
     from tqdm import tqdm  # noqa: PLC0415
 
     if jobs < 1:
         raise BatchError(f"--jobs must be at least 1, got {jobs}")
-    out_dir.mkdir(parents=True, exist_ok=True)
     log(describe_isolation(isolation_report()))
     fingerprint = grader_fingerprint(limits)
-    cache = _load_cache(out_dir) if use_cache else {}
+    if self_test:
+        check_grader(limits)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = _load_records(out_dir)
     outcomes: dict[str, Outcome] = {}
     to_grade: list[tuple[Submission, str]] = []
     for submission in submissions:
-        sha = file_sha256(submission.notebook)
-        cached = _cached_outcome(cache.get(submission.student), sha, fingerprint, out_dir)
-        if cached is not None:
-            outcomes[submission.student] = cached
+        sha = _notebook_sha256(submission)
+        previous = records.get(submission.student)
+        if use_cache and _reusable(previous, sha, fingerprint, out_dir):
+            outcomes[submission.student] = Outcome(
+                **{**asdict(previous), "cached": True, "seconds": 0.0}
+            )
         else:
             to_grade.append((submission, sha))
     if outcomes:
-        log(f"{len(outcomes)} unchanged submission(s) taken from {out_dir / CACHE_NAME}")
+        log(
+            f"{len(outcomes)} unchanged submission(s) taken from {out_dir / CACHE_NAME}; "
+            "pass --force to grade them again"
+        )
 
     def record(outcome: Outcome, sha: str) -> None:
         outcome.notebook_sha256, outcome.fingerprint = sha, fingerprint
-        outcomes[outcome.student] = outcome
-        cache[outcome.student] = asdict(outcome) | {"cached": False}
-        _save_cache(out_dir, cache)  # after each one: an interrupted batch keeps its progress
+        outcomes[outcome.student] = records[outcome.student] = outcome
+        _save_records(out_dir, records)  # after each one: an interrupted batch keeps its progress
 
     show_bar = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(to_grade), desc="grading", unit="notebook", disable=not show_bar)
@@ -262,15 +481,17 @@ def grade_batch(
                     except Exception as error:  # noqa: BLE001 - a crashed worker process
                         outcome = Outcome(
                             submission.student,
-                            str(submission.notebook),
+                            shown(submission.notebook),
                             GRADER_ERROR,
                             reason=f"grader fault: the grading process failed: {error!r}",
+                            report=report_folder(submission.student),
                         )
                     record(outcome, sha)
                     bar.update()
-    ordered = [outcomes[submission.student] for submission in submissions]
-    write_gradebook(ordered, out_dir)
-    return ordered
+    for student, outcome in records.items():  # this batch's rows say whether they were cached
+        records[student] = outcomes.get(student, outcome)
+    write_gradebook([records[student] for student in sorted(records)], out_dir)
+    return [outcomes[submission.student] for submission in submissions]
 
 
 def component_ids(outcomes: Sequence[Outcome]) -> list[str]:
@@ -290,30 +511,43 @@ def component_ids(outcomes: Sequence[Outcome]) -> list[str]:
 def write_gradebook(outcomes: Sequence[Outcome], out_dir: Path) -> None:
     """Write gradebook.csv (student, components, total) and batch_log.csv (status, reasons).
 
-    A grader error leaves that student's cells empty: never a zero that looks like a grade.
+    A grader error leaves that student's cells empty: never a zero that looks like a grade. Every
+    text cell is made inert for spreadsheets (student names, paths and messages are the
+    student's text).
     """
     import pandas as pd  # noqa: PLC0415
 
     columns = component_ids(outcomes)
     rows = []
     for outcome in outcomes:
-        row: dict[str, object] = {"student": outcome.student}
-        graded = outcome.status == GRADED
-        row.update({c: outcome.points.get(c, 0.0) if graded else None for c in columns})
-        row["total"] = outcome.total if graded else None
+        row: dict[str, object] = {"student": inert_cell(outcome.student)}
+        scored = outcome.status != GRADER_ERROR
+        row.update({c: outcome.points.get(c, 0.0) if scored else None for c in columns})
+        row["total"] = outcome.total if scored else None
         rows.append(row)
     gradebook = pd.DataFrame(rows, columns=["student", *columns, "total"])
     _write_csv_atomically(gradebook, out_dir / GRADEBOOK_NAME)
-    log_columns = ["student", "notebook", "status", "total", "max_total", "seconds", "cached"]
+    numbers = ["total", "max_total", "seconds", "cached"]
     log = pd.DataFrame(
-        [{**{k: getattr(o, k) for k in log_columns}, "reason": o.reason} for o in outcomes],
-        columns=[*log_columns, "reason"],
+        [
+            {
+                "student": inert_cell(o.student),
+                "notebook": inert_cell(o.notebook),
+                "status": inert_cell(o.status),
+                **{key: getattr(o, key) for key in numbers},
+                "report": inert_cell(o.report or report_folder(o.student)),
+                "reason": inert_cell(o.reason),
+            }
+            for o in outcomes
+        ],
+        columns=["student", "notebook", "status", *numbers, "report", "reason"],
     )
     log["seconds"] = log["seconds"].round(2)
     _write_csv_atomically(log, out_dir / BATCH_LOG_NAME)
 
 
 def _write_csv_atomically(frame, path: Path) -> None:
-    """Readers (the grades export) never see a half-written file."""
+    """Readers (the grades export) never see a half-written file. Every text cell is quoted: a
+    bare carriage return in a student's name would otherwise start a forged row."""
     with replacing(path) as partial:
-        frame.to_csv(partial, index=False)
+        frame.to_csv(partial, index=False, quoting=csv.QUOTE_NONNUMERIC)

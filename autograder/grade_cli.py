@@ -60,12 +60,16 @@ def _limits(args: argparse.Namespace) -> Limits | None:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Grade the batch; 0 when every notebook was graded, 3 when the grader itself failed on any."""
+    """Grade the batch. Exit 0 when every notebook was graded; 1 when some were unreadable (a
+    zero each); 3 when the grader failed its self-test (nothing written) or on any notebook."""
     from autograder.batch import (
         BATCH_LOG_NAME,
+        CACHE_NAME,
         GRADEBOOK_NAME,
         GRADER_ERROR,
+        UNREADABLE,
         BatchError,
+        GraderFault,
         find_submissions,
         grade_batch,
     )
@@ -86,19 +90,43 @@ def run_grade(args: argparse.Namespace) -> int:
     except (BatchError, ValueError) as error:
         print(f"facekit grade: {error}", file=sys.stderr)
         return 2
-    errors = [outcome for outcome in outcomes if outcome.status == GRADER_ERROR]
+    except GraderFault as error:
+        print(f"facekit grade: {error}", file=sys.stderr)
+        return EXIT_GRADER_ERRORS
+    errors = [outcome.student for outcome in outcomes if outcome.status == GRADER_ERROR]
+    unreadable = [outcome.student for outcome in outcomes if outcome.status == UNREADABLE]
     cached = sum(outcome.cached for outcome in outcomes)
+    reused = (
+        f"; {cached} unchanged, taken from {args.out / CACHE_NAME} (--force grades them again)"
+        if cached
+        else ""
+    )
+    graded = len(outcomes) - len(errors) - len(unreadable)
     print(
-        f"graded {len(outcomes)} notebook(s) ({cached} unchanged, from the cache); "
+        f"facekit grade: {len(outcomes)} notebook(s): {graded} graded, {len(unreadable)} "
+        f"unreadable, {len(errors)} grader error(s){reused}; "
         f"gradebook: {args.out / GRADEBOOK_NAME}",
         file=sys.stderr,
     )
+    log = args.out / BATCH_LOG_NAME
     if errors:
         print(
             f"facekit grade: the GRADER failed on {len(errors)} notebook(s) (no points recorded "
-            f"for them; these are not the students' faults): "
-            f"{', '.join(outcome.student for outcome in errors)}; see {args.out / BATCH_LOG_NAME}",
+            f"for them; not the students' fault): {_names(errors)}; see {log}",
             file=sys.stderr,
         )
         return EXIT_GRADER_ERRORS
+    if unreadable:
+        print(
+            f"facekit grade: {len(unreadable)} notebook(s) could not be read (a zero each, with "
+            f"the reason): {_names(unreadable)}; see {log}",
+            file=sys.stderr,
+        )
+        return 1
     return 0
+
+
+def _names(students: list[str]) -> str:
+    """Up to ten student names for one line (their repr: a name may hold any character)."""
+    shown = ", ".join(repr(student) for student in students[:10])
+    return shown + (f" and {len(students) - 10} more" if len(students) > 10 else "")

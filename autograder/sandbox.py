@@ -79,6 +79,7 @@ class SandboxResult:
     stderr: str
     wall_seconds: float
     wall_limit: float = 0.0
+    ready: bool = False  # the script wrote to $FACEKIT_READY_FD (e.g. after its own imports)
 
     @property
     def ok(self) -> bool:
@@ -126,18 +127,26 @@ def run_sandboxed(
     if workdir not in script.parents:
         shutil.copy2(script, workdir / script.name)
         script = workdir / script.name
-    config = _launch_config(script, workdir, limits, list(args))
+    ready_read, ready_write = os.pipe()
+    config = _launch_config(script, workdir, limits, list(args), ready_fd=ready_write)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", __file__, json.dumps(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            cwd=workdir,
-            env={},
-            start_new_session=True,
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-I", "-S", __file__, json.dumps(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                cwd=workdir,
+                env={},
+                start_new_session=True,
+                pass_fds=(ready_write,),
+            )
+        except BaseException:
+            os.close(ready_read)
+            raise
+        finally:
+            os.close(ready_write)
         timed_out = False
         try:
             process.wait(timeout=limits.wall_seconds)
@@ -153,7 +162,20 @@ def run_sandboxed(
             stderr=_read_bounded(err),
             wall_seconds=elapsed,
             wall_limit=limits.wall_seconds,
+            ready=_was_signalled(ready_read),
         )
+
+
+def _was_signalled(ready_read: int) -> bool:
+    """Whether anything was written to the readiness pipe; never blocks (a leftover process of
+    the run may still hold its write end)."""
+    try:
+        os.set_blocking(ready_read, False)
+        return bool(os.read(ready_read, 64))
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(ready_read)
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -185,7 +207,10 @@ def _read_bounded(stream) -> str:
 
 
 def child_environment(workdir: Path, allow_gpu: bool) -> dict[str, str]:
-    """The scrubbed environment of the sandboxed interpreter: nothing inherited but PATH's idea."""
+    """The scrubbed environment of the sandboxed interpreter: nothing inherited except what makes
+    its `sys.path` the grader's own (PYTHONPATH, the user site's base)."""
+    import site  # noqa: PLC0415 - the launcher runs with -S; only the caller needs this
+
     python_bin = str(Path(sys.executable).parent)
     env = {
         "PATH": f"{python_bin}:/usr/local/bin:/usr/bin:/bin",
@@ -201,6 +226,13 @@ def child_environment(workdir: Path, allow_gpu: bool) -> dict[str, str]:
         "OPENBLAS_NUM_THREADS": "1",
         "CUDA_VISIBLE_DEVICES": "",
     }
+    # HOME is the work folder, so the user site (`pip install --user`) is pinned to the grader's
+    if site.ENABLE_USER_SITE:
+        env["PYTHONUSERBASE"] = site.getuserbase()
+    else:
+        env["PYTHONNOUSERSITE"] = "1"
+    if os.environ.get("PYTHONPATH") and not sys.flags.ignore_environment:
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     if allow_gpu:
         visible = os.environ.get("CUDA_VISIBLE_DEVICES")
         if visible is None:
@@ -210,21 +242,63 @@ def child_environment(workdir: Path, allow_gpu: bool) -> dict[str, str]:
     return env
 
 
+@functools.cache
+def _interpreter_sys_path() -> tuple[str, ...]:
+    """`sys.path` of a fresh `sys.executable` in the sandbox's environment (minus the script's
+    folder): site-packages, the user site, PYTHONPATH and every entry a `.pth` file adds."""
+    with tempfile.TemporaryDirectory(prefix="facekit-syspath-") as tmp:
+        completed = subprocess.run(
+            [sys.executable, "-c", "import json, sys; print(json.dumps(sys.path[1:]))"],
+            capture_output=True,
+            text=True,
+            env=child_environment(Path(tmp), allow_gpu=False),
+            cwd=tmp,
+            timeout=60,
+            check=False,
+        )
+    try:
+        return tuple(json.loads(completed.stdout))
+    except json.JSONDecodeError:
+        raise RuntimeError(
+            f"cannot start the grading interpreter {sys.executable} (exit "
+            f"{completed.returncode}): {completed.stderr.strip()[-2000:]}"
+        ) from None
+
+
 def _python_paths() -> list[str]:
-    """Directories the interpreter needs to read: its installation and site-packages."""
-    import site  # noqa: PLC0415 - the launcher runs with -S; only the caller needs this
+    """Directories the sandboxed interpreter reads: its installation (the venv, its base, a conda
+    or pyenv prefix) and every existing `sys.path` entry it will have.
 
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    paths.add(str(Path(sys.executable).resolve().parent))
-    paths.update(p for p in site.getsitepackages() if Path(p).is_dir())
-    return sorted(str(Path(p).resolve()) for p in paths)
+    Entries inside the hidden repository stay hidden unless they belong to the interpreter's own
+    installation (a `.venv` in the checkout is reachable; `solutions/` and the tests are not).
+    """
+    own = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}
+    own.update({str(Path(sys.executable).parent), str(Path(sys.executable).resolve().parent)})
+    installs = [Path(p).resolve() for p in (sys.prefix, sys.exec_prefix)]
+    paths = {str(Path(p).resolve()) for p in own}
+    for entry in _interpreter_sys_path():
+        path = Path(entry).resolve()
+        if not entry or not path.exists():
+            continue
+        if path in REPO_ROOT.parents:  # would expose the checkout where mounts are unavailable
+            continue
+        in_repo = path == REPO_ROOT or REPO_ROOT in path.parents
+        if in_repo and not any(path == p or p in path.parents for p in installs):
+            continue
+        paths.add(str(path))
+    return sorted(paths)
 
 
-def _launch_config(script: Path, workdir: Path, limits: Limits, args: list[str]) -> dict:
+def _launch_config(
+    script: Path, workdir: Path, limits: Limits, args: list[str], ready_fd: int | None = None
+) -> dict:
     python = sys.executable  # not resolved: a venv's symlink is what finds its pyvenv.cfg
+    env = child_environment(workdir, limits.allow_gpu)
+    if ready_fd is not None:
+        env["FACEKIT_READY_FD"] = str(ready_fd)
     return {
-        "argv": [python, "-B", "-s", str(script), *args],
-        "env": child_environment(workdir, limits.allow_gpu),
+        "argv": [python, "-B", str(script), *args],
+        "env": env,
         "workdir": str(workdir),
         "python_paths": _python_paths(),
         "hide": [str(REPO_ROOT)],

@@ -22,7 +22,12 @@ MARKER = "demo.json"
 
 
 class DemoError(Exception):
-    """A demo step could not run or gave a result that shows the kit is broken."""
+    """A demo step could not run or gave a result that shows the kit is broken; `step` names it
+    (empty when the demo could not start)."""
+
+    def __init__(self, message: str, step: str = "") -> None:
+        super().__init__(message)
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,18 @@ def run_demo_command(args: argparse.Namespace) -> int:
     )
     try:
         prepare_output(config.out, args.overwrite)
+    except DemoError as error:
+        print(f"facekit demo: {error}", file=sys.stderr)
+        return 2
+    try:
         summary = run_demo(config)
     except DemoError as error:
-        print(f"demo failed: {error}", file=sys.stderr)
-        return 1
+        print(
+            f"facekit demo: failed at step '{error.step}': {error} "
+            f"(details in {config.out / MARKER})",
+            file=sys.stderr,
+        )
+        return 3
     print(f"\nsummary written to {config.out / MARKER}")
     print(json.dumps(summary, indent=2))
     return 0
@@ -100,16 +113,63 @@ def prepare_output(out: Path, overwrite: bool) -> None:
 
 
 def step(title: str, action: Callable[[], Any]) -> Any:
-    """Run one titled step, printing its duration."""
+    """Run one titled step, printing its duration; any failure becomes a DemoError naming it."""
     print(f"\n== {title}", flush=True)
     started = time.perf_counter()
-    result = action()
+    try:
+        result = action()
+    except DemoError as error:
+        raise DemoError(str(error), error.step or title) from error
+    except Exception as error:  # noqa: BLE001 - the demo reports which step broke, and how
+        raise DemoError(f"{type(error).__name__}: {error}", title) from error
     print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
     return result
 
 
 def run_demo(config: DemoConfig) -> dict[str, Any]:
-    """Run every step into `config.out`; return (and save) a summary of what each produced."""
+    """Run every step into `config.out`; return (and save) a summary of what each produced.
+
+    On failure demo.json says which step failed and why, with what the earlier steps gave."""
+    summary: dict[str, Any] = {
+        "ok": False,
+        "config": {key: str(value) for key, value in asdict(config).items()},
+    }
+    try:
+        _run_steps(config, summary)
+        summary["ok"] = True
+    except DemoError as error:
+        summary.update(failed_step=error.step, reason=str(error))
+        raise
+    finally:
+        (config.out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _check_grades(outcomes) -> dict[str, dict[str, Any]]:
+    """The reference must get full marks and the untouched handout 0: else the kit is broken."""
+    grades = {
+        o.student: {"total": o.total, "max_total": o.max_total, "status": o.status}
+        for o in outcomes
+    }
+    for outcome in outcomes:
+        print(f"   {outcome.student}: {outcome.total} / {outcome.max_total} ({outcome.status})")
+    reference, handout = grades["reference"], grades["handout"]
+    problems = []
+    if reference["total"] is None or reference["total"] != reference["max_total"]:
+        reason = next(o.reason for o in outcomes if o.student == "reference")
+        problems.append(
+            f"the reference scored {reference['total']} / {reference['max_total']}, expected "
+            f"full marks ({reason[:1000]})"
+        )
+    if handout["total"] != 0:
+        problems.append(f"the untouched handout scored {handout['total']}, expected 0")
+    if problems:
+        raise DemoError("; ".join(problems))
+    return grades
+
+
+def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
+    """The demo's steps, each recording what it gave into `summary`."""
     from autograder.batch import Submission, grade_batch
     from autograder.scoring import score_submission
     from data_tools.build import BuildConfig, build_competition
@@ -133,27 +193,28 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
     )
     problems = step("check the competition", lambda: check_competition(comp, keys))
     if problems:
-        raise DemoError("the built competition fails its check:\n" + "\n".join(map(str, problems)))
+        raise DemoError(
+            "the built competition fails its check:\n" + "\n".join(map(str, problems)),
+            "check the competition",
+        )
 
     handout = step(
         "release the handout", lambda: write_handout(out=out / "handout" / "hw2p2.ipynb")
     )
     submissions = [Submission("reference", SOLUTION_NOTEBOOK), Submission("handout", handout)]
-    outcomes = step(
+    summary["grades"] = step(
         "autograde the reference and the untouched handout",
-        lambda: grade_batch(submissions, out / "grades", jobs=config.jobs, progress=False),
+        lambda: _check_grades(
+            grade_batch(submissions, out / "grades", jobs=config.jobs, progress=False)
+        ),
     )
-    grades = {outcome.student: (outcome.total, outcome.max_total) for outcome in outcomes}
-    for student, (total, max_total) in grades.items():
-        print(f"   {student}: {total} / {max_total}")
-    if grades["reference"][0] != grades["reference"][1] or grades["handout"][0] != 0:
-        raise DemoError(f"expected full marks for the reference and 0 for the handout: {grades}")
 
     result = step(
         f"train the reference Network ({config.train_config.name})",
         lambda: train(load_config(config.train_config), comp, out / "run"),
     )
-    scores = {}
+    summary["training"] = {"dev_accuracy": result.dev_accuracy, "val_auc": result.val_auc}
+    scores = summary["scores"] = {}
     for task, csv_path in (
         ("classification", result.classification_csv),
         ("verification", result.verification_csv),
@@ -163,12 +224,3 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         )
         print(f"   {score.metric}: public {score.public:.4f}, private {score.private:.4f}")
         scores[task] = {"metric": score.metric, "public": score.public, "private": score.private}
-
-    summary = {
-        "config": {key: str(value) for key, value in asdict(config).items()},
-        "grades": {student: {"total": t, "max_total": m} for student, (t, m) in grades.items()},
-        "training": {"dev_accuracy": result.dev_accuracy, "val_auc": result.val_auc},
-        "scores": scores,
-    }
-    (out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")
-    return summary

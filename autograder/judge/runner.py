@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,14 @@ class CellError(ErrorInfo):
     """A cell of the student's module that raised when the module was loaded."""
 
     cell: str = ""
+
+
+_OUT_OF_MEMORY_SIGNS = ("MemoryError", "failed to map segment", "Cannot allocate memory")
+
+
+class WorkerStartError(RuntimeError):
+    """The worker failed before any student code ran (its own imports, the sandbox's set-up):
+    the grader's fault, never a student's zero."""
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,17 @@ def _died(result, prepared: PreparedCase) -> Answer:
     )
 
 
+def _start_failure(result, limits) -> str:
+    reason = result.failure_reason() or "exited without signalling readiness"
+    if any(sign in result.stderr for sign in _OUT_OF_MEMORY_SIGNS):
+        reason += " -- the memory limit is too small for the worker's own imports"
+    return (
+        f"the sandboxed worker failed before running any student code ({reason}); interpreter "
+        f"{sys.executable}; limits: memory {limits.memory_bytes / 2**30:g} GiB, CPU "
+        f"{limits.cpu_seconds} s, wall {limits.wall_seconds:g} s"
+    )
+
+
 def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
     """Answers for every prepared case from one worker process (more only after a crash)."""
     from autograder.sandbox import run_sandboxed
@@ -248,6 +268,8 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
             result = run_sandboxed(
                 workdir / "worker_main.py", workdir, limits, args=[str(position)]
             )
+            if runs == 1 and not result.ready:  # later runs follow student code: not evidence
+                raise WorkerStartError(_start_failure(result, limits))
             while position < len(indices):
                 answer = _read_answer(workdir, indices[position])
                 if answer is None:

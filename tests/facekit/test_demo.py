@@ -1,12 +1,28 @@
 """`facekit demo`: the whole pipeline on synthetic data, and the safety of its output folder."""
 
+import argparse
 import json
+import re
+import shlex
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from facekit.demo import MARKER, DemoError, prepare_output
+from autograder.batch import GRADED, Outcome
+from facekit.demo import MARKER, DemoConfig, DemoError, prepare_output, run_demo_command
+from facekit.paths import REPO_ROOT
+
+
+def readme_demo_command() -> list[str]:
+    """README command 1's demo (`facekit demo ...`, after its install), as the README says it."""
+    blocks = re.findall(r"```bash\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
+    commands = [
+        c.strip() for block in blocks for line in block.splitlines() for c in line.split("&&")
+    ]
+    return shlex.split(next(c for c in commands if c.startswith("facekit demo")))
 
 
 def test_refuses_a_folder_that_is_not_a_demo(tmp_path):
@@ -27,18 +43,62 @@ def test_replaces_an_earlier_demo_only_when_asked(tmp_path):
     assert not (tmp_path / "out" / "old.txt").exists()
 
 
+def demo_args(out: Path) -> argparse.Namespace:
+    """The parsed arguments of `facekit demo --out OUT` with its defaults."""
+    config = DemoConfig(out=out)
+    return argparse.Namespace(
+        **{name: getattr(config, name) for name in DemoConfig.__dataclass_fields__},
+        overwrite=False,
+    )
+
+
+def test_failed_demo_says_which_step_and_which_score(tmp_path, monkeypatch, capsys):
+    """When the reference does not get full marks, does the demo exit 3 naming the step and the
+    score, on screen and in demo.json? (Every step before grading is stubbed.)"""
+    import autograder.batch
+    import data_tools.build
+    import data_tools.check
+    import data_tools.synth
+    import facekit.release
+
+    monkeypatch.setattr(data_tools.synth, "generate_identities", lambda *args: None)
+    monkeypatch.setattr(data_tools.build, "build_competition", lambda *args: None)
+    monkeypatch.setattr(data_tools.check, "check_competition", lambda *args: [])
+    monkeypatch.setattr(facekit.release, "write_handout", lambda out: out)
+    outcomes = [
+        Outcome("reference", "ref", GRADED, total=40.0, max_total=100.0, reason="boom: no torch"),
+        Outcome("handout", "handout", GRADED, total=0.0, max_total=100.0),
+    ]
+    monkeypatch.setattr(autograder.batch, "grade_batch", lambda *args, **kwargs: outcomes)
+    assert run_demo_command(demo_args(tmp_path / "demo")) == 3
+    err = capsys.readouterr().err
+    assert "failed at step 'autograde the reference and the untouched handout'" in err
+    assert "the reference scored 40.0 / 100.0" in err and "boom: no torch" in err
+    summary = json.loads((tmp_path / "demo" / MARKER).read_text())
+    assert summary["ok"] is False
+    assert summary["failed_step"] == "autograde the reference and the untouched handout"
+    assert "40.0 / 100.0" in summary["reason"]
+
+
 @pytest.mark.slow
 def test_demo_runs_end_to_end(tmp_path):
-    """Does the README's main job grade, train and score, with results above chance?"""
-    out = tmp_path / "demo"
+    """Does README command 1's demo, run by this environment's own `facekit` script, give the
+    reference full marks and the handout 0, then train and score above chance?"""
+    command = readme_demo_command()
+    script = shutil.which("facekit", path=str(Path(sys.executable).parent))
+    assert script, f"no facekit command beside {sys.executable}: is the kit installed here?"
+    assert "--out" in command, command
     completed = subprocess.run(
-        [sys.executable, "-m", "facekit", "demo", "--out", str(out)],
+        [script, *command[1:]],
         capture_output=True,
         text=True,
         check=False,
+        cwd=tmp_path,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    out = tmp_path / command[command.index("--out") + 1]
     summary = json.loads((out / MARKER).read_text())
+    assert summary["ok"] is True
     assert summary["grades"]["reference"]["total"] == summary["grades"]["reference"]["max_total"]
     assert summary["grades"]["handout"]["total"] == 0
     classes = len(list((out / "comp" / "cls_data" / "train").iterdir()))

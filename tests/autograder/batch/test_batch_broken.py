@@ -10,6 +10,7 @@ import pytest
 from autograder.batch import (
     GRADED,
     GRADER_ERROR,
+    UNREADABLE,
     find_submissions,
     grade_batch,
     grader_fingerprint,
@@ -18,19 +19,20 @@ from autograder.batch import (
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("student", "lost", "mentioned"),
+    ("student", "status", "lost", "mentioned"),
     [
-        ("broken_invalid_json", "all", "not valid notebook JSON"),
-        ("broken_empty_file", "all", "broken_empty_file.ipynb"),
-        ("broken_missing_package", "all", "not_a_real_package_xyz"),
-        ("broken_syntax_error", "arcface", "syntax error"),
-        ("broken_missing_cell", "network", "network"),
+        ("broken_invalid_json", UNREADABLE, "all", "not valid JSON"),
+        ("broken_empty_file", UNREADABLE, "all", "broken_empty_file.ipynb"),
+        ("broken_missing_package", GRADED, "all", "not_a_real_package_xyz"),
+        ("broken_syntax_error", GRADED, "arcface", "syntax error"),
+        ("broken_missing_cell", GRADED, "network", "network"),
     ],
 )
-def test_broken_notebook_is_graded_with_the_reason(graded_corpus, student, lost, mentioned):
-    """Is the broken notebook a graded result that loses what is broken and says why?"""
+def test_broken_notebook_is_graded_with_the_reason(graded_corpus, student, status, lost, mentioned):
+    """Is the broken notebook a zero (unreadable) or a graded result that loses what is broken,
+    saying why?"""
     gradebook, log = graded_corpus.gradebook, graded_corpus.log
-    assert log.loc[student, "status"] == GRADED, log.loc[student, "reason"]
+    assert log.loc[student, "status"] == status, log.loc[student, "reason"]
     row = gradebook.loc[student]
     if lost == "all":
         assert row["total"] == 0, row
@@ -67,14 +69,17 @@ def test_rerun_grades_only_changed_notebooks(graded_corpus, tmp_path):
     )
     regraded = {o.student for o in outcomes if not o.cached}
     assert regraded == {"broken_empty_file"}
-    assert {o.status for o in outcomes} == {GRADED}
+    assert {o.status for o in outcomes} <= {GRADED, UNREADABLE}
     after = pd.read_csv(out / "gradebook.csv").set_index("student")
     pd.testing.assert_frame_equal(after, graded_corpus.gradebook)
 
 
-def test_grader_fault_is_reported_apart_and_not_cached(tmp_path, monkeypatch, judge_available):
+def test_grader_fault_is_reported_apart_and_not_cached(
+    tmp_path, monkeypatch, judge_available, handout_text
+):
     """Does an exception inside the judge give status grader_error with the cause, a blank
-    gradebook row, and a fresh attempt next time (never a cached zero)?"""
+    gradebook row, and a fresh attempt next time (never a cached zero)? (Self-test off: it would
+    stop the batch before anyone, see test_batch_self_test.py.)"""
     import autograder.judge
 
     def broken_judge(notebook_path, *, limits=None):
@@ -83,9 +88,10 @@ def test_grader_fault_is_reported_apart_and_not_cached(tmp_path, monkeypatch, ju
     monkeypatch.setattr(autograder.judge, "grade_notebook", broken_judge)
     notebook = tmp_path / "in" / "alice.ipynb"
     notebook.parent.mkdir()
-    notebook.write_text("{}")
+    notebook.write_text(handout_text)
     for _ in range(2):
-        (outcome,) = grade_batch(find_submissions([notebook]), tmp_path / "out", progress=False)
+        found = find_submissions([notebook])
+        (outcome,) = grade_batch(found, tmp_path / "out", progress=False, self_test=False)
         assert outcome.status == GRADER_ERROR and not outcome.cached
         assert "ZeroDivisionError" in outcome.reason and "divided by zero" in outcome.reason
     gradebook = pd.read_csv(tmp_path / "out" / "gradebook.csv")
@@ -94,15 +100,16 @@ def test_grader_fault_is_reported_apart_and_not_cached(tmp_path, monkeypatch, ju
 
 def test_cache_skips_unchanged_notebooks(tmp_path, judge_available):
     """Is an unchanged notebook taken from the cache and a changed one graded again? (Unreadable
-    notebooks: graded without a sandbox, so this stays fast.)"""
+    notebooks: judged without a sandbox, so this stays fast; the self-test has its own tests.)"""
     folder = tmp_path / "in"
     folder.mkdir()
     (folder / "amy.ipynb").write_text("{")
     (folder / "bo.ipynb").write_text("[")
 
     def run() -> dict[str, bool]:
-        outcomes = grade_batch(find_submissions([folder]), tmp_path / "out", progress=False)
-        assert {o.status for o in outcomes} == {GRADED}
+        found = find_submissions([folder])
+        outcomes = grade_batch(found, tmp_path / "out", progress=False, self_test=False)
+        assert {o.status for o in outcomes} == {UNREADABLE}
         return {o.student: o.cached for o in outcomes}
 
     assert run() == {"amy": False, "bo": False}
