@@ -27,7 +27,8 @@ MAX_PROBLEMS_PER_CHECK = 4
 
 
 def default_limits() -> Limits:
-    """Sandbox limits for one notebook: every case runs in one worker process."""
+    """Sandbox limits for one notebook: every case runs in one worker process, and every run of
+    it (restarts after a crash included) shares `wall_seconds`."""
     from autograder.sandbox import Limits
 
     return Limits(cpu_seconds=60, wall_seconds=90.0)

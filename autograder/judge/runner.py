@@ -2,12 +2,15 @@
 
 The worker answers case by case (`result_<i>.json` + `.safetensors`), so a crash or hang in one
 case costs only that case: the runner notes it and starts the worker again after it (at most
-MAX_RUNS runs). Every answer is validated as data here, in the trusted process.
+MAX_RUNS runs), all within one wall-clock budget for the whole notebook (`limits.wall_seconds`).
+Every answer is validated as data here, in the trusted process.
 """
 
+import dataclasses
 import json
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +113,17 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
         workdir = Path(directory)
         _write_inputs(workdir, cells, prepared)
         position, runs = 0, 0
+        deadline = time.monotonic() + limits.wall_seconds  # for the notebook, over every run
         while position < len(indices) and runs < MAX_RUNS:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
             runs += 1
             result = run_sandboxed(
-                workdir / "worker_main.py", workdir, limits, args=[str(position)]
+                workdir / "worker_main.py",
+                workdir,
+                dataclasses.replace(limits, wall_seconds=remaining),
+                args=[str(position)],
             )
             while position < len(indices):
                 answer = _read_answer(workdir, indices[position])
@@ -137,6 +147,8 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
                     position += 1
         for index in indices[position:]:
             answers[index] = Answer(
-                "not_run", message="not run: earlier cases crashed or hung too often"
+                "not_run",
+                message="not run: earlier cases crashed or hung too often, or the notebook used "
+                f"up its {limits.wall_seconds:g} s time limit",
             )
         return WorkerRun(answers, _read_cell_errors(workdir))

@@ -19,6 +19,7 @@ from autograder.sandbox import (
 SMALL = Limits(cpu_seconds=5, memory_bytes=1 * 2**30, wall_seconds=10.0, max_processes=32)
 
 
+@pytest.fixture
 def missing_required() -> tuple[str, ...]:
     """The required protections this machine (for this user) lacks: the tests of the others run
     anyway, as a TA's `--allow-weaker-sandbox` would; each test of a missing one skips."""
@@ -27,9 +28,9 @@ def missing_required() -> tuple[str, ...]:
 
 
 @pytest.fixture
-def small_limits() -> Limits:
+def small_limits(missing_required) -> Limits:
     """Limits small enough that a misbehaving snippet costs seconds."""
-    return dataclasses.replace(SMALL, allow_weaker=missing_required())
+    return dataclasses.replace(SMALL, allow_weaker=missing_required)
 
 
 @pytest.fixture
@@ -55,10 +56,13 @@ def run_snippet(workdir: Path, small_limits: Limits) -> Callable[..., SandboxRes
 
 @pytest.fixture
 def protection():
-    """`protection(name)` skips the test, saying why, when this kernel lacks that protection."""
+    """`protection(name)` skips the test, saying why, when this machine (for this user) lacks
+    that protection."""
 
     def check(name: str) -> None:
         if not isolation_report()[name]:
-            pytest.skip(f"sandbox protection {name!r} is not available on this kernel")
+            pytest.skip(
+                f"sandbox protection {name!r} is not available on this machine for this user"
+            )
 
     return check
