@@ -39,6 +39,7 @@ What each protection buys:
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import functools
@@ -376,6 +377,28 @@ def require_isolation(allow_weaker: Sequence[str] = ()) -> dict[str, bool]:
             f"the weaker guarantee, pass --allow-weaker-sandbox={','.join(missing)}"
         )
     return report
+
+
+def add_allow_weaker_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--allow-weaker-sandbox NAME,...` to a grading command (`args.allow_weaker_sandbox`,
+    a tuple of REQUIRED_PROTECTIONS names for `Limits.allow_weaker` and `require_isolation`)."""
+    parser.add_argument(
+        "--allow-weaker-sandbox",
+        type=_protection_names,
+        default=(),
+        metavar="NAME[,NAME...]",
+        help="grade although this machine cannot give the sandbox these protections (grading "
+        "is refused otherwise, naming what is missing): " + ", ".join(REQUIRED_PROTECTIONS),
+    )
+
+
+def _protection_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    try:
+        Limits(allow_weaker=names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
 
 
 def _cgroup_name(launcher_pid: int) -> str:

@@ -300,6 +300,7 @@ def grade_model(
     network_kwargs_json: str | None = None,
     allow_gpu: bool = False,
     out_dir: Path | None = None,
+    allow_weaker: tuple[str, ...] = (),
 ) -> GradeModelReport:
     """Re-score `checkpoint` with the Network of `notebook` (sandboxed); see module docstring."""
     from autograder.sandbox import Limits, run_sandboxed
@@ -332,6 +333,7 @@ def grade_model(
                 memory_bytes=int(course.memory_gib * 2**30),
                 wall_seconds=course.wall_seconds,
                 allow_gpu=allow_gpu,
+                allow_weaker=allow_weaker,  # --allow-weaker-sandbox
             )
             result = run_sandboxed(WORKER_SCRIPT, workdir, limits)
             if not result.ok:
