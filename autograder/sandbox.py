@@ -46,6 +46,7 @@ import functools
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -156,6 +157,7 @@ class SandboxResult:
     stderr: str
     wall_seconds: float
     wall_limit: float = 0.0
+    memory_peak_bytes: int | None = None  # most the whole run held at once; None: no cgroup
 
     @property
     def ok(self) -> bool:
@@ -205,6 +207,7 @@ def run_sandboxed(
         shutil.copy2(script, workdir / script.name)
         script = workdir / script.name
     config = _launch_config(script, workdir, limits, list(args))
+    config["usage_marker"] = f"facekit-sandbox-usage-{secrets.token_hex(8)}"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         process = subprocess.Popen(
@@ -225,14 +228,30 @@ def run_sandboxed(
         _kill_group(process.pid)  # leftovers of a run without a PID namespace
         sandbox_cgroup.remove_leftover(_cgroup_name(process.pid))  # launcher killed first
         elapsed = time.monotonic() - start
+        stderr, usage = _split_usage(_read_bounded(err), config["usage_marker"])
         return SandboxResult(
             returncode=None if timed_out else process.returncode,
             timed_out=timed_out,
             stdout=_read_bounded(out),
-            stderr=_read_bounded(err),
+            stderr=stderr,
             wall_seconds=elapsed,
             wall_limit=limits.wall_seconds,
+            memory_peak_bytes=usage.get("memory_peak_bytes"),
         )
+
+
+def _split_usage(stderr: str, marker: str) -> tuple[str, dict]:
+    """The run's stderr without the launcher's last line, and that line's usage figures.
+
+    The marker is random per run, so the script cannot forge the line."""
+    head, found, line = stderr.rpartition(f"\n{marker} ")
+    if not found:
+        return stderr, {}
+    try:
+        usage = json.loads(line)
+    except ValueError:
+        return stderr, {}
+    return head, usage if isinstance(usage, dict) else {}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -631,11 +650,11 @@ def _run_cgroup(limits: dict, launcher_pid: int, report):
     return cgroup
 
 
-def _syscall_filter(config: dict):
+def _syscall_filter(config: dict, deny_memfd: bool):
     """The seccomp filter to load in the child (see autograder.sandbox_seccomp), or None."""
     try:
         seccomp = sandbox_seccomp.load_pyseccomp(config["python_paths"])
-        return sandbox_seccomp.build_filter(seccomp)
+        return sandbox_seccomp.build_filter(seccomp, deny_memfd)
     except (ImportError, OSError, RuntimeError):
         return None
 
@@ -737,7 +756,7 @@ def _launch(config: dict) -> None:
     launcher_pid = os.getpid()
     try:  # everything that reads /proc comes before the child mounts its own there
         cgroup = _run_cgroup(config["limits"], launcher_pid, report)
-        syscall_filter = _syscall_filter(config)
+        syscall_filter = _syscall_filter(config, deny_memfd=cgroup is None)
         namespaces = _enter_namespaces(libc, report)
         folders = None
         if "mount" in namespaces:
@@ -759,6 +778,10 @@ def _launch(config: dict) -> None:
             os._exit(125)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
     status = _wait(child, cgroup, float(config["limits"]["cpu_seconds"]))
+    if config.get("usage_marker"):
+        peak = cgroup.memory_peak() if cgroup is not None else None
+        usage = json.dumps({"memory_peak_bytes": peak})
+        print(f"\n{config['usage_marker']} {usage}", file=sys.stderr, flush=True)
     _finish(folders, cgroup)
     if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
         with contextlib.suppress(OSError, ValueError):  # SIGKILL's action cannot be changed

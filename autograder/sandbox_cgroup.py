@@ -60,6 +60,14 @@ class RunCgroup:
             return 0.0
         return int(_read(os.path.join(directory, "cpuacct.usage"))) / 1e9
 
+    def memory_peak(self) -> int | None:
+        """The most memory the run held at once (None where the kernel does not record it)."""
+        name = "memory.peak" if self.version == 2 else "memory.max_usage_in_bytes"
+        try:
+            return int(_read(os.path.join(self.directories["memory"], name)))
+        except (OSError, ValueError):
+            return None  # memory.peak is Linux 5.19+
+
     def remove(self) -> None:
         """Delete the cgroup once its processes are gone (kill any that linger)."""
         for fd in self._procs:

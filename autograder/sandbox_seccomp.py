@@ -12,6 +12,8 @@ Seccomp cannot read the address `connect()` is given, so the filter removes the 
 - `io_uring_*` fail with ENOSYS: io_uring can create and connect sockets without those calls.
 - `keyctl`, `add_key`, `request_key` fail: a run under the grader's own user id (a non-root TA)
   would otherwise reach that user's kernel keyrings.
+- `memfd_create` fails where no memory cgroup counts its pages (`deny_memfd`): a memfd filled with
+  `write()` is never mapped, so RLIMIT_AS does not see it.
 
 Built with libseccomp (through the `pyseccomp` ctypes binding), which also rejects system calls of
 other ABIs (32-bit `int 0x80`, x32), the classic way around a hand-written filter.
@@ -51,7 +53,7 @@ def load_pyseccomp(site_dirs: Sequence[str]) -> ModuleType:
     return importlib.import_module("pyseccomp")
 
 
-def build_filter(seccomp: ModuleType):
+def build_filter(seccomp: ModuleType, deny_memfd: bool):
     """The filter described in the module docstring (a `pyseccomp.SyscallFilter`, not loaded)."""
     rules = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
     denied = seccomp.ERRNO(errno.EACCES)
@@ -63,4 +65,6 @@ def build_filter(seccomp: ModuleType):
     )
     for name, code in _DENIED.items():
         rules.add_rule(seccomp.ERRNO(code), name)
+    if deny_memfd:
+        rules.add_rule(seccomp.ERRNO(errno.EPERM), "memfd_create")
     return rules
