@@ -69,3 +69,30 @@ def test_unknown_protection_names_are_rejected():
     """Is a misspelt --allow-weaker-sandbox name an error listing the valid ones?"""
     with pytest.raises(ValueError, match="unknown sandbox protection.*memory_cgrup"):
         Limits(allow_weaker=("memory_cgrup",))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["grade", "{nb}", "--out", "{out}"],
+        ["grade-model", "--notebook", "{nb}", "--checkpoint", "{nb}", "--data", "{out}"]
+        + ["--keys", "{out}", "--out", "{out}"],
+    ],
+)
+def test_grading_commands_refuse_with_exit_2_and_accept_the_flag(
+    machine_without, tmp_path, capsys, command
+):
+    """Do `facekit grade` and `grade-model` refuse (exit 2, naming the protection and the flag,
+    writing nothing) on a machine without a required protection, and get past the check when the
+    TA names it in --allow-weaker-sandbox?"""
+    from facekit.cli import main
+
+    machine_without("memory_cgroup")
+    notebook, out = tmp_path / "missing.ipynb", tmp_path / "out"
+    argv = [part.format(nb=notebook, out=out) for part in command]
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert f"facekit {command[0]}: the sandbox cannot enforce" in error
+    assert "--allow-weaker-sandbox=memory_cgroup" in error and not out.exists()
+    main([*argv, "--allow-weaker-sandbox=memory_cgroup"])  # fails later: the files are missing
+    assert "the sandbox cannot enforce" not in capsys.readouterr().err
