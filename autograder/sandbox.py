@@ -118,6 +118,16 @@ REQUIRED_PROTECTIONS = {
 }
 
 
+# What a TA can do about a missing protection, where something can be done.
+_REMEDIES = {
+    "memory_cgroup": "A cgroup needs root, or a cgroup v2 subtree delegated to this user: run the "
+    "command under `systemd-run --user --scope`, or ask the administrator for a delegated one.",
+    "unix_sockets_blocked": "The UNIX-socket filter needs libseccomp (Debian/Ubuntu: apt install "
+    "libseccomp2) and the kit's pyseccomp dependency (pip install pyseccomp).",
+    "landlock_filesystem": "Landlock needs Linux 5.13 or later with the Landlock LSM enabled.",
+}
+
+
 class SandboxUnavailable(RuntimeError):
     """The sandbox cannot give the protections grading requires on this machine (staff setup)."""
 
@@ -384,12 +394,7 @@ def require_isolation(allow_weaker: Sequence[str] = ()) -> dict[str, bool]:
     ]
     if missing:
         lines = "\n".join(f"  - {name}: {REQUIRED_PROTECTIONS[name]}" for name in missing)
-        hint = ""
-        if "memory_cgroup" in missing and os.geteuid() != 0:
-            hint = (
-                "\nA non-root user gets a cgroup where one is delegated to it, e.g. by running "
-                "the command under `systemd-run --user --scope`."
-            )
+        hint = "".join(f"\n{text}" for name, text in _REMEDIES.items() if name in missing)
         raise SandboxUnavailable(
             "the sandbox cannot enforce these protections on this machine, so grading is "
             f"refused:\n{lines}\n{describe_isolation(report)}{hint}\nTo grade anyway with "

@@ -101,16 +101,24 @@ def _write(path: str, text: str) -> None:
         stream.write(text)
 
 
-def _mounts() -> list[tuple[str, str, set[str]]]:
-    """(mount point, filesystem type, super options) of every cgroup filesystem."""
+def _mounts() -> list[tuple[str, str, str, set[str]]]:
+    """(mount point, the cgroup mounted there, filesystem type, super options) of every cgroup
+    filesystem (a container may see only its own cgroup, mounted as the hierarchy's top)."""
     found = []
     for line in _read("/proc/self/mountinfo").splitlines():
         fields = line.split()
         separator = fields.index("-")
         fstype, options = fields[separator + 1], fields[separator + 3]
         if fstype in ("cgroup", "cgroup2"):
-            found.append((fields[4], fstype, set(options.split(","))))
+            found.append((fields[4], fields[3], fstype, set(options.split(","))))
     return found
+
+
+def _directory(mount: str, root: str, own: str) -> str:
+    """The directory of the cgroup `own` under a mount of the cgroup `root`."""
+    if root != "/" and (own == root or own.startswith(root.rstrip("/") + "/")):
+        own = own[len(root) :]
+    return os.path.normpath(f"{mount}/{own}")
 
 
 def _own_paths() -> dict[str, str]:
@@ -125,12 +133,12 @@ def _own_paths() -> dict[str, str]:
 
 def _v2_parents() -> list[str]:
     """The caller's v2 cgroup and its ancestors up to the mount, nearest first."""
-    v2 = [mount for mount, fstype, _ in _mounts() if fstype == "cgroup2"]
+    v2 = [(mount, root) for mount, root, fstype, _ in _mounts() if fstype == "cgroup2"]
     own = _own_paths().get("")
     if not v2 or own is None:
         return []
-    mount = v2[0]
-    directory = os.path.normpath(mount + own)
+    mount, root = v2[0]
+    directory = _directory(mount, root, own)
     parents = []
     while directory.startswith(mount):
         parents.append(directory)
@@ -144,12 +152,12 @@ def _v1_parents() -> dict[str, str]:
     """The caller's own cgroup in each v1 hierarchy that carries memory, pids or cpuacct."""
     own = _own_paths()
     parents = {}
-    for mount, fstype, options in _mounts():
+    for mount, root, fstype, options in _mounts():
         if fstype != "cgroup":
             continue
         for role, controller in (("memory", "memory"), ("pids", "pids"), ("cpu", "cpuacct")):
             if controller in options and controller in own and role not in parents:
-                parents[role] = os.path.normpath(mount + own[controller])
+                parents[role] = _directory(mount, root, own[controller])
     return parents
 
 
@@ -163,7 +171,7 @@ def _create_v2(name: str, memory_bytes: int, max_processes: int) -> RunCgroup | 
     for parent in _v2_parents():
         try:
             if not set(_V2_CONTROLLERS) <= set(_read(f"{parent}/cgroup.controllers").split()):
-                return None  # the memory controller is bound to a v1 hierarchy
+                continue  # not handed down to here, or bound to a v1 hierarchy
             enabled = set(_read(f"{parent}/cgroup.subtree_control").split())
             missing = [c for c in _V2_CONTROLLERS if c not in enabled]
             if missing:  # refused (EBUSY) where the parent holds processes itself
