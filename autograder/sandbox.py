@@ -450,8 +450,10 @@ _LL_NET_ALL = (1 << 0) | (1 << 1)  # bind and connect TCP (ABI 4)
 _LL_SCOPE_ALL = (1 << 0) | (1 << 1)  # abstract unix sockets and signals (ABI 6)
 _SYSTEM_READ_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys")
 _DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
-# Where host services put their socket files (and /dev/shm, the host's shared memory): emptied
-_HOST_SERVICE_DIRS = ("/run", "/var/run", "/dev/shm")
+# Where host services put their socket files: emptied for the run
+_HOST_SERVICE_DIRS = ("/run", "/var/run")
+# /dev/shm (POSIX shared memory, multiprocessing's semaphores): the run's own, size-limited
+_PRIVATE_SHM = "/dev/shm"
 _CPU_POLL_SECONDS = 0.05
 
 
@@ -591,6 +593,8 @@ def _set_up_mounts(libc, config, drop_user: bool, report) -> None:
     for directory in _HOST_SERVICE_DIRS:
         if os.path.isdir(directory) and not os.path.islink(directory):
             _overmount(libc, directory, keep_under(directory), "size=1m,mode=755")
+    if os.path.isdir(_PRIVATE_SHM):
+        _overmount(libc, _PRIVATE_SHM, keep_under(_PRIVATE_SHM), "size=64m,mode=1777")
     if drop_user:
         for ancestor in _untraversable_ancestors(needed):
             _overmount(libc, ancestor, keep_under(ancestor), "size=1m,mode=755")
@@ -651,7 +655,11 @@ def _run_cgroup(limits: dict, launcher_pid: int, report):
         _cgroup_name(launcher_pid), int(limits["memory_bytes"]), int(limits["max_processes"])
     )
     if cgroup is not None:
-        cgroup.open_for_joining()
+        try:
+            cgroup.open_for_joining()
+        except OSError:
+            cgroup.remove()
+            return None
     return cgroup
 
 
@@ -664,23 +672,28 @@ def _syscall_filter(config: dict, deny_memfd: bool):
         return None
 
 
-def _workdir_on_tmpfs(libc, config: dict) -> tuple[int, int]:
+def _workdir_on_tmpfs(libc, config: dict) -> tuple[int, int] | None:
     """Mount a tmpfs quota over workdir and copy the caller's inputs onto it.
 
-    Returns (the caller's folder, the tmpfs) as open descriptors for copying the results back."""
+    Returns (the caller's folder, the tmpfs) as open descriptors for copying the results back;
+    None where the kernel refuses the mount."""
     workdir = config["workdir"]
     original = sandbox_workdir.open_directory(workdir)
     size, entries = sandbox_workdir.tree_usage(original)
     quota = size + int(config["limits"]["disk_bytes"])
     inodes = entries + sandbox_workdir.RUN_INODES
-    _mount(
-        libc,
-        "tmpfs",
-        workdir,
-        "tmpfs",
-        _MS_NOSUID | _MS_NODEV,
-        f"size={quota},nr_inodes={inodes},mode=700",
-    )
+    try:
+        _mount(
+            libc,
+            "tmpfs",
+            workdir,
+            "tmpfs",
+            _MS_NOSUID | _MS_NODEV,
+            f"size={quota},nr_inodes={inodes},mode=700",
+        )
+    except OSError:
+        os.close(original)
+        return None  # the run writes into the caller's folder, without a quota
     run = sandbox_workdir.open_directory(workdir)
     sandbox_workdir.copy_tree(original, run)
     return original, run
@@ -717,7 +730,8 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     report["no_new_privs"] = True
     gpu = config["limits"]["allow_gpu"]
     read_dirs = [*_SYSTEM_READ_DIRS, *config["python_paths"]]
-    write_dirs = [workdir] + (["/tmp"] if report["private_tmp"] else [])
+    private = ["/tmp", *([_PRIVATE_SHM] if os.path.isdir(_PRIVATE_SHM) else [])]
+    write_dirs = [workdir] + (private if report["private_tmp"] else [])
     if gpu:
         write_dirs.append("/dev")
     with contextlib.suppress(OSError):
@@ -766,7 +780,7 @@ def _launch(config: dict) -> None:
         folders = None
         if "mount" in namespaces:
             folders = _workdir_on_tmpfs(libc, config)
-            report["disk_quota"] = True
+            report["disk_quota"] = folders is not None
     except BaseException as error:  # noqa: BLE001 - report, never run unprotected
         print(f"sandbox setup failed: {error!r}", file=sys.stderr, flush=True)
         os._exit(125)

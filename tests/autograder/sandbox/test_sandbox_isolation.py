@@ -282,3 +282,22 @@ def test_proc_shows_no_host_process(run_snippet, protection):
     count, listed = result.stdout.splitlines()
     assert secret not in result.stdout
     assert int(count) <= 2, f"the sandbox sees {count} processes: {listed}"
+
+
+def test_shared_memory_is_the_runs_own(run_snippet, protection):
+    """Do multiprocessing's semaphores work in /dev/shm while a file put there never reaches the
+    host's /dev/shm?"""
+    protection("private_tmp")
+    name = f"facekit-fake-{uuid.uuid4().hex}"
+    result = run_snippet(
+        """
+        import multiprocessing, sys
+        with multiprocessing.Lock():
+            print("locked")
+        open("/dev/shm/" + sys.argv[1], "w").write("x")
+        print("wrote")
+        """,
+        args=(name,),
+    )
+    assert result.stdout.split() == ["locked", "wrote"], result
+    assert not (Path("/dev/shm") / name).exists()
