@@ -617,7 +617,7 @@ def _set_limits(limits: dict, private_user: bool) -> None:
         cap(resource.RLIMIT_AS, int(limits["memory_bytes"]))
     cap(resource.RLIMIT_FSIZE, int(limits["max_file_bytes"]))
     cap(resource.RLIMIT_CORE, 0)
-    if private_user:  # RLIMIT_NPROC counts every process of the user id: only ours is private
+    if private_user:  # RLIMIT_NPROC counts per user id and user namespace: ours are the run's
         cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
@@ -704,7 +704,8 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     cgroup, syscall_filter = guards
     if cgroup is not None:
         cgroup.join()  # first: everything the run does from here on is counted
-        report["memory_cgroup"] = report["pids_cgroup"] = report["cpu_cgroup"] = True
+        report["memory_cgroup"] = report["pids_cgroup"] = True
+        report["cpu_cgroup"] = cgroup.cpu_seconds() is not None
     drop_user = os.geteuid() == 0
     if "mount" in namespaces:
         try:
@@ -754,7 +755,7 @@ def _unix_sockets_refused() -> bool:
 
 def _wait(child: int, cgroup, cpu_seconds: float) -> int:
     """The child's wait status; with a cgroup, the whole run is killed past `cpu_seconds`."""
-    if cgroup is None:
+    if cgroup is None or cgroup.cpu_seconds() is None:
         return os.waitpid(child, 0)[1]
     while True:
         pid, status = os.waitpid(child, os.WNOHANG)

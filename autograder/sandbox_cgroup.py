@@ -49,9 +49,12 @@ class RunCgroup:
             os.close(fd)
         self._procs.clear()
 
-    def cpu_seconds(self) -> float:
-        """CPU time used by every process of the run so far (user + system)."""
-        directory = self.directories["cpu"]
+    def cpu_seconds(self) -> float | None:
+        """CPU time used by every process of the run so far (user + system); None where no
+        hierarchy accounts for it (v1 without cpuacct)."""
+        directory = self.directories.get("cpu")
+        if directory is None:
+            return None
         if self.version == 2:
             for line in _read(os.path.join(directory, "cpu.stat")).splitlines():
                 key, _, value = line.partition(" ")
