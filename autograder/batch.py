@@ -56,7 +56,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent
 _FINGERPRINT_GLOBS = (
     (_PACKAGE_ROOT / "judge", "**/*.py"),
     (_PACKAGE_ROOT / "judge", "**/*.toml"),
-    (_PACKAGE_ROOT, "sandbox.py"),
+    (_PACKAGE_ROOT, "sandbox*.py"),  # the launcher and its cgroup, seccomp and workdir modules
     (_PACKAGE_ROOT, "extract.py"),
     (_PACKAGE_ROOT.parent / "solutions", "hw2p2_source.ipynb"),
     (_PACKAGE_ROOT.parent / "facekit", "reference.py"),

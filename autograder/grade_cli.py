@@ -1,10 +1,17 @@
 """`facekit grade`: grade submitted notebooks in batch into a gradebook and per-student reports."""
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
-from autograder.sandbox import DEFAULT_MEMORY_BYTES, Limits
+from autograder.sandbox import (
+    DEFAULT_MEMORY_BYTES,
+    Limits,
+    SandboxUnavailable,
+    add_allow_weaker_argument,
+    require_isolation,
+)
 
 EXIT_GRADER_ERRORS = 3
 
@@ -48,6 +55,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help=f"address-space limit (sandbox default {DEFAULT_MEMORY_BYTES / 2**30:g}; "
         "a plain `import torch` maps ~3.1)",
     )
+    add_allow_weaker_argument(limits)
     parser.set_defaults(handler=run_grade)
 
 
@@ -76,6 +84,13 @@ def run_grade(args: argparse.Namespace) -> int:
 
     try:
         limits = _limits(args)
+        if args.allow_weaker_sandbox:
+            from autograder.judge.judge import default_limits
+
+            limits = dataclasses.replace(
+                limits or default_limits(), allow_weaker=args.allow_weaker_sandbox
+            )
+        require_isolation(args.allow_weaker_sandbox)
         submissions = find_submissions(args.paths)
         if args.seed is not None and not 0 <= args.seed < 2**31:
             raise ValueError(f"--seed must be between 0 and 2**31 - 1, got {args.seed}")
@@ -87,7 +102,7 @@ def run_grade(args: argparse.Namespace) -> int:
             use_cache=not args.force,
             seed=args.seed,
         )
-    except (BatchError, ValueError) as error:
+    except (BatchError, SandboxUnavailable, ValueError) as error:
         print(f"facekit grade: {error}", file=sys.stderr)
         return 2
     except GraderFault as error:

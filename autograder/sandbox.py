@@ -3,34 +3,50 @@
 `run_sandboxed(script, workdir, limits)` runs `python <script>` as a fresh interpreter in
 `workdir`, with a scrubbed environment, closed stdin, resource limits and the strongest isolation
 this kernel allows. The trusted caller fills `workdir` with inputs beforehand and afterwards reads
-only data files (JSON, safetensors) from it: never a pickle.
+only data files (JSON, safetensors) from it, through `facekit.untrusted`: never a pickle.
 
 How it works: the caller starts this very file as a small launcher (`python -I -S sandbox.py
-CONFIG`, standard library only). As root the launcher enters new network, PID and mount
-namespaces and forks; the child (PID 1 of the new namespace) mounts a private /proc and /tmp,
-switches to a fresh unprivileged user id, applies rlimits, `no_new_privs` and a Landlock ruleset
-(read-only: the Python installation and system directories; read-write: `workdir` only; no TCP;
-no signals or abstract sockets outside the sandbox), then execs Python on the script. Each step
-that the kernel refuses is skipped; `isolation_report()` says which ones hold on this machine.
+CONFIG`, standard library only, plus `pyseccomp`). The launcher creates the run's cgroup, enters
+new network, PID, mount and IPC namespaces (a non-root user first enters a new user namespace,
+which gives it the right to make the others) and puts `workdir` on a size-limited tmpfs, then
+forks. The child (PID 1 of the new namespace) joins the cgroup, mounts a private /proc and /tmp,
+hides the repository and the host's socket folders, switches to a fresh unprivileged user id
+(root only), applies rlimits, `no_new_privs`, a Landlock ruleset (read-only: the Python
+installation and system directories; read-write: `workdir` only; no TCP; no signals or abstract
+sockets outside the sandbox) and a seccomp filter (no UNIX sockets), then execs Python on the
+script. `isolation_report()` says which protections hold on this machine; `run_sandboxed` refuses
+to run (`SandboxUnavailable`) while one of `REQUIRED_PROTECTIONS` is missing, unless the caller
+names it in `Limits.allow_weaker` (the TA's `--allow-weaker-sandbox`).
 
 What each protection buys:
-- network namespace: no network at all (only a downed loopback).
-- PID namespace: when the script's process ends or is killed, every process it started dies too
-  (no escaping the wall-clock kill with `setsid`), and other processes are invisible.
-- unprivileged user id (one per run): cannot touch root's files or processes; `RLIMIT_NPROC`
-  counts only this run's processes, so a fork bomb stops at `max_processes`.
+- network namespace: no network at all (only a downed loopback): no TCP, no UDP.
+- PID namespace and private /proc: when the script's process ends or is killed, every process it
+  started dies too (no escaping the wall-clock kill with `setsid`), and other processes (and their
+  command lines, which may hold passwords) are invisible.
+- user namespace (non-root): lets an ordinary user make the other namespaces; RLIMIT_NPROC is
+  counted per user namespace, so it counts only this run's processes.
+- unprivileged user id (root: one per run): cannot touch root's files or processes;
+  `RLIMIT_NPROC` counts only this run's processes, so a fork bomb stops at `max_processes`.
+- IPC namespace: no System V shared memory or message queues of the host's processes.
 - Landlock: no reading the repository, `solutions/`, keys or anything outside the allow-list,
   even where files are world-readable.
+- seccomp (`autograder.sandbox_seccomp`): no UNIX socket can be created, so no host service
+  listening on a socket file (a database, Docker) can be reached.
+- cgroup (`autograder.sandbox_cgroup`): memory (including memfd and tmpfs pages), processes and
+  CPU time counted for the whole run, however many processes it forks.
+- tmpfs work folder (`autograder.sandbox_workdir`): the run cannot fill the host's disk.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import ctypes
 import functools
 import json
 import os
 import resource
+import secrets
 import shutil
 import signal
 import subprocess
@@ -40,6 +56,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+if __package__:  # imported by the grader
+    from autograder import sandbox_cgroup, sandbox_seccomp, sandbox_workdir
+else:  # the launcher, `python -I -S sandbox.py`: its own folder is not on sys.path
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import sandbox_cgroup
+    import sandbox_seccomp
+    import sandbox_workdir
 
 # A plain `import torch` (CUDA build, CPU only) peaks at ~3.1 GiB of *virtual* memory on the
 # development machine (VmPeak 3 258 084 kB), nearly all of it mapped CUDA libraries that are never
@@ -52,21 +76,85 @@ _NICENESS = 10
 _FIRST_SANDBOX_UID = 200_000  # + the launcher's PID: unique among live runs, owns no files
 
 
+PROTECTIONS = (  # the keys of isolation_report(), in the order it lists them
+    "network_namespace",
+    "pid_namespace",
+    "mount_namespace",
+    "ipc_namespace",
+    "user_namespace",
+    "private_proc",
+    "private_tmp",
+    "repo_hidden",
+    "unprivileged_user",
+    "no_new_privs",
+    "landlock_filesystem",
+    "landlock_network",
+    "landlock_scope",
+    "unix_sockets_blocked",
+    "rlimits",
+    "process_limit",
+    "memory_cgroup",
+    "pids_cgroup",
+    "cpu_cgroup",
+    "disk_quota",
+)
+# The protections grading cannot do without, and what each one guarantees. A missing one stops
+# run_sandboxed unless the TA names it (Limits.allow_weaker, `--allow-weaker-sandbox`).
+REQUIRED_PROTECTIONS = {
+    "network_namespace": "no network: no TCP or UDP to anywhere",
+    "pid_namespace": "every process of the run dies with it",
+    "mount_namespace": "a private view of the filesystem",
+    "ipc_namespace": "no shared memory or message queues of the host's processes",
+    "private_proc": "other processes and their command lines are invisible",
+    "private_tmp": "files written to /tmp vanish with the run",
+    "repo_hidden": "the course repository (solutions/) is hidden",
+    "no_new_privs": "no set-user-id programs",
+    "landlock_filesystem": "no reading outside the Python installation, even world-readable keys",
+    "unix_sockets_blocked": "no connecting to host services through UNIX socket files",
+    "rlimits": "per-process limits on CPU time, address space and file size",
+    "process_limit": "a fork bomb stops at max_processes",
+    "memory_cgroup": "memory is limited for the whole run (forks, memfd and tmpfs included)",
+    "disk_quota": "the work folder is a size-limited tmpfs, not the host's disk",
+}
+
+
+# What a TA can do about a missing protection, where something can be done.
+_REMEDIES = {
+    "memory_cgroup": "A cgroup needs root, or a cgroup v2 subtree delegated to this user: run the "
+    "command under `systemd-run --user --scope`, or ask the administrator for a delegated one.",
+    "unix_sockets_blocked": "The UNIX-socket filter needs libseccomp (Debian/Ubuntu: apt install "
+    "libseccomp2) and the kit's pyseccomp dependency (pip install pyseccomp).",
+    "landlock_filesystem": "Landlock needs Linux 5.13 or later with the Landlock LSM enabled.",
+}
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot give the protections grading requires on this machine (staff setup)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for one sandboxed run."""
 
-    cpu_seconds: int = 60  # RLIMIT_CPU: CPU time of each process, then SIGKILL
-    memory_bytes: int = DEFAULT_MEMORY_BYTES  # RLIMIT_AS (virtual); not applied with allow_gpu
+    cpu_seconds: int = 60  # CPU time of the whole run (cgroup), and of each process (RLIMIT_CPU)
+    memory_bytes: int = DEFAULT_MEMORY_BYTES  # whole run (cgroup); RLIMIT_AS unless allow_gpu
     wall_seconds: float = 120.0  # the whole run (every process it started) is killed after this
-    max_processes: int = 64  # RLIMIT_NPROC (processes + threads); only with a private user id
+    max_processes: int = 64  # whole run: pids cgroup, RLIMIT_NPROC (processes + threads)
     max_file_bytes: int = 256 * 2**20  # RLIMIT_FSIZE: largest file the script may write
+    disk_bytes: int = 512 * 2**20  # what the run may write into its tmpfs workdir beyond inputs
     allow_gpu: bool = False  # False: CUDA_VISIBLE_DEVICES="" and no /dev access beyond null etc.
+    allow_weaker: tuple[str, ...] = ()  # REQUIRED_PROTECTIONS the TA accepts running without
 
     def __post_init__(self) -> None:
-        for name in ("cpu_seconds", "memory_bytes", "wall_seconds", "max_processes"):
+        for name in ("cpu_seconds", "memory_bytes", "wall_seconds", "max_processes", "disk_bytes"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"Limits.{name} must be positive, got {getattr(self, name)!r}")
+        unknown = sorted(set(self.allow_weaker) - set(REQUIRED_PROTECTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown sandbox protection(s) {', '.join(unknown)}; the ones that can be "
+                f"allowed weaker are: {', '.join(REQUIRED_PROTECTIONS)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -80,6 +168,7 @@ class SandboxResult:
     wall_seconds: float
     wall_limit: float = 0.0
     ready: bool = False  # the script wrote to $FACEKIT_READY_FD (e.g. after its own imports)
+    memory_peak_bytes: int | None = None  # most the whole run held at once; None: no cgroup
 
     @property
     def ok(self) -> bool:
@@ -123,12 +212,14 @@ def run_sandboxed(
     workdir = Path(workdir).resolve()
     if not workdir.is_dir():
         raise FileNotFoundError(f"sandbox workdir {workdir} is not a directory")
+    require_isolation(limits.allow_weaker)
     script = Path(script).resolve()
     if workdir not in script.parents:
         shutil.copy2(script, workdir / script.name)
         script = workdir / script.name
     ready_read, ready_write = os.pipe()
     config = _launch_config(script, workdir, limits, list(args), ready_fd=ready_write)
+    config["usage_marker"] = f"facekit-sandbox-usage-{secrets.token_hex(8)}"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         try:
@@ -154,15 +245,18 @@ def run_sandboxed(
             timed_out = True
             _stop(process)
         _kill_group(process.pid)  # leftovers of a run without a PID namespace
+        sandbox_cgroup.remove_leftover(_cgroup_name(process.pid))  # launcher killed first
         elapsed = time.monotonic() - start
+        stderr, usage = _split_usage(_read_bounded(err), config["usage_marker"])
         return SandboxResult(
             returncode=None if timed_out else process.returncode,
             timed_out=timed_out,
             stdout=_read_bounded(out),
-            stderr=_read_bounded(err),
+            stderr=stderr,
             wall_seconds=elapsed,
             wall_limit=limits.wall_seconds,
             ready=_was_signalled(ready_read),
+            memory_peak_bytes=usage.get("memory_peak_bytes"),
         )
 
 
@@ -176,6 +270,20 @@ def _was_signalled(ready_read: int) -> bool:
         return False
     finally:
         os.close(ready_read)
+
+
+def _split_usage(stderr: str, marker: str) -> tuple[str, dict]:
+    """The run's stderr without the launcher's last line, and that line's usage figures.
+
+    The marker is random per run, so the script cannot forge the line."""
+    head, found, line = stderr.rpartition(f"\n{marker} ")
+    if not found:
+        return stderr, {}
+    try:
+        usage = json.loads(line)
+    except ValueError:
+        return stderr, {}
+    return head, usage if isinstance(usage, dict) else {}
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -309,12 +417,15 @@ def _launch_config(
 
 @functools.cache
 def isolation_report() -> dict[str, bool]:
-    """Which protections the sandbox enforces on this machine (probed once, then cached).
+    """Which protections the sandbox enforces on this machine for this user (probed once, cached).
 
-    Keys: network_namespace, pid_namespace, mount_namespace, private_proc, private_tmp,
-    repo_hidden, unprivileged_user, no_new_privs, landlock_filesystem, landlock_network,
-    landlock_scope (signals and abstract sockets), rlimits (CPU, memory, file size),
-    process_limit (max_processes: needs the private user id).
+    Keys (PROTECTIONS): network_namespace, pid_namespace, mount_namespace, ipc_namespace,
+    user_namespace (how a non-root user gets the others), private_proc, private_tmp, repo_hidden,
+    unprivileged_user (a fresh user id per run: root only), no_new_privs, landlock_filesystem,
+    landlock_network, landlock_scope (signals and abstract sockets), unix_sockets_blocked
+    (seccomp), rlimits (CPU, memory, file size), process_limit (max_processes for the whole run),
+    memory_cgroup, pids_cgroup, cpu_cgroup (whole-run memory, processes, CPU time), disk_quota
+    (the workdir is a size-limited tmpfs).
     """
     with tempfile.TemporaryDirectory(prefix="facekit-probe-") as tmp:
         workdir = Path(tmp).resolve()
@@ -338,10 +449,58 @@ def isolation_report() -> dict[str, bool]:
 
 
 def describe_isolation(report: dict[str, bool]) -> str:
-    """One line for logs: which protections hold and which are missing."""
+    """One line for logs: which protections hold and which are missing on this machine."""
     held = ", ".join(k for k, v in report.items() if v) or "none"
     missing = ", ".join(k for k, v in report.items() if not v) or "none"
-    return f"sandbox isolation: enforced [{held}]; not available [{missing}]"
+    who = "root" if os.geteuid() == 0 else f"user id {os.geteuid()} (not root)"
+    return f"sandbox isolation: enforced [{held}]; not available [{missing}] (running as {who})"
+
+
+def require_isolation(allow_weaker: Sequence[str] = ()) -> dict[str, bool]:
+    """The isolation report, after checking that every required protection holds or is allowed.
+
+    Raises SandboxUnavailable, naming each missing protection, what it guarantees and how to accept
+    running without it. Grading commands call this first and print `describe_isolation`.
+    """
+    report = isolation_report()
+    missing = [
+        name for name in REQUIRED_PROTECTIONS if not report.get(name) and name not in allow_weaker
+    ]
+    if missing:
+        lines = "\n".join(f"  - {name}: {REQUIRED_PROTECTIONS[name]}" for name in missing)
+        hint = "".join(f"\n{text}" for name, text in _REMEDIES.items() if name in missing)
+        raise SandboxUnavailable(
+            "the sandbox cannot enforce these protections on this machine, so grading is "
+            f"refused:\n{lines}\n{describe_isolation(report)}{hint}\nTo grade anyway with "
+            f"the weaker guarantee, pass --allow-weaker-sandbox={','.join(missing)}"
+        )
+    return report
+
+
+def add_allow_weaker_argument(parser: argparse.ArgumentParser) -> None:
+    """Add `--allow-weaker-sandbox NAME,...` to a grading command (`args.allow_weaker_sandbox`,
+    a tuple of REQUIRED_PROTECTIONS names for `Limits.allow_weaker` and `require_isolation`)."""
+    parser.add_argument(
+        "--allow-weaker-sandbox",
+        type=_protection_names,
+        default=(),
+        metavar="NAME[,NAME...]",
+        help="grade although this machine cannot give the sandbox these protections (grading "
+        "is refused otherwise, naming what is missing): " + ", ".join(REQUIRED_PROTECTIONS),
+    )
+
+
+def _protection_names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    try:
+        Limits(allow_weaker=names)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return names
+
+
+def _cgroup_name(launcher_pid: int) -> str:
+    return f"facekit-run-{launcher_pid}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,6 +508,8 @@ def describe_isolation(report: dict[str, bool]) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _CLONE_NEWNS = 0x00020000
+_CLONE_NEWIPC = 0x08000000
+_CLONE_NEWUSER = 0x10000000
 _CLONE_NEWPID = 0x20000000
 _CLONE_NEWNET = 0x40000000
 _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 0x2, 0x4, 0x8
@@ -363,6 +524,11 @@ _LL_NET_ALL = (1 << 0) | (1 << 1)  # bind and connect TCP (ABI 4)
 _LL_SCOPE_ALL = (1 << 0) | (1 << 1)  # abstract unix sockets and signals (ABI 6)
 _SYSTEM_READ_DIRS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys")
 _DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom")
+# Where host services put their socket files: emptied for the run
+_HOST_SERVICE_DIRS = ("/run", "/var/run")
+# /dev/shm (POSIX shared memory, multiprocessing's semaphores): the run's own, size-limited
+_PRIVATE_SHM = "/dev/shm"
+_CPU_POLL_SECONDS = 0.05
 
 
 def _libc() -> ctypes.CDLL:
@@ -480,9 +646,7 @@ def _untraversable_ancestors(paths: Sequence[str]) -> list[str]:
 
 
 def _set_up_mounts(libc, config, drop_user: bool, report) -> None:
-    """Private /proc and /tmp, the repository hidden, the Python installation reachable."""
-    _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
-    report["mount_namespace"] = True
+    """Private /proc and /tmp, the repository and host sockets hidden, Python reachable."""
     workdir = config["workdir"]
     try:
         _mount(libc, "proc", "/proc", "proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
@@ -500,6 +664,11 @@ def _set_up_mounts(libc, config, drop_user: bool, report) -> None:
         if os.path.isdir(hidden):
             _overmount(libc, hidden, keep_under(hidden), "size=1m,mode=755")
     report["repo_hidden"] = True
+    for directory in _HOST_SERVICE_DIRS:
+        if os.path.isdir(directory) and not os.path.islink(directory):
+            _overmount(libc, directory, keep_under(directory), "size=1m,mode=755")
+    if os.path.isdir(_PRIVATE_SHM):
+        _overmount(libc, _PRIVATE_SHM, keep_under(_PRIVATE_SHM), "size=64m,mode=1777")
     if drop_user:
         for ancestor in _untraversable_ancestors(needed):
             _overmount(libc, ancestor, keep_under(ancestor), "size=1m,mode=755")
@@ -522,12 +691,95 @@ def _set_limits(limits: dict, private_user: bool) -> None:
         cap(resource.RLIMIT_AS, int(limits["memory_bytes"]))
     cap(resource.RLIMIT_FSIZE, int(limits["max_file_bytes"]))
     cap(resource.RLIMIT_CORE, 0)
-    if private_user:  # RLIMIT_NPROC counts every process of the user id: only ours is private
+    if private_user:  # RLIMIT_NPROC counts per user id and user namespace: ours are the run's
         cap(resource.RLIMIT_NPROC, int(limits["max_processes"]))
 
 
-def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report) -> None:
+def _enter_namespaces(libc, report) -> set[str]:
+    """Unshare what the kernel allows. A non-root user first makes a user namespace, mapping only
+    its own ids (so a program it runs there has no capabilities), which lets it make the rest."""
+    uid, gid = os.geteuid(), os.getegid()
+    if uid != 0 and libc.unshare(_CLONE_NEWUSER) == 0:
+        for name, text in (
+            ("setgroups", "deny"),
+            ("uid_map", f"{uid} {uid} 1"),
+            ("gid_map", f"{gid} {gid} 1"),
+        ):
+            with open(f"/proc/self/{name}", "w", encoding="ascii") as stream:
+                stream.write(text)
+        report["user_namespace"] = True
+    namespaces = set()
+    for name, flag in (
+        ("network", _CLONE_NEWNET),
+        ("pid", _CLONE_NEWPID),
+        ("mount", _CLONE_NEWNS),
+        ("ipc", _CLONE_NEWIPC),
+    ):
+        if libc.unshare(flag) == 0:
+            namespaces.add(name)
+            report[f"{name}_namespace"] = True
+    if "mount" in namespaces:  # before any mount: nothing may propagate back to the host
+        _mount(libc, None, "/", None, _MS_REC | _MS_PRIVATE)
+    return namespaces
+
+
+def _run_cgroup(limits: dict, launcher_pid: int, report):
+    """The run's cgroup (see autograder.sandbox_cgroup), or None where none can be made."""
+    cgroup = sandbox_cgroup.create_run_cgroup(
+        _cgroup_name(launcher_pid), int(limits["memory_bytes"]), int(limits["max_processes"])
+    )
+    if cgroup is not None:
+        try:
+            cgroup.open_for_joining()
+        except OSError:
+            cgroup.remove()
+            return None
+    return cgroup
+
+
+def _syscall_filter(config: dict, deny_memfd: bool):
+    """The seccomp filter to load in the child (see autograder.sandbox_seccomp), or None."""
+    try:
+        seccomp = sandbox_seccomp.load_pyseccomp(config["python_paths"])
+        return sandbox_seccomp.build_filter(seccomp, deny_memfd)
+    except (ImportError, OSError, RuntimeError):
+        return None
+
+
+def _workdir_on_tmpfs(libc, config: dict) -> tuple[int, int] | None:
+    """Mount a tmpfs quota over workdir and copy the caller's inputs onto it.
+
+    Returns (the caller's folder, the tmpfs) as open descriptors for copying the results back;
+    None where the kernel refuses the mount."""
+    workdir = config["workdir"]
+    original = sandbox_workdir.open_directory(workdir)
+    size, entries = sandbox_workdir.tree_usage(original)
+    quota = size + int(config["limits"]["disk_bytes"])
+    inodes = entries + sandbox_workdir.RUN_INODES
+    try:
+        _mount(
+            libc,
+            "tmpfs",
+            workdir,
+            "tmpfs",
+            _MS_NOSUID | _MS_NODEV,
+            f"size={quota},nr_inodes={inodes},mode=700",
+        )
+    except OSError:
+        os.close(original)
+        return None  # the run writes into the caller's folder, without a quota
+    run = sandbox_workdir.open_directory(workdir)
+    sandbox_workdir.copy_tree(original, run)
+    return original, run
+
+
+def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report, guards) -> None:
     """Everything between fork and exec, in the order the kernel needs it."""
+    cgroup, syscall_filter = guards
+    if cgroup is not None:
+        cgroup.join()  # first: everything the run does from here on is counted
+        report["memory_cgroup"] = report["pids_cgroup"] = True
+        report["cpu_cgroup"] = cgroup.cpu_seconds() is not None
     drop_user = os.geteuid() == 0
     if "mount" in namespaces:
         try:
@@ -538,10 +790,11 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     workdir = config["workdir"]
     if drop_user:
         _chown_tree(workdir, uid)
-    _set_limits(config["limits"], private_user=drop_user)
+    private_user = drop_user or report["user_namespace"]  # NPROC counts per user namespace
+    _set_limits(config["limits"], private_user=private_user)
     os.nice(_NICENESS)  # a CPU hog (busy loop, fork bomb) yields to the grader and its peers
     report["rlimits"] = True
-    report["process_limit"] = drop_user
+    report["process_limit"] = private_user or report["pids_cgroup"]
     if drop_user:
         os.setgroups([])
         os.setgid(uid)
@@ -552,46 +805,64 @@ def _prepare_child(libc, config, namespaces: set[str], launcher_pid: int, report
     report["no_new_privs"] = True
     gpu = config["limits"]["allow_gpu"]
     read_dirs = [*_SYSTEM_READ_DIRS, *config["python_paths"]]
-    write_dirs = [workdir] + (["/tmp"] if report["private_tmp"] else [])
+    private = ["/tmp", *([_PRIVATE_SHM] if os.path.isdir(_PRIVATE_SHM) else [])]
+    write_dirs = [workdir] + (private if report["private_tmp"] else [])
     if gpu:
         write_dirs.append("/dev")
     with contextlib.suppress(OSError):
         _apply_landlock(libc, read_dirs, write_dirs, () if gpu else _DEVICE_FILES, report)
+    if syscall_filter is not None:
+        syscall_filter.load()
+        report["unix_sockets_blocked"] = _unix_sockets_refused()
     os.chdir(workdir)
 
 
+def _unix_sockets_refused() -> bool:
+    import socket  # noqa: PLC0415 - only the probe needs it
+
+    try:
+        socket.socket(socket.AF_UNIX).close()
+    except PermissionError:
+        return True
+    return False
+
+
+def _wait(child: int, cgroup, cpu_seconds: float) -> int:
+    """The child's wait status; with a cgroup, the whole run is killed past `cpu_seconds`."""
+    if cgroup is None or cgroup.cpu_seconds() is None:
+        return os.waitpid(child, 0)[1]
+    while True:
+        pid, status = os.waitpid(child, os.WNOHANG)
+        if pid:
+            return status
+        if cgroup.cpu_seconds() > cpu_seconds:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)  # PID 1: the kernel kills the rest
+            return os.waitpid(child, 0)[1]
+        time.sleep(_CPU_POLL_SECONDS)
+
+
 def _launch(config: dict) -> None:
-    """The launcher's main: namespaces, fork, prepare, exec; mirror the child's exit status."""
+    """The launcher's main: cgroup, namespaces, tmpfs, fork, prepare, exec; then copy the results
+    back, remove the cgroup and mirror the child's exit status."""
     libc = _libc()
-    report = dict.fromkeys(
-        (
-            "network_namespace",
-            "pid_namespace",
-            "mount_namespace",
-            "private_proc",
-            "private_tmp",
-            "repo_hidden",
-            "unprivileged_user",
-            "no_new_privs",
-            "landlock_filesystem",
-            "landlock_network",
-            "landlock_scope",
-            "rlimits",
-            "process_limit",
-        ),
-        False,
-    )
-    namespaces = set()
-    for name, flag in (("net", _CLONE_NEWNET), ("pid", _CLONE_NEWPID), ("mount", _CLONE_NEWNS)):
-        if libc.unshare(flag) == 0:
-            namespaces.add(name)
-    report["network_namespace"] = "net" in namespaces
-    report["pid_namespace"] = "pid" in namespaces
+    report = dict.fromkeys(PROTECTIONS, False)
     launcher_pid = os.getpid()
+    try:  # everything that reads /proc comes before the child mounts its own there
+        cgroup = _run_cgroup(config["limits"], launcher_pid, report)
+        syscall_filter = _syscall_filter(config, deny_memfd=cgroup is None)
+        namespaces = _enter_namespaces(libc, report)
+        folders = None
+        if "mount" in namespaces:
+            folders = _workdir_on_tmpfs(libc, config)
+            report["disk_quota"] = folders is not None
+    except BaseException as error:  # noqa: BLE001 - report, never run unprotected
+        print(f"sandbox setup failed: {error!r}", file=sys.stderr, flush=True)
+        os._exit(125)
     child = os.fork()
     if child == 0:
         try:
-            _prepare_child(libc, config, namespaces, launcher_pid, report)
+            _prepare_child(libc, config, namespaces, launcher_pid, report, (cgroup, syscall_filter))
             if config["probe"]:
                 print(json.dumps(report), flush=True)
                 os._exit(0)
@@ -600,12 +871,31 @@ def _launch(config: dict) -> None:
             print(f"sandbox setup failed: {error!r}", file=sys.stderr, flush=True)
             os._exit(125)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
-    _, status = os.waitpid(child, 0)
+    status = _wait(child, cgroup, float(config["limits"]["cpu_seconds"]))
+    if config.get("usage_marker"):
+        peak = cgroup.memory_peak() if cgroup is not None else None
+        usage = json.dumps({"memory_peak_bytes": peak})
+        print(f"\n{config['usage_marker']} {usage}", file=sys.stderr, flush=True)
+    _finish(folders, cgroup)
     if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal
         with contextlib.suppress(OSError, ValueError):  # SIGKILL's action cannot be changed
             signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))
     os._exit(os.waitstatus_to_exitcode(status))
+
+
+def _finish(folders: tuple[int, int] | None, cgroup) -> None:
+    """Copy what the run left from its tmpfs into the caller's folder; remove the cgroup."""
+    if cgroup is not None:
+        cgroup.remove()
+    if folders is not None:
+        original, run = folders
+        try:
+            sandbox_workdir.empty_directory(original)
+            sandbox_workdir.copy_tree(run, original)
+        except OSError as error:
+            print(f"sandbox: copying the run's files back failed: {error!r}", file=sys.stderr)
+            os._exit(125)
 
 
 if __name__ == "__main__":

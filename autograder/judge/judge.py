@@ -32,7 +32,8 @@ _LABEL_GRADE_ID = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
 
 
 def default_limits() -> Limits:
-    """Sandbox limits for one notebook: every case runs in one worker process."""
+    """Sandbox limits for one notebook: every case runs in one worker process, and every run of
+    it (restarts after a crash included) shares `wall_seconds`."""
     from autograder.sandbox import Limits
 
     return Limits(cpu_seconds=60, wall_seconds=90.0)

@@ -2,7 +2,8 @@
 
 The worker answers case by case (`result_<i>.json` + `.safetensors`), so a crash or hang in one
 case costs only that case: the runner notes it and starts the worker again after it (at most
-MAX_RUNS runs). Every answer is read as hostile data here, in the trusted process: only regular
+MAX_RUNS runs), all within one wall-clock budget for the whole notebook (`limits.wall_seconds`).
+Every answer is read as hostile data here, in the trusted process: only regular
 files, opened without following links, bounded in size and nesting (`facekit.untrusted`), then
 checked field by field. Whatever cannot be read that way is the student's zero for that case
 ("garbage"), never a hang, a followed link or a grader fault.
@@ -15,6 +16,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -263,10 +265,17 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
     try:
         _write_inputs(workdir, cells, prepared)
         position, runs = 0, 0
+        deadline = time.monotonic() + limits.wall_seconds  # for the notebook, over every run
         while position < len(indices) and runs < MAX_RUNS:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
             runs += 1
             result = run_sandboxed(
-                workdir / "worker_main.py", workdir, limits, args=[str(position)]
+                workdir / "worker_main.py",
+                workdir,
+                dataclasses.replace(limits, wall_seconds=remaining),
+                args=[str(position)],
             )
             if runs == 1 and not result.ready:  # later runs follow student code: not evidence
                 raise WorkerStartError(_start_failure(result, limits))
@@ -294,7 +303,9 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
                     position += 1
         for index in indices[position:]:
             answers[index] = Answer(
-                Status.NOT_RUN, message="not run: earlier cases crashed or hung too often"
+                Status.NOT_RUN,
+                message="not run: earlier cases crashed or hung too often, or the notebook used "
+                f"up its {limits.wall_seconds:g} s time limit",
             )
         cell_errors, problems = _read_cell_errors(workdir)
         return WorkerRun(answers, cell_errors, problems)

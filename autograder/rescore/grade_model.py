@@ -101,12 +101,14 @@ class GradeModelConfig:
     cpu_seconds: int = field(default=3600, metadata={"help": "worker CPU-time limit"})
     memory_gib: float = field(default=16.0, metadata={"help": "worker memory limit (CPU runs)"})
 
-    def limits(self, allow_gpu: bool) -> Limits:
+    def limits(self, allow_gpu: bool, allow_weaker: tuple[str, ...] = ()) -> Limits:
+        """The sandbox limits of one run; `allow_weaker` names protections a TA goes without."""
         return Limits(
             cpu_seconds=self.cpu_seconds,
             memory_bytes=int(self.memory_gib * 2**30),
             wall_seconds=self.wall_seconds,
             allow_gpu=allow_gpu,
+            allow_weaker=tuple(allow_weaker),
         )
 
 
@@ -295,6 +297,7 @@ def self_test(
     preprocessing: inference.Preprocessing,
     course: GradeModelConfig,
     allow_gpu: bool,
+    allow_weaker: tuple[str, ...] = (),
 ) -> None:
     """Run a tiny reference Network through the same sandbox path and limits; GraderFault if
     it fails or its tensors differ from the same Network evaluated here."""
@@ -312,7 +315,7 @@ def self_test(
         network_kwargs=SELF_TEST_NETWORK,
         preprocessing=preprocessing,
     )
-    job = run_job(network, images, course.limits(allow_gpu), course.batch_size)
+    job = run_job(network, images, course.limits(allow_gpu, allow_weaker), course.batch_size)
     where = (
         f"interpreter {sys.executable}; limits cpu {course.cpu_seconds} s, memory "
         f"{course.memory_gib:g} GiB, wall {course.wall_seconds:g} s"
@@ -346,6 +349,7 @@ def grade_model(
     network_kwargs_json: str | None = None,
     allow_gpu: bool = False,
     out_dir: Path | None = None,
+    allow_weaker: tuple[str, ...] = (),
 ) -> GradeModelReport:
     """Re-score `checkpoint` with the Network of `notebook` (sandboxed); see module docstring."""
     comp = Path(comp)
@@ -383,7 +387,7 @@ def grade_model(
         network_kwargs = {}
         notes.append("the checkpoint records no network_kwargs; built Network(num_classes)")
 
-    self_test(comp, competition, preprocessing, course, allow_gpu)
+    self_test(comp, competition, preprocessing, course, allow_gpu, allow_weaker)
 
     network = Network(
         source=source,
@@ -394,7 +398,7 @@ def grade_model(
         channels_last=contents.channels_last,
     )
     images = [comp / folder / name for folder, name in competition.images]
-    job = run_job(network, images, course.limits(allow_gpu), course.batch_size)
+    job = run_job(network, images, course.limits(allow_gpu, allow_weaker), course.batch_size)
     parameters = count_parameters(contents.weights)
     if job.outputs is None:
         report = GradeModelReport(

@@ -88,6 +88,9 @@ def add_grade_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="JSON object of Network keyword arguments when the checkpoint does not store them",
     )
     parser.add_argument("--gpu", action="store_true", help="let the sandboxed worker use CUDA")
+    from autograder.sandbox import add_allow_weaker_argument  # noqa: PLC0415 - grade-model only
+
+    add_allow_weaker_argument(parser)
     parser.add_argument(
         "--out", type=Path, default=None, help="directory for the recomputed CSVs and report.json"
     )
@@ -96,8 +99,10 @@ def add_grade_model_arguments(parser: argparse.ArgumentParser) -> None:
 def run_grade_model(args: argparse.Namespace) -> int:
     """Handler of `facekit grade-model`."""
     from autograder.rescore.grade_model import RescoreError, grade_model
+    from autograder.sandbox import SandboxUnavailable, require_isolation
 
     try:
+        require_isolation(args.allow_weaker_sandbox)
         report = grade_model(
             notebook=args.notebook,
             checkpoint=args.checkpoint,
@@ -108,10 +113,14 @@ def run_grade_model(args: argparse.Namespace) -> int:
             network_kwargs_json=args.network_kwargs,
             allow_gpu=args.gpu,
             out_dir=args.out,
+            allow_weaker=args.allow_weaker_sandbox,
         )
     except RescoreError as error:
         print(f"facekit grade-model: {error}", file=sys.stderr)
         return error.exit_code
+    except SandboxUnavailable as error:  # the machine's setup: staff's to fix or accept
+        print(f"facekit grade-model: {error}", file=sys.stderr)
+        return 2
     print(report.summary())
     return 0 if report.ok else 1
 

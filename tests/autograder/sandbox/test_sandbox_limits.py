@@ -22,6 +22,7 @@ def test_clean_run_reports_output_and_leaves_files_for_the_caller(run_snippet, w
     assert result.returncode == 0 and not result.timed_out, result
     assert result.failure_reason() is None
     assert result.stdout.strip() == "hello ['a', 'b']"
+    assert "facekit-sandbox-usage" not in result.stderr  # the launcher's own line is removed
     assert (workdir / "answer.json").read_text() == '{"x": 1}'
 
 
