@@ -104,8 +104,8 @@ def eval_image(path: Path, image_size: int) -> torch.Tensor:
 
 def normalize(
     images: torch.Tensor,
-    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
     channels_last: bool = False,
+    preprocessing: Preprocessing = DEFAULT_PREPROCESSING,
 ) -> torch.Tensor:
     """uint8 RGB images (N, 3, H, W) to normalised float32 on their device.
 
@@ -140,7 +140,7 @@ def embed_batches(
         batch = torch.stack(
             [eval_image(p, preprocessing.image_size) for p in paths[start : start + batch_size]]
         )
-        output = model(normalize(batch.to(device), preprocessing, channels_last))
+        output = model(normalize(batch.to(device), channels_last, preprocessing))
         yield output["feats"].float().cpu(), output["out"].float().cpu()
 
 

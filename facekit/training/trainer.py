@@ -315,8 +315,8 @@ class Trainer:
             lr = self._set_lr(epoch, index)
             images = inference.normalize(
                 images.to(self.device, non_blocking=True),
-                config.data.preprocessing,
                 config.run.channels_last,
+                config.data.preprocessing,
             )
             labels = labels.to(self.device, non_blocking=True)
             with self._autocast():

@@ -2,6 +2,7 @@
 patched helpers cannot forge "reproduces", malformed outputs are the student's failure, and a
 broken grader stops before judging anyone (issue 14)."""
 
+import dataclasses
 import hashlib
 import json
 import textwrap
@@ -221,3 +222,25 @@ def test_broken_grader_stops_before_judging(tiny_run, tmp_path: Path, capsys):
     assert code == 3, error
     assert "self-test failed" in error and "memory 0.25 GiB" in error
     assert not out.exists()
+
+
+def test_self_test_catches_outputs_that_differ(tiny_run, tmp_path: Path, monkeypatch):
+    """Issue 14: a sandbox path that runs but returns other numbers than the grader computes
+    (here: feats shifted on the way back) is a grader fault, exit 3, before any student runs."""
+    from autograder.rescore import grade_model as module
+
+    real_run_job = module.run_job
+    student_runs = []
+
+    def shifted(network, images, limits, batch_size):
+        if network.network_kwargs != module.SELF_TEST_NETWORK:
+            student_runs.append(network)
+        result = real_run_job(network, images, limits, batch_size)
+        outputs = dataclasses.replace(result.outputs, feats=result.outputs.feats + 1e-2)
+        return dataclasses.replace(result, outputs=outputs)
+
+    monkeypatch.setattr(module, "run_job", shifted)
+    code, _ = grade(
+        tiny_run, SOLUTION_NOTEBOOK, tiny_run.run / "checkpoints" / "last.pt", tmp_path / "out"
+    )
+    assert code == 3 and student_runs == [] and not (tmp_path / "out").exists()

@@ -160,7 +160,9 @@ def test_bgr_preprocessing_swaps_channels():
     """Is channel_order BGR the RGB normalisation with the channels reversed?"""
     images = torch.randint(0, 256, (2, 3, 4, 4), dtype=torch.uint8)
     rgb = inference.normalize(images)
-    bgr = inference.normalize(images.flip(1), inference.Preprocessing(channel_order="BGR"))
+    bgr = inference.normalize(
+        images.flip(1), preprocessing=inference.Preprocessing(channel_order="BGR")
+    )
     assert torch.equal(rgb, bgr)
 
 
@@ -172,5 +174,5 @@ def test_normalize_matches_torchvision_transforms():
     mean, std = (0.4, 0.5, 0.6), (0.2, 0.3, 0.4)
     transform = v2.Compose([v2.ToDtype(torch.float32, scale=True), v2.Normalize(mean, std)])
     expected = torch.stack([transform(image) for image in images])
-    got = inference.normalize(images, inference.Preprocessing(mean=mean, std=std))
+    got = inference.normalize(images, preprocessing=inference.Preprocessing(mean=mean, std=std))
     assert torch.equal(got, expected), f"max abs err {(got - expected).abs().max()}"
