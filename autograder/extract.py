@@ -236,10 +236,8 @@ def _parse_cell(label: str, text: str) -> tuple[ast.Module | None, str | None]:
     try:
         return ast.parse(text), None
     except SyntaxError as error:
-        return (
-            None,
-            f"{label} has a syntax error (line {error.lineno}: {error.msg}) and was skipped",
-        )
+        where = f"line {error.lineno}: {error.msg}" if error.lineno else error.msg
+        return None, f"{label} has a syntax error ({where}) and was skipped"
     except (RecursionError, MemoryError):
         return None, (
             f"{label} holds an expression nested too deeply for Python to parse (an enormous "
