@@ -15,7 +15,7 @@ import re
 import sys
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
@@ -160,12 +160,83 @@ class _Statement:
 
     @property
     def uses(self) -> frozenset[str]:
-        """Every name the statement reads anywhere inside it (functions' bodies too)."""
-        return frozenset(
-            node.id
-            for node in ast.walk(self.node)
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-        )
+        """The module-level names the statement reads, at once or later from its functions."""
+        return _global_reads(self.node)
+
+
+@dataclass
+class _Scope:
+    kind: str  # "statement" (module level), "function" or "class"
+    parent: "_Scope | None"
+    binds: set[str] = field(default_factory=set)
+    reads: set[str] = field(default_factory=set)
+    declared_global: set[str] = field(default_factory=set)
+
+    def hides(self, name: str) -> bool:
+        """Whether `name` read in this scope, or in a function nested in it, is local here."""
+        return name in self.binds and name not in self.declared_global
+
+
+def _arguments(arguments: ast.arguments) -> list[ast.arg]:
+    every = arguments.posonlyargs + arguments.args + arguments.kwonlyargs
+    return every + [a for a in (arguments.vararg, arguments.kwarg) if a is not None]
+
+
+def _global_reads(statement: ast.stmt) -> frozenset[str]:
+    """Names that `statement` reads from the module: the reads of its function bodies less their
+    parameters and local variables (Python's scoping, simplified; iterative, so a deep tree
+    cannot exhaust the stack)."""
+    top = _Scope("statement", None)
+    scopes = [top]
+    stack: list[tuple[ast.AST, _Scope]] = [(statement, top)]
+    while stack:
+        node, scope = stack.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            arguments = node.args
+            outer = [*arguments.defaults, *(d for d in arguments.kw_defaults if d is not None)]
+            if not isinstance(node, ast.Lambda):
+                scope.binds.add(node.name)
+                outer += [*node.decorator_list, *([node.returns] if node.returns else [])]
+                outer += [a.annotation for a in _arguments(arguments) if a.annotation]
+            inner = _Scope("function", scope, {a.arg for a in _arguments(arguments)})
+            scopes.append(inner)
+            stack += [(child, scope) for child in outer]
+            body = [node.body] if isinstance(node, ast.Lambda) else node.body
+            stack += [(child, inner) for child in body]
+            continue
+        if isinstance(node, ast.ClassDef):
+            scope.binds.add(node.name)
+            inner = _Scope("class", scope)
+            scopes.append(inner)
+            outer = [*node.bases, *node.keywords, *node.decorator_list]
+            stack += [(child, scope) for child in outer] + [(child, inner) for child in node.body]
+            continue
+        if isinstance(node, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp):
+            inner = _Scope("function", scope)
+            scopes.append(inner)
+            stack += [(child, inner) for child in ast.iter_child_nodes(node)]
+            continue
+        if isinstance(node, ast.Name):
+            (scope.reads if isinstance(node.ctx, ast.Load) else scope.binds).add(node.id)
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            scope.declared_global.update(node.names)
+        elif isinstance(node, ast.alias):
+            scope.binds.add(node.asname or node.name.partition(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            scope.binds.add(node.name)
+        stack += [(child, scope) for child in ast.iter_child_nodes(node)]
+    reads = set()
+    for scope in scopes:
+        for name in scope.reads:
+            enclosing, own = scope, True
+            while enclosing.kind != "statement":
+                # A class body's names are not visible inside its methods.
+                if (own or enclosing.kind == "function") and enclosing.hides(name):
+                    break
+                enclosing, own = enclosing.parent, False
+            else:
+                reads.add(name)
+    return frozenset(reads)
 
 
 def _calls_outside_lambdas(node: ast.AST) -> bool:

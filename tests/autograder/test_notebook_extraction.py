@@ -145,6 +145,29 @@ def test_later_redefinition_wins():
     assert namespace["ArcFace"]().value() == "new"
 
 
+def test_local_variables_do_not_pull_in_other_cells():
+    """Is a method's local `feats` kept apart from a module-level `feats` of a scratch cell?"""
+    nb = notebook(
+        graded_cell(
+            "class ArcFace:\n    def forward(self, x, scale=1):\n        feats = x * scale\n"
+            "        return [feats for _ in range(2)]",
+            "arcface",
+        ),
+        code_cell("feats, scale = result['feats'], result['scale']"),
+    )
+    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
+    assert extracted.cell_ids == ("cell 1 (arcface)",) and extracted.notes == ()
+
+
+def test_deep_but_parsable_expression_is_analysed():
+    """Does a definition nested as deeply as Python parses leave the analysis standing?"""
+    deep = "VALUE = " + "1 + " * 900 + "1\nclass ArcFace:\n    value = VALUE"
+    namespace = run_module(
+        extract_student_module(notebook(graded_cell(deep, "arcface")), "s", CONTRACT)
+    )
+    assert namespace["ArcFace"].value == 901
+
+
 def test_graded_cell_keeps_its_class_over_a_later_copy():
     """Is the class graded from its own cell, not from a scratch copy further down?"""
     nb = notebook(
