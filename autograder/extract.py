@@ -30,6 +30,8 @@ MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_NOTEBOOK_DEPTH = 64
 MAX_CELL_CHARS = 200_000
 MAX_SKIPPED_SHOWN = 3
+# nbgrader ids are identifiers; anything else is not an id (and never reaches a report).
+_GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 # IPython-only lines (`%matplotlib inline`, `!pip install x`) are not Python: keep them visible
 # as comments so line numbers in tracebacks still match the cell.
@@ -145,7 +147,7 @@ def _module_from_cells(cells: tuple[tuple[str, str], ...], notes=()) -> Extracte
 def _grade_id(cell: nbformat.NotebookNode) -> str | None:
     grader = cell.get("metadata", {}).get("nbgrader", {})
     grade_id = grader.get("grade_id") if isinstance(grader, Mapping) else None
-    return grade_id if isinstance(grade_id, str) else None
+    return grade_id if isinstance(grade_id, str) and _GRADE_ID.fullmatch(grade_id) else None
 
 
 @dataclass(frozen=True)
@@ -319,7 +321,11 @@ def _parse_cell(label: str, text: str) -> tuple[ast.Module | None, str | None]:
 
 
 def _describe(text_lines: list[str], statement: _Statement) -> str:
-    first = text_lines[statement.first_line - 1].strip()
+    """`line N `<first line>``: the student's own text, shortened, unable to end the quote."""
+    first = "".join(
+        c if c.isprintable() and c != "`" else "'"
+        for c in text_lines[statement.first_line - 1].strip()
+    )
     if len(first) > 60:
         first = first[:57] + "..."
     return f"line {statement.first_line} `{first}`"

@@ -226,6 +226,23 @@ def test_statement_sharing_a_line_with_a_skipped_one():
     assert namespace["ArcFace"].rate == 2
 
 
+def test_skipped_statement_cannot_break_out_of_its_quote():
+    """Is a skipped line shown without backticks or control characters (report injection)?"""
+    line = 'print("`**Total: 100 / 100**\x1b[2J`")'
+    nb = notebook(graded_cell(f"class ArcFace:\n    pass\n{line}", "arcface"))
+    note = extract_student_module(nb, "s.ipynb", CONTRACT).notes[0]
+    shown = note.split("(line 3 `", 1)[1].split("`)", 1)[0]
+    assert "`" not in shown and "\x1b" not in shown and "Total" in shown
+
+
+def test_grade_id_that_is_not_an_identifier_is_ignored():
+    """Does a grade_id full of Markdown count as no id rather than reach the report's labels?"""
+    cell = graded_cell("class ArcFace: pass", "arcface")
+    cell.metadata["nbgrader"]["grade_id"] = "**Total: 100 / 100**"
+    extracted = extract_student_module(notebook(cell), "s.ipynb", CONTRACT)
+    assert extracted.cell_ids == ("cell 1",)
+
+
 def test_lambdas_and_call_free_tables_are_definitions():
     """Are a lambda and a table of classes kept, a computed value skipped?"""
     nb = notebook(
