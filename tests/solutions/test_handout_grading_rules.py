@@ -27,6 +27,7 @@ BEGIN = (
 )
 END = "<!-- end of grading-rules -->"
 HELPERS_ID = "check_helpers"
+NETWORK_CHECK = "check_network"
 
 
 def _number(value: float) -> str:
@@ -128,6 +129,11 @@ def intro_cell(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return notebook.cells[0]
 
 
+def intro_cell_source(cells) -> str:
+    """Cell 0's text with its lines joined (Markdown wraps sentences anywhere)."""
+    return " ".join(cells[0].source.split())
+
+
 def generated_part(source: str) -> str:
     match = re.search(re.escape(BEGIN) + r".*?" + re.escape(END), source, flags=re.S)
     assert match, "the introduction has no generated grading-rules section"
@@ -176,6 +182,22 @@ def test_self_checks_use_the_graders_tolerances():
         if case.name == "cos_theta_exactly_one"
     }
     assert edge == {(namespace["AT_COS_ONE"]["atol"], namespace["AT_COS_ONE"]["rtol"])}
+
+
+def test_handout_and_self_check_feed_the_network_what_the_grader_feeds():
+    """Do cell 0 and the Network self-check use the grader's batch shape and mode?"""
+    network = next(c for c in load_rubric().components if c.class_name == "Network")
+    cells = read_notebook(SOLUTION_NOTEBOOK).cells
+    check = next(
+        c for c in cells if c.metadata.get("nbgrader", {}).get("grade_id") == NETWORK_CHECK
+    )
+    for case in network.cases:
+        (images,) = case.inputs
+        shape = tuple(images.shape)
+        assert case.mode == "train"
+        assert f"feeds a batch of shape `{shape}` in training mode" in intro_cell_source(cells)
+        assert f"torch.randn{shape}" in check.source
+    assert "model = Network(num_classes=5)" in check.source
 
 
 @pytest.mark.xfail(
