@@ -1,9 +1,10 @@
-"""Turn a notebook into an importable module that holds only its definition cells.
+"""Turn a notebook into an importable module that holds only its definitions.
 
 The source notebook tags every cell that belongs to the module (imports, classes, helper
-functions) with the cell tag `export`; training, I/O and self-check cells carry no such tag and are
-never extracted. The same code extracts the reference from `solutions/` and a student's module
-from a submitted notebook, so both are built the same way.
+functions) with the cell tag `export`; training, I/O and self-check cells carry no such tag.
+`extract_module` takes the tagged cells whole (the reference, which the kit trusts);
+`extract_student_module` takes a submitted notebook as students really write it: definitions
+from any cell that the graded classes use, and never a top-level loop, print or training call.
 """
 
 import ast
@@ -29,6 +30,7 @@ EXPORT_TAG = "export"
 MAX_NOTEBOOK_BYTES = 64 * 2**20
 MAX_NOTEBOOK_DEPTH = 64
 MAX_CELL_CHARS = 200_000
+MAX_CODE_CHARS = 1_000_000  # all code cells together: parsing costs ~100 bytes per character
 MAX_SKIPPED_SHOWN = 3
 # nbgrader ids are identifiers; anything else is not an id (and never reaches a report).
 _GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
@@ -365,12 +367,20 @@ def extract_student_module(
     texts: dict[int, str] = {}
     statements: list[_Statement] = []
     declared: set[int] = set()  # cells the student declared part of the module
+    budget = MAX_CODE_CHARS
     for index, cell in code:
         grade_id = _grade_id(cell)
         if grade_id in contract and index != graded_positions[grade_id][-1]:
             continue
         label = cell_label(index, cell)
         text = python_source(cell.source) if isinstance(cell.source, str) else ""
+        budget -= len(text)
+        if budget < 0:
+            notes.append(
+                f"{label} and the code cells after it were skipped: the notebook holds more "
+                f"than {MAX_CODE_CHARS:,} characters of code"
+            )
+            break
         tree, problem = _parse_cell(label, text)
         if tree is None:
             notes.append(problem)

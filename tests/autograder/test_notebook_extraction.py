@@ -298,6 +298,19 @@ def test_unparsable_cell_is_skipped_and_named(source, reason):
     assert extracted.notes[0].startswith("cell 1 (arcface)") and reason in extracted.notes[0]
 
 
+def test_notebook_with_too_much_code_stops_at_the_bound():
+    """Are the cells past the bound on code (all cells together) skipped, with a note?"""
+    filler = "x = 1\n" * 30_000  # 180,000 characters: under the bound of one cell
+    nb = notebook(
+        graded_cell("class ArcFace: pass", "arcface"),
+        *(code_cell(filler) for _ in range(6)),
+        graded_cell("class CenterLoss: pass", "center_loss"),
+    )
+    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
+    assert extracted.cell_ids == ("cell 1 (arcface)",)
+    assert "cell 7 and the code cells after it were skipped" in extracted.notes[0]
+
+
 @pytest.mark.parametrize(
     "metadata",
     [{"nbgrader": "arcface"}, {"nbgrader": {"grade_id": ["arcface"]}}, {"tags": 7}],
