@@ -350,28 +350,49 @@ def extract_student_module(
     Every decision that changes what runs is recorded in `notes`, for the student's feedback.
     Never raises for content: an empty result just defines nothing.
     """
-    notes: list[str] = []
     code = [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
-    graded_positions: dict[str, list[int]] = {}
-    for index, cell in code:
-        if _grade_id(cell) in contract:
-            graded_positions.setdefault(_grade_id(cell), []).append(index)
-    for grade_id, positions in graded_positions.items():
-        if len(positions) > 1:
-            cells_text = ", ".join(str(position + 1) for position in positions)
-            notes.append(
-                f"cell {grade_id} appears {len(positions)} times (cells {cells_text}); graded "
-                f"the later one (cell {positions[-1] + 1})"
-            )
+    parse_notes: list[str] = []
+    labels, texts, statements = _parse_cells(code, parse_notes)
+    notes: list[str] = []
+    graded = _graded_cells(code, contract, statements, notes)
+    notes += parse_notes
+    # Cells the student declared part of the module.
+    declared = {
+        index
+        for index, cell in code
+        if index in labels and (is_export_cell(cell) or index in graded.values())
+    }
+    chosen = _chosen_definitions(statements, graded, contract, declared)
+    notes += _found_by_name_notes(contract, chosen, declared, statements, metadata=bool(declared))
+    # A cell holding a graded class is a graded cell that lost its metadata: all its
+    # definitions belong to the module, as they would with the metadata intact.
+    declared |= {chosen[c].cell for c in contract.values() if c in chosen}
+    chosen = _chosen_definitions(statements, graded, contract, declared)
+    wanted = [s for s in statements if s.cell in declared and s.binds is not None]
+    needed = set(contract.values()).union(*(s.binds for s in wanted))
+    kept = _closure(chosen, needed, statements)
+    chunks = []
+    for index in sorted({s.cell for s in kept} | declared):
+        in_cell = [s for s in statements if s.cell == index]
+        kept_here = [s for s in in_cell if s in kept]
+        if kept_here:
+            chunks.append((labels[index], _kept_source(texts[index], in_cell, kept_here)))
+        note = _cell_note(labels[index], texts[index], in_cell, kept_here, index in declared)
+        if note:
+            notes.append(note)
+    return _module_from_cells(tuple(chunks), notes)
+
+
+def _parse_cells(
+    code: list[tuple[int, nbformat.NotebookNode]], notes: list[str]
+) -> tuple[dict[int, str], dict[int, str], list[_Statement]]:
+    """Label and python text per parsed cell, and every cell's top-level statements. Cells that
+    cannot be parsed, and all cells past the bound on code, are left out with a note."""
     labels: dict[int, str] = {}
     texts: dict[int, str] = {}
     statements: list[_Statement] = []
-    declared: set[int] = set()  # cells the student declared part of the module
     budget = MAX_CODE_CHARS
     for index, cell in code:
-        grade_id = _grade_id(cell)
-        if grade_id in contract and index != graded_positions[grade_id][-1]:
-            continue
         label = cell_label(index, cell)
         text = python_source(cell.source) if isinstance(cell.source, str) else ""
         budget -= len(text)
@@ -387,28 +408,39 @@ def extract_student_module(
             continue
         labels[index], texts[index] = label, text
         statements += _statements(index, tree)
-        if is_export_cell(cell) or grade_id in contract:
-            declared.add(index)
-    chosen = _chosen_definitions(statements, graded_positions, contract, declared)
-    notes += _found_by_name_notes(contract, chosen, declared, statements, metadata=bool(declared))
-    # A cell holding a graded class is a graded cell that lost its metadata: all its
-    # definitions belong to the module, as they would with the metadata intact.
-    declared |= {chosen[c].cell for c in contract.values() if c in chosen}
-    chosen = _chosen_definitions(statements, graded_positions, contract, declared)
-    wanted = [s for s in statements if s.cell in declared and s.binds is not None]
-    needed = set(contract.values()).union(*(s.binds for s in wanted))
-    kept = _closure(chosen, needed, statements)
-    chunks = []
-    for index in sorted({s.cell for s in kept} | declared):
-        in_cell = [s for s in statements if s.cell == index]
-        kept_here = [s for s in in_cell if s in kept]
-        if not kept_here:
-            continue
-        chunks.append((labels[index], _kept_source(texts[index], in_cell, kept_here)))
-        note = _cell_note(labels[index], texts[index], in_cell, kept_here, index in declared)
-        if note:
-            notes.append(note)
-    return _module_from_cells(tuple(chunks), notes)
+    return labels, texts, statements
+
+
+def _graded_cells(
+    code: list[tuple[int, nbformat.NotebookNode]],
+    contract: Mapping[str, str],
+    statements: list[_Statement],
+    notes: list[str],
+) -> dict[str, int]:
+    """grade_id -> the cell graded for it. A grade_id found on several cells (a duplicated
+    cell, or its metadata copied onto a scratch cell) is graded from the last copy that defines
+    the contract class, else the last copy; the other copies count as ordinary cells."""
+    positions: dict[str, list[int]] = {}
+    for index, cell in code:
+        if _grade_id(cell) in contract:
+            positions.setdefault(_grade_id(cell), []).append(index)
+    graded = {}
+    for grade_id, found in positions.items():
+        class_name = contract[grade_id]
+        defining = {s.cell for s in statements if class_name in (s.binds or ())}
+        graded[grade_id] = ([index for index in found if index in defining] or found)[-1]
+        if len(found) > 1:
+            cells_text = ", ".join(str(index + 1) for index in found)
+            which = (
+                "the later one"
+                if graded[grade_id] == found[-1]
+                else f"the last one that defines {class_name}"
+            )
+            notes.append(
+                f"cell {grade_id} appears {len(found)} times (cells {cells_text}); graded "
+                f"{which} (cell {graded[grade_id] + 1})"
+            )
+    return graded
 
 
 def _import_target(statement: _Statement, name: str) -> tuple | None:
@@ -426,7 +458,7 @@ def _import_target(statement: _Statement, name: str) -> tuple | None:
 
 def _chosen_definitions(
     statements: list[_Statement],
-    graded_positions: dict[str, list[int]],
+    graded: dict[str, int],
     contract: Mapping[str, str],
     declared: set[int],
 ) -> dict[str, _Statement]:
@@ -448,7 +480,7 @@ def _chosen_definitions(
                 continue
             chosen[bound] = statement
     for grade_id, class_name in contract.items():
-        cell = graded_positions.get(grade_id, [None])[-1]
+        cell = graded.get(grade_id)
         own = [s for s in statements if s.cell == cell and class_name in (s.binds or ())]
         if own:
             chosen[class_name] = own[-1]

@@ -145,6 +145,22 @@ def test_later_redefinition_wins():
     assert namespace["ArcFace"]().value() == "new"
 
 
+def test_grade_id_copied_onto_a_scratch_cell():
+    """With a graded cell's metadata copied onto a later training cell, is the class still graded
+    from the cell that defines it, and the training cell's statements skipped?"""
+    nb = notebook(
+        graded_cell("class ArcFace:\n    version = 'mine'", "arcface"),
+        graded_cell("head = ArcFace()\nfor step in range(10**9):\n    pass", "arcface"),
+    )
+    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
+    assert run_module(extracted)["ArcFace"].version == "mine"
+    assert extracted.notes[0] == (
+        "cell arcface appears 2 times (cells 1, 2); graded the last one that defines ArcFace "
+        "(cell 1)"
+    )
+    assert "skipped 2 top-level statement(s)" in extracted.notes[1]
+
+
 def test_local_variables_do_not_pull_in_other_cells():
     """Is a method's local `feats` kept apart from a module-level `feats` of a scratch cell?"""
     nb = notebook(
