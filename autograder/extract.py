@@ -160,7 +160,13 @@ class _Statement:
     first_line: int  # first line, decorators included (1-based, in the cell's python source)
     last_line: int
     node: ast.stmt
-    binds: frozenset[str] | None  # None: not a definition (a loop, a call, file I/O, ...)
+    binds: frozenset[str] | None  # None: binds no plain name (a loop, a call, file I/O, ...)
+    computed: bool = False  # an assignment whose value calls something: run only when used
+
+    @property
+    def is_definition(self) -> bool:
+        """Imports, def, class, and assignments of call-free values (constant tables)."""
+        return self.binds is not None and not self.computed
 
     @property
     def uses(self) -> frozenset[str]:
@@ -268,8 +274,8 @@ def _assigned_names(target: ast.expr) -> list[str] | None:
 
 
 def _binds(node: ast.stmt) -> frozenset[str] | None:
-    """The names a definition binds: imports, def, class, and assignments of call-free values
-    (constant tables, aliases). None for every other statement: those are never executed."""
+    """The names a statement binds when it is an import, a def, a class or an assignment to plain
+    names; None for every other statement: those are never executed."""
     if isinstance(node, ast.Import | ast.ImportFrom):
         return frozenset(
             alias.asname or alias.name.partition(".")[0] for alias in node.names
@@ -277,8 +283,6 @@ def _binds(node: ast.stmt) -> frozenset[str] | None:
     if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
         return frozenset({node.name})
     if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
-        if _calls_outside_lambdas(node.value):
-            return None
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names = [_assigned_names(target) for target in targets]
         return None if None in names else frozenset(n for group in names for n in group)
@@ -297,7 +301,11 @@ def _statements(index: int, tree: ast.Module) -> list[_Statement]:
     for node in tree.body:
         decorators = getattr(node, "decorator_list", [])
         first = min([node.lineno] + [decorator.lineno for decorator in decorators])
-        statements.append(_Statement(index, first, node.end_lineno, node, _binds(node)))
+        computed = isinstance(node, ast.Assign | ast.AnnAssign) and _calls_outside_lambdas(
+            node.value
+        )
+        binds = _binds(node)
+        statements.append(_Statement(index, first, node.end_lineno, node, binds, computed))
     return statements
 
 
@@ -368,7 +376,7 @@ def extract_student_module(
     # definitions belong to the module, as they would with the metadata intact.
     declared |= {chosen[c].cell for c in contract.values() if c in chosen}
     chosen = _chosen_definitions(statements, graded, contract, declared)
-    wanted = [s for s in statements if s.cell in declared and s.binds is not None]
+    wanted = [s for s in statements if s.cell in declared and s.is_definition]
     needed = set(contract.values()).union(*(s.binds for s in wanted))
     kept = _closure(chosen, needed, statements)
     chunks = []
@@ -490,22 +498,32 @@ def _chosen_definitions(
 def _closure(
     chosen: dict[str, _Statement], needed: set[str], statements: list[_Statement]
 ) -> set[_Statement]:
-    """The chosen definitions of `needed` names and, transitively, of every name they read."""
-    kept: set[_Statement] = set()
-    pending, seen = list(needed), set()
+    """The chosen definitions of `needed` names and, transitively, of every name they read.
+
+    An assignment that reads a name it rebinds (`BLOCKS = {**BLOCKS, "x": X}`) also needs the
+    definition before it; a def or class that reads its own name finds itself when it runs."""
+
+    def resolve(name: str) -> _Statement | None:
+        nonlocal unresolved
+        found = chosen.get(name)
+        unresolved = unresolved or (found is None and not hasattr(builtins, name))
+        return found
+
     unresolved = False
-    while pending:
-        name = pending.pop()
-        if name in seen:
+    kept: set[_Statement] = set()
+    work = [resolve(name) for name in needed]
+    while work:
+        statement = work.pop()
+        if statement is None or statement in kept:
             continue
-        seen.add(name)
-        statement = chosen.get(name)
-        if statement is None:
-            unresolved = unresolved or not hasattr(builtins, name)
-            continue
-        if statement not in kept:
-            kept.add(statement)
-            pending.extend(statement.uses)
+        kept.add(statement)
+        for name in statement.uses:
+            if name not in (statement.binds or ()):
+                work.append(resolve(name))
+            elif isinstance(statement.node, ast.Assign | ast.AnnAssign):
+                position = statements.index(statement)
+                earlier = [s for s in statements[:position] if name in (s.binds or ())]
+                work.append(earlier[-1] if earlier else resolve(name))
     if unresolved:  # a name defined nowhere may come from `from module import *`
         kept.update(s for s in statements if s.binds is not None and "*" in s.binds)
     return kept
@@ -554,7 +572,9 @@ def _cell_note(
     """What the student must know about one cell: definitions taken from an untagged cell,
     and the top-level statements of a contributing cell that were not run."""
     lines = text.splitlines()
-    skipped = [s for s in in_cell if s.binds is None and not _is_inert(s.node)]
+    skipped = [
+        s for s in in_cell if s not in kept and not s.is_definition and not _is_inert(s.node)
+    ]
     parts = []
     if not declared:
         names = sorted(set().union(*(s.binds for s in kept)))

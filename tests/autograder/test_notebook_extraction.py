@@ -184,6 +184,29 @@ def test_deep_but_parsable_expression_is_analysed():
     assert namespace["ArcFace"].value == 901
 
 
+def test_computed_value_is_run_only_when_graded_code_reads_it():
+    """Is `EPS = float(...)` taken because the class reads it, `model = ...` still skipped?"""
+    nb = notebook(
+        code_cell("EPS = float('1e-6')\nmodel = ArcFace()\nSCALE = len('abc')"),
+        graded_cell("class ArcFace:\n    def value(self):\n        return EPS", "arcface"),
+    )
+    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
+    assert run_module(extracted)["ArcFace"]().value() == 1e-6
+    assert "model = ArcFace()" not in extracted.source and "SCALE" not in extracted.source
+    assert "line 2 `model = ArcFace()`, line 3 `SCALE = len('abc')`" in extracted.notes[0]
+
+
+def test_rebinding_that_reads_the_old_value_keeps_both():
+    """Does `BLOCKS = {**BLOCKS, ...}` in a later cell bring the earlier BLOCKS along?"""
+    nb = notebook(
+        code_cell("BLOCKS = {'a': 1}", ["export"]),
+        graded_cell("class ArcFace:\n    def blocks(self):\n        return BLOCKS", "arcface"),
+        code_cell("BLOCKS = {**BLOCKS, 'b': 2}"),
+    )
+    namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
+    assert namespace["ArcFace"]().blocks() == {"a": 1, "b": 2}
+
+
 def test_graded_cell_keeps_its_class_over_a_later_copy():
     """Is the class graded from its own cell, not from a scratch copy further down?"""
     nb = notebook(
