@@ -587,9 +587,9 @@ def _cell_note(
         more = len(skipped) - MAX_SKIPPED_SHOWN
         shown += f" and {more} more" if more > 0 else ""
         parts.append(
-            f"{label}: skipped {len(skipped)} top-level statement(s) that are not imports or "
-            f"definitions ({shown}); the grader runs only imports, functions, classes and "
-            "assignments of constants"
+            f"{label}: skipped {len(skipped)} top-level statement(s) that your graded code "
+            f"does not need ({shown}); the grader runs only imports, functions, classes, "
+            "constants and the values your graded code reads"
             if declared
             else f"its other top-level statements were not run ({shown})"
         )

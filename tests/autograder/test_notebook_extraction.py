@@ -238,9 +238,9 @@ def test_other_top_level_statements_are_skipped_and_named(statement, shown):
     assert statement.splitlines()[0] not in text
     assert len(text.splitlines()) >= source.count("\n") - 1, "kept lines must keep their numbers"
     assert extracted.notes == (
-        f"cell 1 (arcface): skipped 1 top-level statement(s) that are not imports or definitions "
-        f"({shown}); the grader runs only imports, functions, classes and assignments of "
-        "constants",
+        f"cell 1 (arcface): skipped 1 top-level statement(s) that your graded code does not need "
+        f"({shown}); the grader runs only imports, functions, classes, constants and the values "
+        "your graded code reads",
     )
 
 
@@ -452,7 +452,7 @@ def slow_loop_in_an_export_cell(nb):
         "    BasicBlock(4, 4)(torch.randn(2, 4, 8, 8)).sum().backward()\nprint('done')"
     )
     return (
-        f"(basic_block): skipped 2 top-level statement(s) that are not imports or definitions "
+        f"(basic_block): skipped 2 top-level statement(s) that your graded code does not need "
         f"(line {lines + 2} `for step in range(10**9):  # sanity check`, line {lines + 4} "
         "`print('done')`)"
     )
