@@ -337,9 +337,10 @@ def test_unparsable_cell_is_skipped_and_named(source, reason):
     assert extracted.notes[0].startswith("cell 1 (arcface)") and reason in extracted.notes[0]
 
 
-def test_notebook_with_too_much_code_stops_at_the_bound():
+def test_notebook_with_too_much_code_stops_at_the_bound(monkeypatch):
     """Are the cells past the bound on code (all cells together) skipped, with a note?"""
-    filler = "x = 1\n" * 30_000  # 180,000 characters: under the bound of one cell
+    monkeypatch.setattr(extract, "MAX_CODE_CHARS", 1000)
+    filler = "x = 1\n" * 30  # 180 characters a cell
     nb = notebook(
         graded_cell("class ArcFace: pass", "arcface"),
         *(code_cell(filler) for _ in range(6)),
@@ -348,6 +349,7 @@ def test_notebook_with_too_much_code_stops_at_the_bound():
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert extracted.cell_ids == ("cell 1 (arcface)",)
     assert "cell 7 and the code cells after it were skipped" in extracted.notes[0]
+    assert "more than 1,000 characters of code" in extracted.notes[0]
 
 
 @pytest.mark.parametrize(
