@@ -72,3 +72,25 @@ def test_network_rejects_bad_configuration(reference, arguments, message):
     with pytest.raises(ValueError) as error:
         reference.Network(3, **arguments)
     assert message in str(error.value)
+
+
+def test_network_warns_when_a_block_was_redefined_after_it(reference):
+    """Does Network warn when a block's cell was re-run without re-running the Network cell?"""
+    namespace = vars(reference)
+    original = namespace["BasicBlock"]
+
+    class BasicBlock(original):  # the student's edited block, defined after the Network cell
+        pass
+
+    namespace["BasicBlock"] = BasicBlock
+    try:
+        with pytest.warns(UserWarning, match="BasicBlock was redefined .* re-run the Network cell"):
+            reference.Network(5, widths=(4, 8), depths=(1, 1))
+    finally:
+        namespace["BasicBlock"] = original
+
+
+def test_network_is_silent_when_its_blocks_are_current(reference, recwarn):
+    """Does a freshly run notebook build its Network without that warning?"""
+    reference.Network(5, widths=(4, 8), depths=(1, 1))
+    assert not [w for w in recwarn if "redefined" in str(w.message)]

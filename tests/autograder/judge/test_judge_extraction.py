@@ -79,12 +79,13 @@ def test_class_whose_cell_lost_its_metadata_is_found_by_name():
 
 
 def test_no_metadata_at_all_takes_every_definition_once():
-    """With every tag gone, are definitions found by name, a twice-defined class taken once?"""
+    """With every tag gone, are definitions found by name (with the helpers they use), a
+    twice-defined class taken once?"""
     nb = notebook(
         code("import torch\ndef helper():\n    return 1", export=False),
         code("class ArcFace:\n    version = 1", export=False),
         code("class ArcFace:\n    version = 2\nprint('training')", export=False),
-        code("class CenterLoss: pass", export=False),
+        code("class CenterLoss:\n    value = helper()", export=False),
     )
     module = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert "def helper" in module.source

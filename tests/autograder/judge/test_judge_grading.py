@@ -104,11 +104,12 @@ def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook,
             )
         ],
     )
+    # In a class body: it runs when the module loads (top-level statements would be skipped).
     sabotage = (
-        "\n\nimport builtins, json, sys\nimport safetensors.torch\n"
-        "json.dumps = lambda *args, **kwargs: 'garbage'\n"
-        "safetensors.torch.save_file = lambda *args, **kwargs: None\n"
-        "builtins.print('pwned')\nsys.exit(3)\n"
+        "\n\nclass Sabotage:\n    import builtins, json, sys\n    import safetensors.torch\n"
+        "    json.dumps = lambda *args, **kwargs: 'garbage'\n"
+        "    safetensors.torch.save_file = lambda *args, **kwargs: None\n"
+        "    builtins.print('pwned')\n    sys.exit(3)\n"
     )
     cell = next(
         c
