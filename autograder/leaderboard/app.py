@@ -9,7 +9,7 @@ headers, bodies or query strings.
 
 import hmac
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
@@ -18,6 +18,7 @@ from werkzeug.utils import secure_filename
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import open_database
+from autograder.leaderboard.ratelimit import InvalidAttempts
 from autograder.leaderboard.store import (
     DailyLimitReached,
     DeadlinePassed,
@@ -30,7 +31,9 @@ from autograder.leaderboard.store import (
     UploadTooLarge,
     final_scores_csv,
     parse_utc_time,
+    utc_now,
 )
+from autograder.leaderboard.uploads import read_upload, too_large_message, upload_limit
 from autograder.scoring import (
     TASKS,
     InvalidSubmission,
@@ -43,15 +46,6 @@ from autograder.scoring.formats import METRICS
 
 log = logging.getLogger("autograder.leaderboard")
 
-REFUSAL_STATUS = {
-    UnknownToken: 401,
-    DeadlinePassed: 403,
-    UploadTooLarge: 413,
-    DailyLimitReached: 429,
-}
-# Room for the multipart envelope and form fields around the file itself.
-FORM_OVERHEAD_BYTES = 64 * 1024
-
 
 class UnknownTask(SubmissionRefused):
     pass
@@ -59,6 +53,22 @@ class UnknownTask(SubmissionRefused):
 
 class BadRequest(SubmissionRefused):
     pass
+
+
+class TooManyInvalid(SubmissionRefused):
+    pass
+
+
+REFUSAL_STATUS = {
+    UnknownToken: 401,
+    DeadlinePassed: 403,
+    UnknownTask: 404,
+    UploadTooLarge: 413,
+    DailyLimitReached: 429,
+    TooManyInvalid: 429,
+}
+# Room for the multipart envelope and form fields around the file itself.
+FORM_OVERHEAD_BYTES = 64 * 1024
 
 
 def _check_task(task: str) -> str:
@@ -122,8 +132,13 @@ def create_app(config: LeaderboardConfig) -> Flask:
     except KeysError as error:
         raise LeaderboardError(str(error)) from error
     store = LeaderboardStore(open_database(config.db_url, pool_size=config.threads))
+    invalid_attempts = InvalidAttempts(
+        config.invalid_limit, timedelta(minutes=config.invalid_window_minutes), utc_now
+    )
+    limits = {task: upload_limit(keys[task], config.max_upload_bytes) for task in TASKS}
     app = Flask(__name__)
-    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_bytes + FORM_OVERHEAD_BYTES
+    # The form does not name its task before the body is read: the larger limit bounds it.
+    app.config["MAX_CONTENT_LENGTH"] = max(limits.values()) + FORM_OVERHEAD_BYTES
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if m else ""
 
     def submit(token: str | None, task: str, upload) -> Receipt:
@@ -132,15 +147,21 @@ def create_app(config: LeaderboardConfig) -> Flask:
         if not token:
             raise UnknownToken("missing token: send 'Authorization: Bearer <your token>'")
         participant_id = store.authenticate(token)
+        if (until := invalid_attempts.blocked_until(participant_id)) is not None:
+            raise TooManyInvalid(
+                f"too many invalid uploads: {config.invalid_limit} within "
+                f"{config.invalid_window_minutes} minutes; the next is read from "
+                f"{until.isoformat(timespec='seconds')}"
+            )
         if upload is None or not upload.filename:
             raise BadRequest("no file: upload the CSV in the multipart field 'file'")
-        data = upload.read(config.max_upload_bytes + 1)
-        if len(data) > config.max_upload_bytes:
-            raise UploadTooLarge(f"file too large: the limit is {config.max_upload_bytes} bytes")
         filename = secure_filename(upload.filename) or "submission.csv"
-        parsed = parse_submission(
-            keys[task], data, filename=filename, max_bytes=config.max_upload_bytes
-        )
+        try:
+            data = read_upload(upload.stream, keys[task], filename, config.max_upload_bytes)
+            parsed = parse_submission(keys[task], data, filename=filename, max_bytes=len(data))
+        except (InvalidSubmission, UploadTooLarge):
+            invalid_attempts.add(participant_id)
+            raise
         score = score_parsed(keys[task], parsed)
         receipt = store.record(participant_id, Upload(filename, data), score, config.daily_limit)
         log.info("accepted submission %d (%s)", receipt.submission_id, task)
@@ -150,6 +171,18 @@ def create_app(config: LeaderboardConfig) -> Flask:
         return render_template(
             template, title=config.title, tasks=TASKS, daily_limit=config.daily_limit, **context
         ), status
+
+    @app.before_request
+    def task_upload_limit() -> None:
+        task = (request.view_args or {}).get("task")
+        if request.endpoint == "submit_api" and task in limits:
+            request.max_content_length = limits[task] + FORM_OVERHEAD_BYTES
+
+    def limit_message() -> str:
+        task = (request.view_args or {}).get("task")
+        if task in limits:
+            return too_large_message(keys[task], limits[task])
+        return f"upload too large: the limit is {max(limits.values())} bytes"
 
     @app.after_request
     def access_log(response: Response) -> Response:
@@ -162,7 +195,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         if isinstance(error, RequestEntityTooLarge):
-            message = f"upload too large: the limit is {config.max_upload_bytes} bytes"
+            message = limit_message()
         else:
             message = f"{error.name}: {error.description}"
         if request.path.startswith("/api/"):
@@ -173,7 +206,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
 
     @app.errorhandler(SubmissionRefused)
     def refused(error: SubmissionRefused):
-        status = REFUSAL_STATUS.get(type(error), 404 if isinstance(error, UnknownTask) else 400)
+        status = REFUSAL_STATUS.get(type(error), 400)
         if request.path.startswith("/api/"):
             return _error_json(str(error), status)
         return page("submit.html", status, error=str(error))

@@ -14,7 +14,9 @@ Students submit through the page at `/submit`, with `facekit submit`, or with cu
 
 The reply is JSON: `public` score and `submissions_left_today`, or `error` (and `problems`, one per
 defect) with status 400 (invalid CSV), 401 (wrong token), 403 (deadline passed), 413 (file too
-large) or 429 (daily limit, counted per task and UTC day; invalid files do not count).
+large) or 429 (daily limit, counted per task and UTC day; invalid files do not count toward it, but
+more than --invalid-limit of them within --invalid-window-minutes are refused unread).
+Uploads larger than a valid file for the keys can be are refused (413) before they are read.
 
 Staff over HTTP (bearer staff token): `POST /api/staff/deadline` with JSON
 `{"deadline": "2026-12-01T23:59:00Z"}` (or null), `GET /api/staff/export` for
@@ -61,6 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
             db_url=args.db,
             max_upload_bytes=args.max_upload_bytes,
             daily_limit=args.daily_limit,
+            invalid_limit=args.invalid_limit,
+            invalid_window_minutes=args.invalid_window_minutes,
             staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
             title=args.title,
             threads=args.threads,
@@ -176,6 +180,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULTS["daily_limit"],
         help="submissions per student, task and UTC day",
+    )
+    serve.add_argument(
+        "--invalid-limit",
+        type=int,
+        default=DEFAULTS["invalid_limit"],
+        help="invalid uploads per student within --invalid-window-minutes (then HTTP 429)",
+    )
+    serve.add_argument(
+        "--invalid-window-minutes",
+        type=int,
+        default=DEFAULTS["invalid_window_minutes"],
+        help="sliding window of --invalid-limit",
     )
     serve.add_argument(
         "--max-upload-bytes",

@@ -15,6 +15,8 @@ class LeaderboardConfig:
     db_url: str = "sqlite:///leaderboard.db"  # SQLAlchemy URL; postgresql+psycopg://... for PG
     max_upload_bytes: int = DEFAULT_MAX_BYTES  # larger uploads are refused with HTTP 413
     daily_limit: int = 5  # scored submissions per student and task per UTC day
+    invalid_limit: int = 20  # invalid uploads per student within invalid_window_minutes
+    invalid_window_minutes: int = 60  # the sliding window of invalid_limit
     staff_token: str | None = None  # bearer token for /api/staff/*; None disables those routes
     title: str = "HW2P2 leaderboard"  # shown on every page
     threads: int = 8  # server worker threads; also the size of the database connection pool
@@ -22,6 +24,11 @@ class LeaderboardConfig:
     def __post_init__(self) -> None:
         if self.daily_limit < 1:
             raise LeaderboardError(f"daily_limit must be at least 1, got {self.daily_limit}")
+        if self.invalid_limit < 1 or self.invalid_window_minutes < 1:
+            raise LeaderboardError(
+                "invalid_limit and invalid_window_minutes must be at least 1, got "
+                f"{self.invalid_limit} and {self.invalid_window_minutes}"
+            )
         if self.threads < 1:
             raise LeaderboardError(f"threads must be at least 1, got {self.threads}")
         if self.max_upload_bytes < 1:

@@ -66,13 +66,23 @@ def test_invalid_csv_lists_problems_and_does_not_count(server):
     assert all(row["student"] != "cat" for row in server.leaderboard("classification")["rows"])
 
 
-@pytest.mark.parametrize("rows", [2_000, 20_000])
-def test_oversize_upload_is_refused(server, rows):
-    """Is a file above --max-upload-bytes (4096 here) refused with 413, however large?"""
-    # 12 kB is caught after reading the file, 120 kB already by the request size limit
-    status, reply = server.submit("cat", "verification", b"pair_id,score\n" + b"0,0.5\n" * rows)
-    assert status == 413
-    assert "the limit is 4096 bytes" in reply["error"]
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        # 8 rows of 1 kB: too many bytes for 8 pairs, caught while reading the file
+        (b"pair_id,score\n" + b"".join(b"%d,0.%s\n" % (i, b"5" * 1000) for i in range(8)), 413,
+         "the limit is 4096 bytes"),
+        # 120 kB: caught by the request size limit before the body is parsed
+        (b"pair_id,score\n" + b"0,0.5\n" * 20_000, 413, "the limit is 4096 bytes"),
+        # 12 kB of short rows: more rows than the keys have, refused at the ninth
+        (b"pair_id,score\n" + b"0,0.5\n" * 2_000, 400, "invalid submission: 1 problem"),
+    ],
+)  # fmt: skip
+def test_oversize_upload_is_refused(server, data, status, message):
+    """Is a file above --max-upload-bytes (4096 here) or with too many rows refused, unread?"""
+    reply_status, reply = server.submit("cat", "verification", data)
+    assert reply_status == status
+    assert message in reply["error"]
 
 
 def test_unknown_task_is_404(server, submissions):
