@@ -112,6 +112,30 @@ def _deadline(args: argparse.Namespace) -> int:
     return _run(action)
 
 
+def _migrate(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from autograder.leaderboard.models import connect
+        from autograder.leaderboard.schema import migrate
+
+        engine = connect(args.db)
+        try:
+            before, after, first_record = migrate(engine)
+        except SQLAlchemyError as error:
+            raise LeaderboardError(f"migration failed, nothing changed: {error}") from error
+        finally:
+            engine.dispose()
+        if before == after and not first_record:
+            print(f"schema already at revision {after}")
+        else:
+            origin = "none (empty database)" if before is None else before
+            print(f"schema migrated from revision {origin} to {after}")
+        return 0
+
+    return _run(action)
+
+
 def _export(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.store import final_scores_csv
@@ -148,7 +172,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `leaderboard {serve,roster,deadline,export}` and `submit`."""
+    """Add `leaderboard {serve,roster,deadline,migrate,export}` and `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -227,6 +251,17 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     deadline.add_argument("--clear", action="store_true", help="remove the deadline")
     deadline.set_defaults(handler=_deadline)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database schema to this facekit's",
+        description="Upgrade the database to the newest schema revision, in one transaction "
+        "(a database made before revisions existed counts as revision 0001). The server "
+        "refuses an older schema until this has run; back the database up first.",
+        formatter_class=formatter,
+    )
+    _add_db(migrate)
+    migrate.set_defaults(handler=_migrate)
 
     export = commands.add_parser(
         "export",

@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.schema import require_current
 
 
 class UTCDateTime(TypeDecorator):
@@ -110,8 +111,8 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
-    """An engine for `db_url` with the tables created (SQLite file or PostgreSQL server)."""
+def connect(db_url: str, *, pool_size: int = 8) -> Engine:
+    """An engine for `db_url` (SQLite file or PostgreSQL server), its schema not checked."""
     try:
         url = make_url(db_url)
     except ArgumentError as error:
@@ -136,9 +137,23 @@ def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
             f"unsupported database {url.get_backend_name()!r} in {db_url!r}: "
             "expected sqlite or postgresql"
         )
+    return engine
+
+
+def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
+    """An engine for `db_url` whose schema is current (created if the database is empty).
+
+    Raises SchemaOutdated for a database at an older revision: see `schema.require_current`.
+    """
+    engine = connect(db_url, pool_size=pool_size)
     try:
-        Base.metadata.create_all(engine)
+        require_current(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise LeaderboardError(f"cannot open database {url.render_as_string()}: {error}") from error
+        raise LeaderboardError(
+            f"cannot open database {engine.url.render_as_string()}: {error}"
+        ) from error
+    except LeaderboardError:
+        engine.dispose()
+        raise
     return engine
