@@ -2,9 +2,10 @@
 
 Routes: `GET /` leaderboard page, `GET|POST /submit` upload form, `POST /api/submit/<task>`
 (bearer token + multipart field `file`), `GET /api/leaderboard/<task>`, staff-only (bearer staff
-token) `POST /api/staff/deadline` and `GET /api/staff/export`. Tokens travel only in the
-`Authorization` header or a form body; the access log records method, path and status, never
-headers, bodies or query strings.
+token) `POST /api/staff/deadline`, `GET /api/staff/export`, `GET /api/staff/submissions` (every
+submission, JSON) and `GET /api/staff/submissions/<id>/file` (its kept file). Tokens travel only
+in the `Authorization` header or a form body; the access log records method, path and status,
+never headers, bodies or query strings.
 """
 
 import hmac
@@ -15,6 +16,7 @@ from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
+from autograder.leaderboard.archive import Archive, NotStored, SubmissionRecord
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import open_database
@@ -121,6 +123,21 @@ def _receipt_json(receipt: Receipt) -> dict:
     }
 
 
+def _record_json(record: SubmissionRecord) -> dict:
+    return {
+        "submission_id": record.submission_id,
+        "student": record.student,
+        "task": record.task,
+        "created_at": _time(record.created_at),
+        "filename": record.filename,
+        "size": record.size,
+        "sha256": record.sha256,
+        "stored": record.stored,
+        "public": record.public,
+        "private": record.private,
+    }
+
+
 def _error_json(message: str, status: int, **extra) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
@@ -131,7 +148,9 @@ def create_app(config: LeaderboardConfig) -> Flask:
         keys = {task: load_keys(task, config.keys_dir) for task in TASKS}
     except KeysError as error:
         raise LeaderboardError(str(error)) from error
-    store = LeaderboardStore(open_database(config.db_url, pool_size=config.threads))
+    engine = open_database(config.db_url, pool_size=config.threads)
+    store = LeaderboardStore(engine)
+    archive = Archive(engine)
     invalid_attempts = InvalidAttempts(
         config.invalid_limit, timedelta(minutes=config.invalid_window_minutes), utc_now
     )
@@ -278,5 +297,29 @@ def create_app(config: LeaderboardConfig) -> Flask:
         if (denied := require_staff()) is not None:
             return denied
         return Response(final_scores_csv(store.final_scores(TASKS)), mimetype="text/csv")
+
+    @app.get("/api/staff/submissions")
+    def submissions_api():
+        if (denied := require_staff()) is not None:
+            return denied
+        return jsonify({"submissions": [_record_json(r) for r in archive.records()]})
+
+    @app.get("/api/staff/submissions/<int:submission_id>/file")
+    def submission_file_api(submission_id: int):
+        if (denied := require_staff()) is not None:
+            return denied
+        try:
+            record, data = archive.file(submission_id)
+        except KeyError:
+            return _error_json(f"no submission {submission_id}", 404)
+        except NotStored as error:
+            return _error_json(str(error), 404)
+        name = f"{record.submission_id}-{record.student}-{record.filename}"
+        response = Response(data, mimetype="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{secure_filename(name) or "submission.csv"}"'
+        )
+        response.headers["X-Content-SHA256"] = record.sha256
+        return response
 
     return app

@@ -20,7 +20,10 @@ Uploads larger than a valid file for the keys can be are refused (413) before th
 
 Staff over HTTP (bearer staff token): `POST /api/staff/deadline` with JSON
 `{"deadline": "2026-12-01T23:59:00Z"}` (or null), `GET /api/staff/export` for
-`student,task,public,private` (each student's best-public submission, Kaggle-style).
+`student,task,public,private` (each student's best-public submission, Kaggle-style),
+`GET /api/staff/submissions` (every submission, JSON) and `GET /api/staff/submissions/ID/file`
+(the file as uploaded: every accepted file is kept, once per content, keyed by its SHA-256).
+`facekit leaderboard rescore --keys NEW_KEYS` recomputes every stored submission's scores.
 """
 
 import argparse
@@ -136,6 +139,32 @@ def _migrate(args: argparse.Namespace) -> int:
     return _run(action)
 
 
+def _rescore(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.archive import Archive
+        from autograder.leaderboard.models import open_database
+        from autograder.scoring import KeysError, load_keys
+
+        try:
+            keys = {task: load_keys(task, args.keys) for task in TASKS}
+        except KeysError as error:
+            raise LeaderboardError(str(error)) from error
+        report = Archive(open_database(args.db)).rescore(keys)
+        print(
+            f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
+            f"{report.changed} changed score"
+        )
+        if report.unstored:
+            print(
+                f"{len(report.unstored)} submissions made before files were kept keep their "
+                f"old scores (ids {', '.join(map(str, report.unstored[:20]))})"
+            )
+        print(f"restart `facekit leaderboard serve` with --keys {args.keys} to score new uploads")
+        return 0
+
+    return _run(action)
+
+
 def _export(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.store import final_scores_csv
@@ -172,7 +201,7 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `leaderboard {serve,roster,deadline,migrate,export}` and `submit`."""
+    """Add `leaderboard {serve,roster,deadline,migrate,rescore,export}` and `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -262,6 +291,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     _add_db(migrate)
     migrate.set_defaults(handler=_migrate)
+
+    rescore = commands.add_parser(
+        "rescore",
+        help="rescore every stored submission with new keys",
+        description="Recompute the public, private and overall scores of every stored "
+        "submission from the keys in --keys, in one transaction: if any stored file does not "
+        "fit the new keys, nothing changes. Restart the server with the same --keys after.",
+        formatter_class=formatter,
+    )
+    _add_db(rescore)
+    rescore.add_argument("--keys", type=Path, required=True, help="new answer keys directory")
+    rescore.set_defaults(handler=_rescore)
 
     export = commands.add_parser(
         "export",

@@ -1,4 +1,7 @@
-"""Database tables: participants (token hashes only), scored submissions, settings.
+"""Database tables: participants (token hashes only), scored submissions, their files, settings.
+
+The schema changes only through an Alembic revision in `migrations/versions/` (see schema.py);
+a test checks that the revisions build exactly these tables.
 
 Timestamps are stored and returned as timezone-aware UTC, whatever the backend keeps.
 """
@@ -12,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
     create_engine,
@@ -63,7 +67,10 @@ class Participant(Base):
 
 
 class Submission(Base):
-    """One accepted upload with its scores; the file itself is not kept, only its digest."""
+    """One accepted upload with its scores; its bytes are the StoredFile of the same sha256.
+
+    Submissions made before revision 0002 have no StoredFile: their files were not kept.
+    """
 
     __tablename__ = "submission"
     __table_args__ = (Index("ix_submission_task_participant", "task", "participant_id"),)
@@ -80,6 +87,16 @@ class Submission(Base):
     overall: Mapped[float] = mapped_column(Float)
     details: Mapped[dict[str, float]] = mapped_column(JSON)
     participant: Mapped[Participant] = relationship(back_populates="submissions")
+
+
+class StoredFile(Base):
+    """An accepted upload's bytes, stored once per content and addressed by their SHA-256."""
+
+    __tablename__ = "stored_file"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Setting(Base):

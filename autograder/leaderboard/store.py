@@ -6,6 +6,8 @@ Rules (also in the CLI help):
   (`SELECT ... FOR UPDATE` on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), so concurrent uploads
   cannot slip past the limit. Days are UTC days.
 - Submissions are refused once the staff deadline has passed; private scores are shown from then.
+- Every accepted file is kept, once per content (`stored_file`, keyed by its SHA-256), in the
+  same transaction as its submission; staff can download it and rescore it with new keys.
 - Each participant's selected submission for a task is the one with the best public score
   (ties: the earliest), Kaggle-style. Ranks order selected submissions by score, ties going to
   the earlier submission, so ranks are distinct. The export gives the selected submission's
@@ -22,11 +24,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from autograder.leaderboard.errors import LeaderboardError
-from autograder.leaderboard.models import NAME_MAX_LENGTH, Participant, Setting, Submission
+from autograder.leaderboard.models import (
+    NAME_MAX_LENGTH,
+    Participant,
+    Setting,
+    StoredFile,
+    Submission,
+)
 from autograder.leaderboard.tokens import hash_token, new_token
 from autograder.scoring import TaskScore
 from autograder.scoring.formats import LEADERBOARD_EXPORT_COLUMNS
@@ -69,9 +79,33 @@ def parse_utc_time(text: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def set_scores(submission: Submission, score: TaskScore) -> None:
+    """Copy `score` onto `submission` (JSON has no NaN/inf, which PostgreSQL refuses: null)."""
+    submission.public = score.public
+    submission.private = score.private
+    submission.overall = score.overall
+    submission.details = {k: v if math.isfinite(v) else None for k, v in score.details.items()}
+
+
+def keep_file(session: Session, data: bytes) -> str:
+    """Store `data` unless the same bytes are stored already; returns their SHA-256.
+
+    `INSERT ... ON CONFLICT DO NOTHING`: two students uploading the same file at once both
+    succeed, and the bytes are kept once.
+    """
+    digest = hashlib.sha256(data).hexdigest()
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert
+    session.execute(
+        insert(StoredFile)
+        .values(sha256=digest, size=len(data), data=data)
+        .on_conflict_do_nothing(index_elements=["sha256"])
+    )
+    return digest
+
+
 @dataclass(frozen=True)
 class Upload:
-    """A submitted file as received: never written to disk, never executed."""
+    """A submitted file as received: stored as data in the database, never executed."""
 
     filename: str
     data: bytes
@@ -235,13 +269,9 @@ class LeaderboardStore:
                 created_at=now,
                 filename=upload.filename[:255],
                 size=len(upload.data),
-                sha256=hashlib.sha256(upload.data).hexdigest(),
-                public=score.public,
-                private=score.private,
-                overall=score.overall,
-                # JSON has no NaN/inf (PostgreSQL refuses them): store those as null
-                details={k: v if math.isfinite(v) else None for k, v in score.details.items()},
+                sha256=keep_file(session, upload.data),
             )
+            set_scores(submission, score)
             session.add(submission)
             session.flush()
             return Receipt(

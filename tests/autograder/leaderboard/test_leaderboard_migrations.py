@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from autograder.leaderboard.archive import Archive, NotStored
 from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import Base, connect, open_database
 from autograder.leaderboard.schema import BASELINE, _config, head_revision
@@ -117,7 +118,7 @@ def test_newest_revision_matches_the_models(db_url):
     assert differences == []
 
 
-def test_old_database_is_refused_then_migrated_keeping_every_row(db_url, capsys):
+def test_old_database_is_refused_then_migrated_keeping_every_row(db_url, keys_dir, capsys):
     """Is a pre-Alembic database refused with the command to run, then migrated losslessly?"""
     _schema_v0(db_url)
     before = _rows(db_url)
@@ -129,12 +130,20 @@ def test_old_database_is_refused_then_migrated_keeping_every_row(db_url, capsys)
     head = head_revision()
     assert f"schema migrated from revision {BASELINE} to {head}" in capsys.readouterr().out
     assert _rows(db_url) == before
-    open_database(db_url).dispose()  # now accepted
+    engine = open_database(db_url)  # now accepted
+    with pytest.raises(NotStored, match="made before uploads were kept"):
+        Archive(engine).file(1)
+    engine.dispose()
     assert facekit_main(["leaderboard", "deadline", "--db", db_url]) == 0
     assert "deadline: 2026-12-01T23:59:00+00:00" in capsys.readouterr().out
 
     assert facekit_main(["leaderboard", "migrate", "--db", db_url]) == 0
     assert f"schema already at revision {head}" in capsys.readouterr().out
+    assert facekit_main(["leaderboard", "rescore", "--db", db_url, "--keys", str(keys_dir)]) == 0
+    assert "4 submissions made before files were kept keep their old scores" in (
+        capsys.readouterr().out
+    )
+    assert _rows(db_url) == before
 
 
 def test_unknown_revision_is_refused(db_url):
