@@ -18,12 +18,12 @@ from werkzeug.utils import secure_filename
 
 from autograder.leaderboard.archive import Archive, NotStored, SubmissionRecord
 from autograder.leaderboard.config import LeaderboardConfig
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.course import load_course
+from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.ratelimit import InvalidAttempts
 from autograder.leaderboard.store import (
     DailyLimitReached,
-    DeadlinePassed,
     LeaderboardStore,
     Receipt,
     Standings,
@@ -120,6 +120,7 @@ def _receipt_json(receipt: Receipt) -> dict:
         "public": receipt.public,
         "created_at": _time(receipt.created_at),
         "submissions_left_today": receipt.submissions_left_today,
+        "late_days": receipt.late_days,
     }
 
 
@@ -135,6 +136,7 @@ def _record_json(record: SubmissionRecord) -> dict:
         "stored": record.stored,
         "public": record.public,
         "private": record.private,
+        "late_days": record.late_days,
     }
 
 
@@ -148,8 +150,9 @@ def create_app(config: LeaderboardConfig) -> Flask:
         keys = {task: load_keys(task, config.keys_dir) for task in TASKS}
     except KeysError as error:
         raise LeaderboardError(str(error)) from error
+    course = load_course(config.course_file)
     engine = open_database(config.db_url, pool_size=config.threads)
-    store = LeaderboardStore(engine)
+    store = LeaderboardStore(engine, course=course)
     archive = Archive(engine)
     invalid_attempts = InvalidAttempts(
         config.invalid_limit, timedelta(minutes=config.invalid_window_minutes), utc_now
@@ -281,6 +284,11 @@ def create_app(config: LeaderboardConfig) -> Flask:
     def deadline_api():
         if (denied := require_staff()) is not None:
             return denied
+        if course.phases.final is not None:
+            return _error_json(
+                "the deadline comes from the course file's [phases.final]; edit it and restart",
+                409,
+            )
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or "deadline" not in body:
             return _error_json('expected JSON {"deadline": "2026-12-01T23:59:00Z"} or null', 400)
@@ -296,7 +304,10 @@ def create_app(config: LeaderboardConfig) -> Flask:
     def export_api():
         if (denied := require_staff()) is not None:
             return denied
-        return Response(final_scores_csv(store.final_scores(TASKS)), mimetype="text/csv")
+        details = request.args.get("details") == "1"
+        return Response(
+            final_scores_csv(store.final_scores(TASKS), details=details), mimetype="text/csv"
+        )
 
     @app.get("/api/staff/submissions")
     def submissions_api():

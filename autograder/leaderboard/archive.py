@@ -38,6 +38,7 @@ class SubmissionRecord:
     stored: bool
     public: float
     private: float
+    late_days: int
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Archive:
             stored=bool(stored),
             public=submission.public,
             private=submission.private,
+            late_days=submission.late_days,
         )
 
     def records(self) -> list[SubmissionRecord]:

@@ -41,11 +41,13 @@ STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
 STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
 
 
-def _open_store(db_url: str):
+def _open_store(db_url: str, course_file: Path | None = None):
+    from autograder.leaderboard.course import load_course
     from autograder.leaderboard.models import open_database
     from autograder.leaderboard.store import LeaderboardStore
 
-    return LeaderboardStore(open_database(db_url))
+    course = load_course(course_file)
+    return LeaderboardStore(open_database(db_url), course=course)
 
 
 def _run(action) -> int:
@@ -71,6 +73,7 @@ def _serve(args: argparse.Namespace) -> int:
             staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
             title=args.title,
             threads=args.threads,
+            course_file=args.course,
         )
         configure_logging()
         serve(config, args.host, args.port)
@@ -101,15 +104,29 @@ def _roster(args: argparse.Namespace) -> int:
 
 def _deadline(args: argparse.Namespace) -> int:
     def action() -> int:
-        from autograder.leaderboard.store import parse_utc_time
+        from autograder.leaderboard.lateness import final_phase
+        from autograder.leaderboard.store import parse_utc_time, utc_now
 
-        store = _open_store(args.db)
+        store = _open_store(args.db, args.course)
+        if store.course.phases.final is not None and (args.clear or args.time is not None):
+            raise LeaderboardError(
+                f"{args.course} sets [phases.final]: the deadline comes from there; edit it"
+            )
         if args.clear:
             store.set_deadline(None)
         elif args.time is not None:
-            store.set_deadline(parse_utc_time(args.time))
-        deadline = store.deadline()
-        print(f"deadline: {'none' if deadline is None else deadline.isoformat()}")
+            deadline = parse_utc_time(args.time)
+            if deadline <= utc_now() and not args.yes:
+                print(
+                    f"facekit leaderboard deadline: {deadline.isoformat()} is in the past: "
+                    "submissions would close now and private scores show at once; "
+                    "pass --yes if that is what you want",
+                    file=sys.stderr,
+                )
+                return 2
+            store.set_deadline(deadline)
+        final = final_phase(store.course, store.deadline())
+        print(f"deadline: {'none' if final is None else final.deadline.isoformat()}")
         return 0
 
     return _run(action)
@@ -169,7 +186,8 @@ def _export(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.store import final_scores_csv
 
-        text = final_scores_csv(_open_store(args.db).final_scores(TASKS))
+        store = _open_store(args.db, args.course)
+        text = final_scores_csv(store.final_scores(TASKS), details=args.details)
         if str(args.out) == "-":
             sys.stdout.write(text)
         else:
@@ -200,6 +218,14 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=DEFAULTS["db_url"], help="SQLAlchemy database URL")
 
 
+def _add_course(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course",
+        type=Path,
+        help="course TOML with [leaderboard], [phases] and [late] tables (all optional)",
+    )
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `leaderboard {serve,roster,deadline,migrate,rescore,export}` and `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
@@ -219,6 +245,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         formatter_class=formatter,
     )
     _add_db(serve)
+    _add_course(serve)
     serve.add_argument("--keys", type=Path, required=True, help="hidden answer keys directory")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
@@ -271,7 +298,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "deadline",
         help="show or set the deadline",
         description="Show, set or clear the deadline: submissions close and private scores "
-        "appear once it passes.",
+        "appear once it passes. A time in the past needs --yes. With a course file that sets "
+        "[phases.final], the deadline comes from there and this only shows it.",
         formatter_class=formatter,
     )
     _add_db(deadline)
@@ -279,6 +307,10 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
     )
     deadline.add_argument("--clear", action="store_true", help="remove the deadline")
+    deadline.add_argument(
+        "--yes", action="store_true", help="confirm a deadline in the past (closes at once)"
+    )
+    _add_course(deadline)
     deadline.set_defaults(handler=_deadline)
 
     migrate = commands.add_parser(
@@ -307,11 +339,19 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     export = commands.add_parser(
         "export",
         help="export final scores",
-        description="Write student,task,public,private: each student's best-public submission.",
+        description="Write student,task,public,private: per student, the selected submission "
+        "among those made by their own deadline (late penalty and checkpoint multiplier "
+        "applied; see --course). `facekit grades` reads this file.",
         formatter_class=formatter,
     )
     _add_db(export)
+    _add_course(export)
     export.add_argument("--out", type=Path, default=Path("-"), help="CSV path, - for stdout")
+    export.add_argument(
+        "--details",
+        action="store_true",
+        help="add submission_id, raw_private, late_days, checkpoint_met (not for grades)",
+    )
     export.set_defaults(handler=_export)
 
     submit = subcommands.add_parser(

@@ -20,6 +20,7 @@ class LeaderboardConfig:
     staff_token: str | None = None  # bearer token for /api/staff/*; None disables those routes
     title: str = "HW2P2 leaderboard"  # shown on every page
     threads: int = 8  # server worker threads; also the size of the database connection pool
+    course_file: Path | None = None  # course TOML: [leaderboard], [phases], [late] (course.py)
 
     def __post_init__(self) -> None:
         if self.daily_limit < 1:

@@ -86,6 +86,7 @@ class Submission(Base):
     private: Mapped[float] = mapped_column(Float)
     overall: Mapped[float] = mapped_column(Float)
     details: Mapped[dict[str, float]] = mapped_column(JSON)
+    late_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     participant: Mapped[Participant] = relationship(back_populates="submissions")
 
 

@@ -29,7 +29,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.course import CourseSettings
+from autograder.leaderboard.errors import LeaderboardError, SubmissionRefused
+from autograder.leaderboard.finals import Candidate, FinalScore, final_score
+from autograder.leaderboard.lateness import (
+    StudentSchedule,
+    final_phase,
+    last_cutoff,
+    student_schedule,
+)
 from autograder.leaderboard.models import (
     NAME_MAX_LENGTH,
     Participant,
@@ -44,19 +52,11 @@ from autograder.scoring.formats import LEADERBOARD_EXPORT_COLUMNS
 DEADLINE = "deadline"
 
 
-class SubmissionRefused(LeaderboardError):
-    """An upload the server will not score or store; the message tells the student why."""
-
-
 class UnknownToken(SubmissionRefused):
     pass
 
 
 class UploadTooLarge(SubmissionRefused):
-    pass
-
-
-class DeadlinePassed(SubmissionRefused):
     pass
 
 
@@ -121,6 +121,7 @@ class Receipt:
     public: float
     created_at: datetime
     submissions_left_today: int
+    late_days: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,22 +145,11 @@ class Standings:
     rows: list[Standing]
 
 
-@dataclass(frozen=True)
-class FinalScore:
-    """One line of the staff export: the selected submission's scores."""
-
-    student: str
-    task: str
-    public: float
-    private: float
-
-
 @dataclass
 class _Selection:
-    """Per participant while scanning a task's submissions in time order."""
+    """A participant's best public score on a task, its (time, id) order and their counts."""
 
     public: float
-    private: float
     order: tuple[datetime, int]
     count: int
     last_submission: datetime
@@ -168,9 +158,20 @@ class _Selection:
 class LeaderboardStore:
     """The leaderboard's data and rules on top of a SQLAlchemy engine."""
 
-    def __init__(self, engine: Engine, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        course: CourseSettings | None = None,
+    ) -> None:
         self._sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
+        self.course = course or CourseSettings()
+
+    def schedule(self, student: str) -> StudentSchedule:
+        """`student`'s deadline, cut-off and late-day budget (see lateness.py)."""
+        return student_schedule(self.course, student, self.deadline())
 
     def _now(self) -> datetime:
         return self._clock().astimezone(UTC)  # the daily limit counts UTC days
@@ -240,13 +241,14 @@ class LeaderboardStore:
         """Store a scored submission unless the deadline passed or today's limit is used up."""
         with self._sessions.begin() as session:
             # The row lock (a whole-database write lock on SQLite) makes count-then-insert atomic.
-            session.get(Participant, participant_id, with_for_update=True)
+            participant = session.get(Participant, participant_id, with_for_update=True)
             now = self._now()
             deadline_setting = session.get(Setting, DEADLINE)
-            if deadline_setting is not None and now >= parse_utc_time(deadline_setting.value):
-                raise DeadlinePassed(
-                    f"the deadline ({deadline_setting.value}) has passed; submissions are closed"
-                )
+            staff_deadline = (
+                None if deadline_setting is None else parse_utc_time(deadline_setting.value)
+            )
+            schedule = student_schedule(self.course, participant.name, staff_deadline)
+            late_days = schedule.admit(now)
             day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
             used = session.scalar(
                 select(func.count())
@@ -270,6 +272,7 @@ class LeaderboardStore:
                 filename=upload.filename[:255],
                 size=len(upload.data),
                 sha256=keep_file(session, upload.data),
+                late_days=late_days,
             )
             set_scores(submission, score)
             session.add(submission)
@@ -281,10 +284,11 @@ class LeaderboardStore:
                 public=score.public,
                 created_at=now,
                 submissions_left_today=daily_limit - used - 1,
+                late_days=late_days,
             )
 
-    def _selections(self, task: str) -> dict[str, _Selection]:
-        """Each participant's best-public submission of `task` (ties: earliest), with counts."""
+    def _candidates(self, task: str) -> dict[str, list[Candidate]]:
+        """Each participant's submissions of `task`, in time order."""
         with self._sessions() as session:
             rows = session.execute(
                 select(
@@ -298,32 +302,38 @@ class LeaderboardStore:
                 .where(Submission.task == task)
                 .order_by(Submission.created_at, Submission.id)
             ).all()
-        selections: dict[str, _Selection] = {}
-        for name, submission_id, created_at, public, private in rows:
-            current = selections.get(name)
-            if current is None:
-                selections[name] = _Selection(
-                    public, private, (created_at, submission_id), 1, created_at
-                )
-                continue
-            current.count += 1
-            current.last_submission = created_at
-            if public > current.public:
-                current.public, current.private = public, private
-                current.order = (created_at, submission_id)
+        candidates: dict[str, list[Candidate]] = {}
+        for name, *fields in rows:
+            candidates.setdefault(name, []).append(Candidate(*fields))
+        return candidates
+
+    def _selections(self, candidates: dict[str, list[Candidate]]) -> dict[str, _Selection]:
+        """Each participant's best-public submission (ties: earliest), with counts."""
+        selections = {}
+        for name, own in candidates.items():
+            best = max(own, key=lambda c: (c.public, -c.created_at.timestamp(), -c.submission_id))
+            selections[name] = _Selection(
+                best.public, (best.created_at, best.submission_id), len(own), own[-1].created_at
+            )
         return selections
 
     def standings(self, task: str) -> Standings:
-        """The task's leaderboard as it should be shown right now."""
-        deadline = self.deadline()
-        revealed = deadline is not None and self._now() >= deadline
-        selections = self._selections(task)
+        """The task's leaderboard as it should be shown right now.
+
+        The public part ranks each student's best public score; once the last student's
+        submissions have closed, the private part ranks their final scores (see finals.py).
+        """
+        staff_deadline = self.deadline()
+        final = final_phase(self.course, staff_deadline)
+        closes = last_cutoff(self.course, staff_deadline)
+        revealed = closes is not None and self._now() >= closes
+        candidates = self._candidates(task)
+        selections = self._selections(candidates)
         by_public = sorted(selections, key=lambda n: (-selections[n].public, selections[n].order))
-        private_rank = {}
+        private_rank, finals = {}, {}
         if revealed:
-            by_private = sorted(
-                selections, key=lambda n: (-selections[n].private, selections[n].order)
-            )
+            finals = self._finals(task, candidates)
+            by_private = sorted(finals, key=lambda n: (-finals[n].private, selections[n].order))
             private_rank = {name: rank for rank, name in enumerate(by_private, start=1)}
         rows = [
             Standing(
@@ -332,26 +342,53 @@ class LeaderboardStore:
                 public=selections[name].public,
                 count=selections[name].count,
                 last_submission=selections[name].last_submission,
-                private=selections[name].private if revealed else None,
+                private=finals[name].private if name in finals else None,
                 private_rank=private_rank.get(name),
             )
             for rank, name in enumerate(by_public, start=1)
         ]
+        deadline = None if final is None else final.deadline
         return Standings(task=task, deadline=deadline, revealed=revealed, rows=rows)
 
+    def _finals(self, task: str, candidates: dict[str, list[Candidate]]) -> dict[str, FinalScore]:
+        staff_deadline = self.deadline()
+        finals = {}
+        for name, own in sorted(candidates.items()):
+            schedule = student_schedule(self.course, name, staff_deadline)
+            chosen = final_score(self.course, schedule, name, task, own)
+            if chosen is not None:
+                finals[name] = chosen
+        return finals
+
     def final_scores(self, tasks: Iterable[str]) -> list[FinalScore]:
-        """The selected submission of every participant who submitted, per task."""
+        """Every student's final score per task, as of their own deadline (see finals.py)."""
         return [
-            FinalScore(student=name, task=task, public=chosen.public, private=chosen.private)
-            for task in tasks
-            for name, chosen in sorted(self._selections(task).items())
+            final for task in tasks for final in self._finals(task, self._candidates(task)).values()
         ]
 
 
-def final_scores_csv(scores: Iterable[FinalScore]) -> str:
-    """The staff export as CSV text: `student,task,public,private`, full float precision."""
+DETAILS_COLUMNS = (
+    *LEADERBOARD_EXPORT_COLUMNS,
+    "submission_id",
+    "raw_private",
+    "late_days",
+    "checkpoint_met",
+)
+
+
+def final_scores_csv(scores: Iterable[FinalScore], details: bool = False) -> str:
+    """The staff export as CSV text: `student,task,public,private`, full float precision.
+
+    `private` is the final score (late penalty and checkpoint multiplier applied), which
+    `facekit grades` reads; `details` adds the selected submission, raw private score, late
+    days and whether the checkpoint was met.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(LEADERBOARD_EXPORT_COLUMNS)
-    writer.writerows((s.student, s.task, repr(s.public), repr(s.private)) for s in scores)
+    writer.writerow(DETAILS_COLUMNS if details else LEADERBOARD_EXPORT_COLUMNS)
+    for s in scores:
+        row = [s.student, s.task, repr(s.public), repr(s.private)]
+        if details:
+            row += [s.submission_id, repr(s.raw_private), s.late_days, int(s.checkpoint_met)]
+        writer.writerow(row)
     return buffer.getvalue()

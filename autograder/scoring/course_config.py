@@ -101,7 +101,8 @@ def load_course_config(path: Path) -> CourseConfig:
         raise GradesInputError(f"{path}: cannot read the course config: {error}") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise GradesInputError(f"{path}: not valid TOML: {error}") from None
-    _check_keys(document, ("components", "leaderboard"), str(path))
+    # [late] and [phases] (and [leaderboard]'s own scalar keys) belong to the leaderboard service.
+    _check_keys(document, ("components", "leaderboard", "late", "phases"), str(path))
     for key in ("components", "leaderboard"):
         if key not in document:
             raise GradesInputError(f"{path}: missing table [{key}]")
@@ -116,6 +117,7 @@ def load_course_config(path: Path) -> CourseConfig:
         raise GradesInputError(f"{path}: [components]: points must be >= 0")
 
     leaderboard_table = _table(document["leaderboard"], f"{path}: [leaderboard]")
+    leaderboard_table = {k: v for k, v in leaderboard_table.items() if isinstance(v, dict)}
     _check_keys(leaderboard_table, TASKS, f"{path}: [leaderboard]")
     leaderboard = {}
     for task in TASKS:

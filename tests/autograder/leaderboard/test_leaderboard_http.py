@@ -2,7 +2,7 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -241,7 +241,9 @@ def test_deadline_closes_submissions_and_reveals_private_scores(
     assert before["deadline"] == "2999-01-01T00:00:00+00:00"
     assert all("private" not in row for row in before["rows"])
 
-    server.set_deadline("2000-01-01T00:00:00Z")
+    # just after the last submission: all three count, and the deadline is already past
+    last = datetime.fromisoformat(reply["created_at"])
+    server.set_deadline((last + timedelta(milliseconds=1)).isoformat())
     status, reply = server.submit("ben", "classification", submissions.classification(20, 20))
     assert status == 403 and "deadline" in reply["error"]
 

@@ -5,11 +5,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.store import (
     DailyLimitReached,
-    DeadlinePassed,
     LeaderboardStore,
     UnknownToken,
     Upload,
