@@ -10,9 +10,20 @@ never headers, bodies or query strings.
 
 import hmac
 import logging
+import secrets
 from datetime import datetime, timedelta
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import (
+    Flask,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
@@ -35,6 +46,8 @@ from autograder.leaderboard.store import (
     parse_utc_time,
     utc_now,
 )
+from autograder.leaderboard.students import ChoiceRefused, MySubmission, Profile, StudentDesk
+from autograder.leaderboard.tokens import hash_token
 from autograder.leaderboard.uploads import read_upload, too_large_message, upload_limit
 from autograder.scoring import (
     TASKS,
@@ -97,7 +110,7 @@ def _standings_json(standings: Standings) -> dict:
         "rows": [
             {
                 "rank": row.rank,
-                "student": row.student,
+                "name": row.name,
                 "public": row.public,
                 "count": row.count,
                 "last_submission": _time(row.last_submission),
@@ -140,6 +153,29 @@ def _record_json(record: SubmissionRecord) -> dict:
     }
 
 
+def _my_submission_json(submission: MySubmission) -> dict:
+    return {
+        "submission_id": submission.submission_id,
+        "task": submission.task,
+        "created_at": _time(submission.created_at),
+        "public": submission.public,
+        "late_days": submission.late_days,
+        "chosen": submission.chosen,
+    }
+
+
+def _profile_json(profile: Profile) -> dict:
+    return {
+        "name": profile.name,
+        "display_name": profile.display_name,
+        "final_submissions": profile.final_submissions,
+        "deadline": _time(profile.schedule.deadline),
+        "cutoff": _time(profile.schedule.cutoff),
+        "late_days_allowed": profile.schedule.late_days_allowed,
+        "submissions": [_my_submission_json(s) for s in profile.submissions],
+    }
+
+
 def _error_json(message: str, status: int, **extra) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
@@ -154,6 +190,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     engine = open_database(config.db_url, pool_size=config.threads)
     store = LeaderboardStore(engine, course=course)
     archive = Archive(engine)
+    desk = StudentDesk(store)
     invalid_attempts = InvalidAttempts(
         config.invalid_limit, timedelta(minutes=config.invalid_window_minutes), utc_now
     )
@@ -161,6 +198,9 @@ def create_app(config: LeaderboardConfig) -> Flask:
     app = Flask(__name__)
     # The form does not name its task before the body is read: the larger limit bounds it.
     app.config["MAX_CONTENT_LENGTH"] = max(limits.values()) + FORM_OVERHEAD_BYTES
+    # The student page's session cookie holds only the token's hash; a restart signs people out.
+    app.secret_key = secrets.token_bytes(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
     app.jinja_env.filters["utc"] = lambda m: m.strftime("%Y-%m-%d %H:%M UTC") if m else ""
 
     def submit(token: str | None, task: str, upload) -> Receipt:
@@ -272,6 +312,88 @@ def create_app(config: LeaderboardConfig) -> Flask:
     def leaderboard_api(task: str):
         return jsonify(_standings_json(store.standings(_check_task(task))))
 
+    def page_participant() -> int | None:
+        """The participant signed in on the student page (None if nobody, or a reset token)."""
+        token_hash = session.get("token_hash")
+        return None if not token_hash else desk.participant_for_hash(token_hash)
+
+    def api_participant() -> int:
+        token = _bearer_token()
+        if not token:
+            raise UnknownToken("missing token: send 'Authorization: Bearer <your token>'")
+        return store.authenticate(token)
+
+    @app.errorhandler(ChoiceRefused)
+    def choice_refused(error: ChoiceRefused):
+        if request.path.startswith("/api/"):
+            return _error_json(str(error), 400)
+        flash(str(error), "error")
+        return redirect(url_for("me_page"), 303)
+
+    @app.get("/me")
+    def me_page():
+        participant_id = page_participant()
+        profile = None if participant_id is None else desk.profile(participant_id)
+        return page("me.html", profile=profile, metrics=METRICS)
+
+    @app.post("/me/login")
+    def me_login():
+        token = request.form.get("token", "").strip()
+        try:
+            store.authenticate(token)
+        except UnknownToken as error:
+            flash(str(error), "error")
+            return redirect(url_for("me_page"), 303)
+        session["token_hash"] = hash_token(token)
+        return redirect(url_for("me_page"), 303)
+
+    @app.post("/me/logout")
+    def me_logout():
+        session.clear()
+        return redirect(url_for("me_page"), 303)
+
+    def signed_in() -> int:
+        participant_id = page_participant()
+        if participant_id is None:
+            raise ChoiceRefused("please sign in with your token first")
+        return participant_id
+
+    @app.post("/me/finals")
+    def me_finals():
+        task = request.form.get("task", "")
+        ids = [int(i) for i in request.form.getlist("submission") if i.isdigit()]
+        chosen = desk.choose(signed_in(), task, ids)
+        flash(f"Saved: {len(chosen)} final {task} submission(s) chosen.", "ok")
+        return redirect(url_for("me_page"), 303)
+
+    @app.post("/me/name")
+    def me_name():
+        name = desk.set_display_name(signed_in(), request.form.get("display_name", ""))
+        flash(f"Your public name is now {name}.", "ok")
+        return redirect(url_for("me_page"), 303)
+
+    @app.get("/api/me")
+    def me_api():
+        return jsonify(_profile_json(desk.profile(api_participant())))
+
+    @app.post("/api/me/finals")
+    def me_finals_api():
+        body = request.get_json(silent=True)
+        ids = body.get("submission_ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not all(type(i) is int for i in ids):
+            return _error_json('expected JSON {"task": "...", "submission_ids": [1, 2]}', 400)
+        chosen = desk.choose(api_participant(), str(body.get("task", "")), ids)
+        return jsonify({"task": body["task"], "chosen": chosen})
+
+    @app.post("/api/me/name")
+    def me_name_api():
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("display_name"), str):
+            return _error_json('expected JSON {"display_name": "..."}', 400)
+        return jsonify(
+            {"display_name": desk.set_display_name(api_participant(), body["display_name"])}
+        )
+
     def require_staff() -> Response | None:
         if config.staff_token is None:
             return _error_json("staff routes are off: start the server with a staff token", 403)
@@ -307,6 +429,15 @@ def create_app(config: LeaderboardConfig) -> Flask:
         details = request.args.get("details") == "1"
         return Response(
             final_scores_csv(store.final_scores(TASKS), details=details), mimetype="text/csv"
+        )
+
+    @app.get("/api/staff/participants")
+    def participants_api():
+        if (denied := require_staff()) is not None:
+            return denied
+        names = store.display_names()
+        return jsonify(
+            {"participants": [{"name": n, "display_name": d} for n, d in sorted(names.items())]}
         )
 
     @app.get("/api/staff/submissions")

@@ -102,6 +102,26 @@ def _roster(args: argparse.Namespace) -> int:
     return _run(action)
 
 
+def _reset_token(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.roster import open_tokens_file, write_tokens
+        from autograder.leaderboard.students import StudentDesk
+
+        desk = StudentDesk(_open_store(args.db))
+        with open_tokens_file(args.out) as out:
+            try:
+                token = desk.reset_token(args.student)
+            except LeaderboardError:
+                out.close()
+                args.out.unlink()
+                raise
+            write_tokens(out, {args.student: token})
+        print(f"new token for {args.student} in {args.out}; the old one no longer works")
+        return 0
+
+    return _run(action)
+
+
 def _deadline(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.lateness import final_phase
@@ -227,7 +247,7 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `leaderboard {serve,roster,deadline,migrate,rescore,export}` and `submit`."""
+    """Add `leaderboard {serve,roster,reset-token,deadline,migrate,rescore,export}`, `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -293,6 +313,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     roster.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
     roster.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
     roster.set_defaults(handler=_roster)
+
+    reset = commands.add_parser(
+        "reset-token",
+        help="give a student a new token (the old one stops working)",
+        description="Replace STUDENT's lost token: the new one is written to --out (created, "
+        "never overwritten), the old one and any page signed in with it stop working.",
+        formatter_class=formatter,
+    )
+    _add_db(reset)
+    reset.add_argument("student", help="the student's roster name")
+    reset.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
+    reset.set_defaults(handler=_reset_token)
 
     deadline = commands.add_parser(
         "deadline",

@@ -1,9 +1,11 @@
-"""Each student's final score per task, as of that student's own deadline (issue 11, item 3).
+"""Each student's final score per task, as of that student's own deadline (issue 11).
 
 Only submissions the student's schedule accepts count (an extension granted later counts too).
-Among them the selected one is the best by public score after its late penalty (ties: the
-earliest); its private score, after the late penalty and the checkpoint multiplier, is the final
-score that the export hands to `facekit grades`.
+If the student chose final submissions (`[leaderboard] final_submissions` > 0), the selected one
+is the chosen one with the best private score after its late penalty, as on Kaggle; otherwise
+the best by public score after its late penalty (ties: the earliest). Its private score, after
+the late penalty and the checkpoint multiplier, is the final score that the export hands to
+`facekit grades` and that ranks the private leaderboard.
 """
 
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ class Candidate:
     created_at: datetime
     public: float
     private: float
+    chosen: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,21 +55,26 @@ def final_score(
     if not counted:
         return None
 
-    def adjusted_public(candidate: Candidate) -> float:
-        return candidate.public * late_factor(course, schedule.late_days(candidate.created_at))
+    def factor(candidate: Candidate) -> float:
+        return late_factor(course, schedule.late_days(candidate.created_at))
 
-    best = max(
-        counted, key=lambda c: (adjusted_public(c), -c.created_at.timestamp(), -c.submission_id)
-    )
+    def earliest(candidate: Candidate) -> tuple[float, int]:
+        return -candidate.created_at.timestamp(), -candidate.submission_id
+
+    chosen = [c for c in counted if c.chosen] if course.leaderboard.final_submissions else []
+    if chosen:
+        best = max(chosen, key=lambda c: (c.private * factor(c), *earliest(c)))
+    else:
+        best = max(counted, key=lambda c: (c.public * factor(c), *earliest(c)))
     late_days = schedule.late_days(best.created_at)
     met = schedule.met_checkpoint([c.created_at for c in counted])
-    factor = late_factor(course, late_days) * checkpoint_factor(course, met)
+    final_factor = factor(best) * checkpoint_factor(course, met)
     return FinalScore(
         student=student,
         task=task,
         submission_id=best.submission_id,
-        public=adjusted_public(best),
-        private=best.private * factor,
+        public=best.public * factor(best),
+        private=best.private * final_factor,
         raw_private=best.private,
         late_days=late_days,
         checkpoint_met=met,

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -18,8 +19,10 @@ from sqlalchemy import (
     LargeBinary,
     String,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -49,6 +52,7 @@ class UTCDateTime(TypeDecorator):
 
 
 NAME_MAX_LENGTH = 200
+DISPLAY_NAME_MAX_LENGTH = 40
 
 
 class Base(DeclarativeBase):
@@ -56,13 +60,19 @@ class Base(DeclarativeBase):
 
 
 class Participant(Base):
-    """A student or team; the token itself is never stored, only its SHA-256."""
+    """A student or team; the token itself is never stored, only its SHA-256.
+
+    `name` is the roster name, seen only by staff and the student; `display_name` is the
+    pseudonym on public pages (random until the student picks one).
+    """
 
     __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("display_name", name="uq_participant_display_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
     submissions: Mapped[list["Submission"]] = relationship(back_populates="participant")
 
 
@@ -87,6 +97,8 @@ class Submission(Base):
     overall: Mapped[float] = mapped_column(Float)
     details: Mapped[dict[str, float]] = mapped_column(JSON)
     late_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # chosen by the student for the private ranking (see finals.py)
+    chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     participant: Mapped[Participant] = relationship(back_populates="submissions")
 
 

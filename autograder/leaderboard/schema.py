@@ -50,15 +50,27 @@ def migrate(engine: Engine) -> tuple[str | None, str, bool]:
     """Upgrade the database to the newest revision in one transaction.
 
     Returns (revision before, revision after, whether the revision was recorded only now).
+    SQLite rebuilds a table to alter it, which its foreign keys forbid: they are off during the
+    migration and checked before it commits (the procedure of SQLite's ALTER TABLE page).
     """
-    with engine.begin() as connection:
-        before = database_revision(connection)
-        _check_known(before, engine)
-        config = _config(connection)
-        unrecorded = "alembic_version" not in inspect(connection).get_table_names()
-        if before == BASELINE and unrecorded:
-            command.stamp(config, BASELINE)
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # must run outside a transaction, so on the driver's connection
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with connection.begin():
+                before = database_revision(connection)
+                _check_known(before, engine)
+                config = _config(connection)
+                unrecorded = "alembic_version" not in inspect(connection).get_table_names()
+                if before == BASELINE and unrecorded:
+                    command.stamp(config, BASELINE)
+                command.upgrade(config, "head")
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise LeaderboardError("the migration broke a foreign key; nothing changed")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     return before, head_revision(), before is not None and unrecorded
 
 

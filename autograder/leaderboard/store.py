@@ -45,6 +45,7 @@ from autograder.leaderboard.models import (
     StoredFile,
     Submission,
 )
+from autograder.leaderboard.pseudonyms import new_pseudonym
 from autograder.leaderboard.tokens import hash_token, new_token
 from autograder.scoring import TaskScore
 from autograder.scoring.formats import LEADERBOARD_EXPORT_COLUMNS
@@ -126,10 +127,13 @@ class Receipt:
 
 @dataclass(frozen=True)
 class Standing:
-    """One row of a task's leaderboard; private fields are None until the deadline."""
+    """One row of a task's leaderboard; private fields are None until the deadline.
+
+    `name` is the participant's public display name, never the roster name.
+    """
 
     rank: int
-    student: str
+    name: str
     public: float
     count: int
     last_submission: datetime
@@ -165,15 +169,19 @@ class LeaderboardStore:
         clock: Callable[[], datetime] = utc_now,
         course: CourseSettings | None = None,
     ) -> None:
-        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
         self._clock = clock
         self.course = course or CourseSettings()
 
-    def schedule(self, student: str) -> StudentSchedule:
-        """`student`'s deadline, cut-off and late-day budget (see lateness.py)."""
-        return student_schedule(self.course, student, self.deadline())
+    def schedule(self, student: str, session: Session | None = None) -> StudentSchedule:
+        """`student`'s deadline, cut-off and late-day budget (see lateness.py).
 
-    def _now(self) -> datetime:
+        Inside a transaction pass its `session`: on SQLite a second one would wait for the
+        first one's write lock.
+        """
+        return student_schedule(self.course, student, self.deadline(session))
+
+    def now(self) -> datetime:
         return self._clock().astimezone(UTC)  # the daily limit counts UTC days
 
     def add_participants(self, names: Iterable[str]) -> dict[str, str]:
@@ -187,7 +195,7 @@ class LeaderboardStore:
             raise LeaderboardError(
                 f"names longer than {NAME_MAX_LENGTH} characters: {', '.join(too_long)}"
             )
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             taken = set(
                 session.scalars(select(Participant.name).where(Participant.name.in_(names)))
             )
@@ -198,17 +206,18 @@ class LeaderboardStore:
                 )
             tokens = {name: new_token() for name in names}
             session.add_all(
-                Participant(name=n, token_hash=hash_token(t)) for n, t in tokens.items()
+                Participant(name=n, token_hash=hash_token(t), display_name=new_pseudonym())
+                for n, t in tokens.items()
             )
         return tokens
 
     def participant_names(self) -> list[str]:
-        with self._sessions() as session:
+        with self.sessions() as session:
             return list(session.scalars(select(Participant.name).order_by(Participant.name)))
 
     def authenticate(self, token: str) -> int:
         """The id of the participant holding `token`."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             participant_id = session.scalar(
                 select(Participant.id).where(Participant.token_hash == hash_token(token))
             )
@@ -216,14 +225,17 @@ class LeaderboardStore:
             raise UnknownToken("unknown token: check the token staff sent you")
         return participant_id
 
-    def deadline(self) -> datetime | None:
-        with self._sessions() as session:
-            setting = session.get(Setting, DEADLINE)
+    def deadline(self, session: Session | None = None) -> datetime | None:
+        """The deadline staff set (`facekit leaderboard deadline`), read in `session` if given."""
+        if session is None:
+            with self.sessions() as own:
+                return self.deadline(own)
+        setting = session.get(Setting, DEADLINE)
         return None if setting is None else parse_utc_time(setting.value)
 
     def set_deadline(self, deadline: datetime | None) -> None:
         """Set (or with None, remove) the moment submissions close and private scores show."""
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             setting = session.get(Setting, DEADLINE)
             if deadline is None:
                 if setting is not None:
@@ -239,16 +251,11 @@ class LeaderboardStore:
         self, participant_id: int, upload: Upload, score: TaskScore, daily_limit: int
     ) -> Receipt:
         """Store a scored submission unless the deadline passed or today's limit is used up."""
-        with self._sessions.begin() as session:
+        with self.sessions.begin() as session:
             # The row lock (a whole-database write lock on SQLite) makes count-then-insert atomic.
             participant = session.get(Participant, participant_id, with_for_update=True)
-            now = self._now()
-            deadline_setting = session.get(Setting, DEADLINE)
-            staff_deadline = (
-                None if deadline_setting is None else parse_utc_time(deadline_setting.value)
-            )
-            schedule = student_schedule(self.course, participant.name, staff_deadline)
-            late_days = schedule.admit(now)
+            now = self.now()
+            late_days = self.schedule(participant.name, session).admit(now)
             day_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
             used = session.scalar(
                 select(func.count())
@@ -287,9 +294,14 @@ class LeaderboardStore:
                 late_days=late_days,
             )
 
+    def display_names(self) -> dict[str, str]:
+        """Roster name -> public display name, for every participant."""
+        with self.sessions() as session:
+            return dict(session.execute(select(Participant.name, Participant.display_name)).all())
+
     def _candidates(self, task: str) -> dict[str, list[Candidate]]:
         """Each participant's submissions of `task`, in time order."""
-        with self._sessions() as session:
+        with self.sessions() as session:
             rows = session.execute(
                 select(
                     Participant.name,
@@ -297,6 +309,7 @@ class LeaderboardStore:
                     Submission.created_at,
                     Submission.public,
                     Submission.private,
+                    Submission.chosen,
                 )
                 .join(Submission.participant)
                 .where(Submission.task == task)
@@ -326,9 +339,10 @@ class LeaderboardStore:
         staff_deadline = self.deadline()
         final = final_phase(self.course, staff_deadline)
         closes = last_cutoff(self.course, staff_deadline)
-        revealed = closes is not None and self._now() >= closes
+        revealed = closes is not None and self.now() >= closes
         candidates = self._candidates(task)
         selections = self._selections(candidates)
+        public_names = self.display_names()
         by_public = sorted(selections, key=lambda n: (-selections[n].public, selections[n].order))
         private_rank, finals = {}, {}
         if revealed:
@@ -338,7 +352,7 @@ class LeaderboardStore:
         rows = [
             Standing(
                 rank=rank,
-                student=name,
+                name=public_names[name],
                 public=selections[name].public,
                 count=selections[name].count,
                 last_submission=selections[name].last_submission,

@@ -223,10 +223,22 @@ class LiveServer:
         status, page = self.request("POST", "/submit", body=body, content_type=content_type)
         return status, page.decode()
 
+    def display_names(self) -> dict[str, str]:
+        """Public display name -> roster name, from the staff route."""
+        status, reply = http("GET", f"{self.url}/api/staff/participants", token=self.staff_token)
+        assert status == 200, reply
+        return {p["display_name"]: p["name"] for p in json.loads(reply)["participants"]}
+
     def leaderboard(self, task: str) -> dict:
+        """The public standings; each row also gets `student`, its roster name (staff view)."""
         status, reply = http("GET", f"{self.url}/api/leaderboard/{task}")
         assert status == 200, reply
-        return json.loads(reply)
+        board = json.loads(reply)
+        assert all("student" not in row for row in board["rows"])
+        roster = self.display_names()
+        for row in board["rows"]:
+            row["student"] = roster[row["name"]]
+        return board
 
     def set_deadline(self, deadline: str | None) -> None:
         status, reply = http(

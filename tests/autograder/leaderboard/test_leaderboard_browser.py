@@ -1,6 +1,8 @@
 """The leaderboard in real headless Chromium (Debian's, driven by Playwright)."""
 
+import json
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -67,8 +69,9 @@ def test_upload_through_the_form_reaches_the_leaderboard(
     page.click("text=See the leaderboard")
     rows = page.locator("#classification tbody tr")
     assert rows.count() == 2
-    assert rows.nth(0).locator("td").all_inner_texts()[:4] == ["1", "zoe", "0.65000", "1"]
-    assert rows.nth(1).locator("td").all_inner_texts()[:4] == ["2", "yan", "0.40000", "1"]
+    public = {student: name for name, student in server.display_names().items()}
+    assert rows.nth(0).locator("td").all_inner_texts()[:4] == ["1", public["zoe"], "0.65000", "1"]
+    assert rows.nth(1).locator("td").all_inner_texts()[:4] == ["2", public["yan"], "0.40000", "1"]
     assert server.tokens["zoe"] not in page.content()
     page.screenshot(path=str(SCREENSHOTS / f"facekit_board_{checked_backend}.png"), full_page=True)
 
@@ -92,3 +95,59 @@ def test_form_reports_problems_of_a_bad_file(checked_backend, live_servers, page
     page.screenshot(
         path=str(SCREENSHOTS / f"facekit_problems_{checked_backend}.png"), full_page=True
     )
+
+
+def test_student_page_history_choice_and_display_name(
+    checked_backend, live_servers, submissions, page, tmp_path
+):
+    """Can a student sign in, see their late submissions, choose a final one and rename
+    themselves, with only the new name on the public board?"""
+    now = datetime.now(UTC)
+    course = tmp_path / "course.toml"
+    course.write_text(
+        "[leaderboard]\nfinal_submissions = 2\n\n[phases.final]\n"
+        f"deadline = {(now - timedelta(hours=12)).isoformat()}\n"
+        f"cutoff = {(now + timedelta(days=5)).isoformat()}\n\n"
+        "[late]\ndays = 2\npenalty_per_day = 0.1\n"
+    )
+    server = live_servers(checked_backend, "me", ["xia", "wu"], 5, "--course", str(course))
+    ids = []
+    for public, private in [(8, 16), (14, 6)]:
+        status, reply = server.submit(
+            "xia", "classification", submissions.classification(public, private)
+        )
+        assert (status, reply["late_days"]) == (200, 1)
+        ids.append(reply["submission_id"])
+    assert server.submit("wu", "classification", submissions.classification(10, 10))[0] == 200
+
+    page.goto(f"{server.url}/me")
+    page.fill("#token", server.tokens["xia"])
+    page.click("button[type=submit]")
+    rows = page.locator("#classification tbody tr")
+    assert rows.count() == 2
+    texts = [rows.nth(i).locator("td").all_inner_texts() for i in range(2)]
+    assert [t[1] for t in texts] == [str(ids[1]), str(ids[0])]  # newest first
+    assert [t[3] for t in texts] == ["0.70000", "0.40000"]
+    assert all(t[4] == "1 day late" for t in texts)
+    assert server.tokens["xia"] not in page.content() and "token=" not in page.url
+
+    page.check(f"input[name=submission][value='{ids[0]}']")
+    page.click("#classification button[type=submit]")
+    assert (
+        "Saved: 1 final classification submission(s) chosen."
+        in page.locator(".result.ok").inner_text()
+    )
+    assert page.is_checked(f"input[name=submission][value='{ids[0]}']")
+    assert not page.is_checked(f"input[name=submission][value='{ids[1]}']")
+
+    page.fill("#display_name", "Night <b>Owl</b>")
+    page.click("form[action='/me/name'] button")
+    assert page.locator("#display-name").inner_text() == "Night <b>Owl</b>"
+    page.screenshot(path=str(SCREENSHOTS / f"facekit_me_{checked_backend}.png"), full_page=True)
+
+    status, me = server.request("GET", "/api/me", token=server.tokens["xia"])
+    chosen = [s["submission_id"] for s in json.loads(me)["submissions"] if s["chosen"]]
+    assert chosen == [ids[0]]
+    page.goto(server.url)
+    names = page.locator("#classification tbody tr td:nth-child(2)").all_inner_texts()
+    assert "Night <b>Owl</b>" in names and "xia" not in names and "wu" not in names

@@ -188,13 +188,17 @@ def test_form_shows_problems_for_a_bad_file(server):
 
 
 def test_leaderboard_page_hides_tokens_and_private_scores(server, submissions):
-    """Does the public page list students but no token and no private column?"""
+    """Does the public page list pseudonyms, but no roster name, token or private column?"""
     assert server.submit("eve", "classification", submissions.classification(3, 17))[0] == 200
     status, page = server.request("GET", "/")
     page = page.decode()
     assert status == 200
-    assert "<td>eve</td>" in page and ">Private score</th>" not in page
+    pseudonym = {student: name for name, student in server.display_names().items()}["eve"]
+    assert f"<td>{pseudonym}</td>" in page and ">Private score</th>" not in page
+    assert all(f"<td>{student}</td>" not in page for student in server.tokens)
     assert all(secret not in page for secret in server.tokens.values())
+    status, reply = server.request("GET", "/api/leaderboard/classification")
+    assert all(f'"{student}"' not in reply.decode() for student in server.tokens)
 
 
 def test_facekit_submit_command(server, submissions, tmp_path, monkeypatch, capsys):

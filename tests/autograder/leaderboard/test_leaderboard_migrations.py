@@ -131,6 +131,10 @@ def test_old_database_is_refused_then_migrated_keeping_every_row(db_url, keys_di
     assert f"schema migrated from revision {BASELINE} to {head}" in capsys.readouterr().out
     assert _rows(db_url) == before
     engine = open_database(db_url)  # now accepted
+    with engine.connect() as connection:
+        pseudonyms = connection.execute(text("SELECT display_name FROM participant")).scalars()
+        pseudonyms = list(pseudonyms)
+    assert len(set(pseudonyms)) == 2 and all(p.startswith("anonymous-") for p in pseudonyms)
     with pytest.raises(NotStored, match="made before uploads were kept"):
         Archive(engine).file(1)
     engine.dispose()
