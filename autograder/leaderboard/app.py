@@ -31,6 +31,7 @@ from autograder.leaderboard.archive import Archive, NotStored, SubmissionRecord
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.course import load_course
 from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
+from autograder.leaderboard.feedback import FeedbackDesk, ShownFeedback, shown_feedback
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.ratelimit import InvalidAttempts
 from autograder.leaderboard.store import (
@@ -176,6 +177,22 @@ def _profile_json(profile: Profile) -> dict:
     }
 
 
+def _feedback_json(shown: ShownFeedback) -> dict:
+    return {
+        "score": shown.score,
+        "max_score": shown.max_score,
+        "output": shown.output,
+        "tests": [
+            {"name": t.name, "score": t.score, "max_score": t.max_score, "output": t.output}
+            for t in shown.tests
+        ],
+        "pending": shown.pending,
+        "pending_from": [_time(t) for t in shown.pending_from],
+        "hidden": shown.hidden,
+        "released_at": _time(shown.released_at),
+    }
+
+
 def _error_json(message: str, status: int, **extra) -> tuple[Response, int]:
     return jsonify({"error": message, **extra}), status
 
@@ -191,6 +208,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     store = LeaderboardStore(engine, course=course)
     archive = Archive(engine)
     desk = StudentDesk(store)
+    feedback_desk = FeedbackDesk(engine)
     invalid_attempts = InvalidAttempts(
         config.invalid_limit, timedelta(minutes=config.invalid_window_minutes), utc_now
     )
@@ -371,6 +389,28 @@ def create_app(config: LeaderboardConfig) -> Flask:
         name = desk.set_display_name(signed_in(), request.form.get("display_name", ""))
         flash(f"Your public name is now {name}.", "ok")
         return redirect(url_for("me_page"), 303)
+
+    def my_feedback(participant_id: int) -> ShownFeedback | None:
+        row = feedback_desk.feedback(participant_id)
+        if row is None:
+            return None
+        deadline = desk.profile(participant_id).schedule.deadline
+        return shown_feedback(row, store.now(), deadline)
+
+    @app.get("/me/feedback")
+    def me_feedback_page():
+        participant_id = page_participant()
+        if participant_id is None:
+            return redirect(url_for("me_page"), 303)
+        shown = my_feedback(participant_id)
+        return page("feedback.html", 200 if shown else 404, feedback=shown)
+
+    @app.get("/api/me/feedback")
+    def me_feedback_api():
+        shown = my_feedback(api_participant())
+        if shown is None:
+            return _error_json("no feedback released for you yet", 404)
+        return jsonify(_feedback_json(shown))
 
     @app.get("/api/me")
     def me_api():

@@ -122,6 +122,30 @@ def _reset_token(args: argparse.Namespace) -> int:
     return _run(action)
 
 
+def _release_feedback(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.feedback import FeedbackDesk
+        from autograder.leaderboard.models import open_database
+        from autograder.leaderboard.store import parse_utc_time, utc_now
+
+        if not args.grades.is_dir():
+            raise LeaderboardError(f"grades directory not found: {args.grades}")
+        now = utc_now()
+        details_from = now if args.details_from is None else parse_utc_time(args.details_from)
+        report = FeedbackDesk(open_database(args.db)).release(args.grades, now, details_from)
+        print(
+            f"released feedback to {len(report.released)} students; details of tests marked "
+            f"after_published show from {details_from.isoformat()}"
+        )
+        if report.missing:
+            print(f"no results.json for {len(report.missing)}: {', '.join(report.missing)}")
+        for problem in report.problems:
+            print(f"facekit leaderboard release-feedback: {problem}", file=sys.stderr)
+        return 1 if report.problems else 0
+
+    return _run(action)
+
+
 def _deadline(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.lateness import final_phase
@@ -247,7 +271,7 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `leaderboard {serve,roster,reset-token,deadline,migrate,rescore,export}`, `submit`."""
+    """Add the `leaderboard` actions (serve, roster, deadline, export, ...) and `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -325,6 +349,24 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     reset.add_argument("student", help="the student's roster name")
     reset.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
     reset.set_defaults(handler=_reset_token)
+
+    release = commands.add_parser(
+        "release-feedback",
+        help="show each student their grading feedback on their page",
+        description="Release DIR/<student>/results.json (as `facekit grade` writes it) to each "
+        "registered student's page, /me/feedback. Gradescope visibility applies per test: "
+        "visible now, after_due_date from the student's deadline, after_published from "
+        "--details-from, hidden never. Malformed files are reported (exit 1) and not released; "
+        "the others are. Running it again replaces earlier feedback.",
+        formatter_class=formatter,
+    )
+    _add_db(release)
+    release.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
+    release.add_argument(
+        "--details-from",
+        help="ISO 8601 time from which after_published tests show (default: now)",
+    )
+    release.set_defaults(handler=_release_feedback)
 
     deadline = commands.add_parser(
         "deadline",

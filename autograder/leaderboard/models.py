@@ -112,6 +112,18 @@ class StoredFile(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Feedback(Base):
+    """A student's released grading feedback: the judge's results.json, checked and bounded."""
+
+    __tablename__ = "feedback"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
+    results: Mapped[dict] = mapped_column(JSON)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # when tests marked `after_published` show their details (Gradescope's visibility)
+    details_from: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Setting(Base):
     """Staff settings as name/value text (today only `deadline`, ISO 8601 UTC)."""
 

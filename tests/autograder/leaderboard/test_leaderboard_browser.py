@@ -151,3 +151,51 @@ def test_student_page_history_choice_and_display_name(
     page.goto(server.url)
     names = page.locator("#classification tbody tr td:nth-child(2)").all_inner_texts()
     assert "Night <b>Owl</b>" in names and "xia" not in names and "wu" not in names
+
+
+def test_released_feedback_page(checked_backend, live_servers, page, tmp_path):
+    """Does a student reach their released feedback from their page, escaped, with the
+    tests that are not visible yet left out?"""
+    from autograder.judge.report import CaseResult, ComponentResult, StudentReport
+    from facekit.cli import main as facekit_main
+
+    server = live_servers(checked_backend, "feedback", ["uma", "vic"], 5)
+    margin = CaseResult(
+        "margin", 0, 12, "ran s=64, m=0.5",
+        problems=("logits differ: wrong sign of m",), hints=("check cos(θ + m)",),
+    )  # fmt: skip
+    components = (
+        ComponentResult("basic_block", "BasicBlock", (CaseResult("shapes", 8, 8, "ran"),)),
+        ComponentResult("arcface", "ArcFace", (margin,)),
+        ComponentResult("center_loss", "CenterLoss", (CaseResult("hidden", 6, 6, "ran"),)),
+    )
+    StudentReport("uma.ipynb", components, ("note: <b>bold</b> kept as text",)).write(
+        tmp_path / "grades" / "uma"
+    )
+    results_path = tmp_path / "grades" / "uma" / "results.json"
+    results = json.loads(results_path.read_text())
+    results["tests"][2]["visibility"] = "after_published"
+    results_path.write_text(json.dumps(results))
+    command = ["leaderboard", "release-feedback", "--db", server.db_url, "--grades",
+               str(tmp_path / "grades"), "--details-from", "2999-01-01T00:00Z"]  # fmt: skip
+    assert facekit_main(command) == 0
+
+    page.goto(f"{server.url}/me")
+    page.fill("#token", server.tokens["uma"])
+    page.click("button[type=submit]")
+    page.click("text=My grading feedback")
+    assert page.locator("#total").inner_text() == "14 / 26"
+    assert page.locator("#notes").inner_text() == "note: <b>bold</b> kept as text"
+    titles = page.locator("section.test h2").all_inner_texts()
+    assert [t.split("\n")[0] for t in titles] == [
+        "BasicBlock (basic_block) 8 / 8",
+        "ArcFace (arcface) 0 / 12",
+    ]
+    assert "wrong sign of m" in page.content() and "CenterLoss" not in page.content()
+    assert (
+        "1 more test will be shown from 2999-01-01 00:00 UTC"
+        in page.locator("#summary").inner_text()
+    )
+    page.screenshot(
+        path=str(SCREENSHOTS / f"facekit_feedback_{checked_backend}.png"), full_page=True
+    )
