@@ -30,7 +30,7 @@ from werkzeug.utils import secure_filename
 from autograder.leaderboard.archive import Archive, NotStored, SubmissionRecord
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.course import load_course
-from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
+from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError, SetupError
 from autograder.leaderboard.feedback import FeedbackDesk, ShownFeedback, shown_feedback
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.ratelimit import InvalidAttempts
@@ -202,7 +202,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     try:  # loaded once: start-up fails on broken keys, and uploads skip re-reading them
         keys = {task: load_keys(task, config.keys_dir) for task in TASKS}
     except KeysError as error:
-        raise LeaderboardError(str(error)) from error
+        raise SetupError(str(error)) from error
     course = load_course(config.course_file)
     engine = open_database(config.db_url, pool_size=config.threads)
     store = LeaderboardStore(engine, course=course)

@@ -33,7 +33,7 @@ import sys
 from pathlib import Path
 
 from autograder.leaderboard.config import LeaderboardConfig
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import LeaderboardError, SetupError
 from autograder.scoring.formats import TASKS
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
@@ -50,12 +50,19 @@ def _open_store(db_url: str, course_file: Path | None = None):
     return LeaderboardStore(open_database(db_url), course=course)
 
 
-def _run(action) -> int:
-    """Run `action()`; a LeaderboardError becomes a message on stderr and exit code 1."""
+def _run(action, command: str = "leaderboard") -> int:
+    """Run `action()`; a LeaderboardError becomes `facekit COMMAND: message` on stderr.
+
+    Exit codes: 2 for staff setup (SetupError: keys, course file, database, usage), else 1
+    (the input is invalid or a result is flagged).
+    """
     try:
         return action()
+    except SetupError as error:
+        print(f"facekit {command}: {error}", file=sys.stderr)
+        return 2
     except LeaderboardError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"facekit {command}: {error}", file=sys.stderr)
         return 1
 
 
@@ -129,7 +136,7 @@ def _release_feedback(args: argparse.Namespace) -> int:
         from autograder.leaderboard.store import parse_utc_time, utc_now
 
         if not args.grades.is_dir():
-            raise LeaderboardError(f"grades directory not found: {args.grades}")
+            raise SetupError(f"grades directory not found: {args.grades}")
         now = utc_now()
         details_from = now if args.details_from is None else parse_utc_time(args.details_from)
         report = FeedbackDesk(open_database(args.db)).release(args.grades, now, details_from)
@@ -153,7 +160,7 @@ def _deadline(args: argparse.Namespace) -> int:
 
         store = _open_store(args.db, args.course)
         if store.course.phases.final is not None and (args.clear or args.time is not None):
-            raise LeaderboardError(
+            raise SetupError(
                 f"{args.course} sets [phases.final]: the deadline comes from there; edit it"
             )
         if args.clear:
@@ -209,7 +216,7 @@ def _rescore(args: argparse.Namespace) -> int:
         try:
             keys = {task: load_keys(task, args.keys) for task in TASKS}
         except KeysError as error:
-            raise LeaderboardError(str(error)) from error
+            raise SetupError(str(error)) from error
         report = Archive(open_database(args.db)).rescore(keys)
         print(
             f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
@@ -247,7 +254,7 @@ def _submit(args: argparse.Namespace) -> int:
 
         token = args.token or os.environ.get(STUDENT_TOKEN_ENV)
         if not token:
-            raise LeaderboardError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
+            raise SetupError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
         receipt = submit_file(args.server, token, args.task, args.file)
         print(
             f"{receipt['task']}: public {receipt['metric']} {receipt['public']:.5f} "
@@ -255,7 +262,7 @@ def _submit(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(action)
+    return _run(action, "submit")
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import SetupError
 from autograder.scoring import DEFAULT_MAX_BYTES
 
 
@@ -24,17 +24,15 @@ class LeaderboardConfig:
 
     def __post_init__(self) -> None:
         if self.daily_limit < 1:
-            raise LeaderboardError(f"daily_limit must be at least 1, got {self.daily_limit}")
+            raise SetupError(f"daily_limit must be at least 1, got {self.daily_limit}")
         if self.invalid_limit < 1 or self.invalid_window_minutes < 1:
-            raise LeaderboardError(
+            raise SetupError(
                 "invalid_limit and invalid_window_minutes must be at least 1, got "
                 f"{self.invalid_limit} and {self.invalid_window_minutes}"
             )
         if self.threads < 1:
-            raise LeaderboardError(f"threads must be at least 1, got {self.threads}")
+            raise SetupError(f"threads must be at least 1, got {self.threads}")
         if self.max_upload_bytes < 1:
-            raise LeaderboardError(
-                f"max_upload_bytes must be positive, got {self.max_upload_bytes}"
-            )
+            raise SetupError(f"max_upload_bytes must be positive, got {self.max_upload_bytes}")
         if not Path(self.keys_dir).is_dir():
-            raise LeaderboardError(f"keys directory not found: {self.keys_dir}")
+            raise SetupError(f"keys directory not found: {self.keys_dir}")

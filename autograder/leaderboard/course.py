@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import SetupError
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 
 LEADERBOARD_SUBTABLES = ("classification", "verification")
@@ -96,23 +96,23 @@ def _phase(table: Any, path: Path, name: str) -> Phase | None:
     if isinstance(table, dict):
         for key in ("deadline", "cutoff"):
             if key in table and not isinstance(table[key], datetime):
-                raise LeaderboardError(
+                raise SetupError(
                     f"{path}: [phases.{name}] {key}: expected a TOML date-time like "
                     f"2026-12-01T23:59:00Z, found {table[key]!r}"
                 )
             if isinstance(table.get(key), datetime) and table[key].tzinfo is None:
-                raise LeaderboardError(
+                raise SetupError(
                     f"{path}: [phases.{name}] {key}: give a UTC offset, e.g. {table[key]}Z"
                 )
         if "deadline" not in table:
-            raise LeaderboardError(f"{path}: [phases.{name}]: missing key 'deadline'")
+            raise SetupError(f"{path}: [phases.{name}]: missing key 'deadline'")
     phase = dataclass_from_table(Phase, table, str(path), f"phases.{name}.")
     if phase.closes < phase.deadline:
-        raise LeaderboardError(f"{path}: [phases.{name}]: cutoff is before the deadline")
+        raise SetupError(f"{path}: [phases.{name}]: cutoff is before the deadline")
     if not 0.0 <= phase.multiplier <= 1.0:
-        raise LeaderboardError(f"{path}: [phases.{name}] multiplier must be within 0..1")
+        raise SetupError(f"{path}: [phases.{name}] multiplier must be within 0..1")
     if name == "final" and phase.multiplier != 1.0:
-        raise LeaderboardError(f"{path}: [phases.final]: multiplier is for the checkpoint only")
+        raise SetupError(f"{path}: [phases.final]: multiplier is for the checkpoint only")
     return phase
 
 
@@ -122,7 +122,7 @@ def read_extensions(path: Path) -> dict[str, int]:
         with open(path, newline="", encoding="utf-8-sig") as file:
             reader = csv.DictReader(file)
             if reader.fieldnames is None or set(reader.fieldnames) != {"student", "extra_days"}:
-                raise LeaderboardError(
+                raise SetupError(
                     f"{path}: expected the header student,extra_days, found {reader.fieldnames}"
                 )
             extensions: dict[str, int] = {}
@@ -132,16 +132,16 @@ def read_extensions(path: Path) -> dict[str, int]:
                 try:
                     days = int(row["extra_days"] or "")
                 except ValueError:
-                    raise LeaderboardError(
+                    raise SetupError(
                         f"{where}: extra_days must be a whole number, found {row['extra_days']!r}"
                     ) from None
                 if not student or days < 0:
-                    raise LeaderboardError(f"{where}: expected a student and extra_days >= 0")
+                    raise SetupError(f"{where}: expected a student and extra_days >= 0")
                 if student in extensions:
-                    raise LeaderboardError(f"{where}: {student!r} is listed twice")
+                    raise SetupError(f"{where}: {student!r} is listed twice")
                 extensions[student] = days
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise LeaderboardError(f"cannot read extensions {path}: {error}") from error
+        raise SetupError(f"cannot read extensions {path}: {error}") from error
     return extensions
 
 
@@ -153,15 +153,15 @@ def load_course(path: Path | None) -> CourseSettings:
         raw = read_toml(path)
         board = raw.get("leaderboard", {})
         if not isinstance(board, dict):
-            raise LeaderboardError(f"{path}: [leaderboard] must be a table")
+            raise SetupError(f"{path}: [leaderboard] must be a table")
         own = {k: v for k, v in board.items() if k not in LEADERBOARD_SUBTABLES}
         settings = dataclass_from_table(LeaderboardSettings, own, str(path), "leaderboard.")
         phases_table = raw.get("phases", {})
         if not isinstance(phases_table, dict):
-            raise LeaderboardError(f"{path}: [phases] must be a table")
+            raise SetupError(f"{path}: [phases] must be a table")
         unknown = sorted(set(phases_table) - {"checkpoint", "final"})
         if unknown:
-            raise LeaderboardError(
+            raise SetupError(
                 f"{path}: [phases]: unknown key 'phases.{unknown[0]}' "
                 "(known keys: checkpoint, final)"
             )
@@ -171,15 +171,15 @@ def load_course(path: Path | None) -> CourseSettings:
         )
         late = dataclass_from_table(LatePolicy, raw.get("late", {}), str(path), "late.")
     except ConfigError as error:
-        raise LeaderboardError(str(error)) from None
+        raise SetupError(str(error)) from None
     if settings.final_submissions < 0:
-        raise LeaderboardError(f"{path}: [leaderboard] final_submissions must be >= 0")
+        raise SetupError(f"{path}: [leaderboard] final_submissions must be >= 0")
     if late.days < 0 or not 0 <= late.penalty_per_day <= 1 or not 0 <= late.max_penalty <= 1:
-        raise LeaderboardError(
+        raise SetupError(
             f"{path}: [late]: expected days >= 0 and penalty_per_day, max_penalty within 0..1"
         )
     if late.days and (phases.final is None or phases.final.cutoff is None):
-        raise LeaderboardError(
+        raise SetupError(
             f"{path}: [late] days needs a late window: set [phases.final] cutoff after deadline"
         )
     extensions = read_extensions(Path(path).parent / late.extensions) if late.extensions else {}

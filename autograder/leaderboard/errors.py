@@ -11,3 +11,7 @@ class SubmissionRefused(LeaderboardError):
 
 class DeadlinePassed(SubmissionRefused):
     """Too late: after the student's cut-off, or beyond their late-day budget."""
+
+
+class SetupError(LeaderboardError):
+    """Staff setup is wrong (keys, course file, database URL or schema): exit code 2."""

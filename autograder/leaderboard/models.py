@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import LeaderboardError, SetupError
 from autograder.leaderboard.schema import require_current
 
 
@@ -158,13 +158,13 @@ def connect(db_url: str, *, pool_size: int = 8) -> Engine:
     try:
         url = make_url(db_url)
     except ArgumentError as error:
-        raise LeaderboardError(
+        raise SetupError(
             f"cannot parse database URL {db_url!r}: expected e.g. sqlite:///leaderboard.db "
             "or postgresql+psycopg://user@host/dbname"
         ) from error
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
-            raise LeaderboardError(
+            raise SetupError(
                 f"database URL {db_url!r} is an in-memory SQLite database, which every "
                 "connection sees empty; give a file, e.g. sqlite:///leaderboard.db"
             )
@@ -175,7 +175,7 @@ def connect(db_url: str, *, pool_size: int = 8) -> Engine:
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
     else:
-        raise LeaderboardError(
+        raise SetupError(
             f"unsupported database {url.get_backend_name()!r} in {db_url!r}: "
             "expected sqlite or postgresql"
         )
@@ -192,7 +192,7 @@ def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
         require_current(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise LeaderboardError(
+        raise SetupError(
             f"cannot open database {engine.url.render_as_string()}: {error}"
         ) from error
     except LeaderboardError:

@@ -15,14 +15,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import Engine
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import LeaderboardError, SetupError
 
 ALEMBIC_INI = Path(__file__).with_name("migrations") / "alembic.ini"
 BASELINE = "0001"
 """The revision of every database the leaderboard made before it used Alembic."""
 
 
-class SchemaOutdated(LeaderboardError):
+class SchemaOutdated(SetupError):
     """The database needs `facekit leaderboard migrate` (or a newer facekit) first."""
 
 

@@ -88,7 +88,7 @@ def test_deadline_and_export_commands(db_url, tmp_path, capsys):
 )
 def test_bad_database_url_is_explained(capsys, db, message):
     code, _, err = run(capsys, "leaderboard", "deadline", "--db", db)
-    assert code == 1 and message in err
+    assert code == 2 and err.startswith("facekit leaderboard: ") and message in err
 
 
 def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
@@ -96,11 +96,11 @@ def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
     code, _, err = run(
         capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path / "nope")
     )
-    assert code == 1 and "keys directory not found" in err
+    assert code == 2 and "keys directory not found" in err
     (tmp_path / "cls_test.csv").write_text("id,label,usage\na.jpg,ann,Sometimes\n")
     (tmp_path / "ver_test.csv").write_text("pair_id,label,usage\n0,1,Public\n")
     code, _, err = run(capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path))
-    assert code == 1 and "cls_test.csv" in err and "Sometimes" in err
+    assert code == 2 and "cls_test.csv" in err and "Sometimes" in err
 
 
 def test_deadline_in_the_past_needs_yes(db_url, capsys):
@@ -149,7 +149,7 @@ def test_course_file_errors_name_table_and_key(db_url, tmp_path, capsys, tables,
     course = tmp_path / "course.toml"
     course.write_text(COURSE_GRADES_TABLES + tables)
     code, _, err = run(capsys, "leaderboard", "deadline", "--db", db_url, "--course", str(course))
-    assert code == 1 and message in err and str(course) in err
+    assert code == 2 and message in err and str(course) in err
 
 
 def test_course_final_phase_owns_the_deadline(db_url, tmp_path, capsys):
@@ -159,7 +159,7 @@ def test_course_final_phase_owns_the_deadline(db_url, tmp_path, capsys):
     command = ["leaderboard", "deadline", "--db", db_url, "--course", str(course)]
     assert run(capsys, *command)[1] == "deadline: 2999-01-01T00:00:00+00:00\n"
     code, _, err = run(capsys, *command, "2999-02-01T00:00Z")
-    assert code == 1 and "[phases.final]" in err
+    assert code == 2 and "[phases.final]" in err
 
 
 def test_one_course_file_serves_grades_and_leaderboard(tmp_path):

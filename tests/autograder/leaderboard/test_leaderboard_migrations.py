@@ -159,3 +159,12 @@ def test_unknown_revision_is_refused(db_url):
     engine.dispose()
     with pytest.raises(LeaderboardError, match="made by a newer facekit"):
         open_database(db_url)
+
+
+def test_serve_refuses_an_old_database_with_exit_2(db_url, keys_dir, capsys):
+    """Does `serve` on a pre-Alembic database stop (exit 2) and name the migrate command?"""
+    _schema_v0(db_url)
+    code = facekit_main(["leaderboard", "serve", "--db", db_url, "--keys", str(keys_dir)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("facekit leaderboard: ") and "facekit leaderboard migrate --db" in err
