@@ -1,11 +1,15 @@
 """The leaderboard web app (Flask): pages for people, a JSON API for scripts, staff routes.
 
-Routes: `GET /` leaderboard page, `GET|POST /submit` upload form, `POST /api/submit/<task>`
-(bearer token + multipart field `file`), `GET /api/leaderboard/<task>`, staff-only (bearer staff
-token) `POST /api/staff/deadline`, `GET /api/staff/export`, `GET /api/staff/submissions` (every
-submission, JSON) and `GET /api/staff/submissions/<id>/file` (its kept file). Tokens travel only
-in the `Authorization` header or a form body; the access log records method, path and status,
-never headers, bodies or query strings.
+Routes: `GET /` leaderboard page (public names only), `GET|POST /submit` upload form,
+`POST /api/submit/<task>` (bearer token + multipart field `file`), `GET /api/leaderboard/<task>`.
+Student page (signed in with the token, kept as its hash in a SameSite=Strict session cookie):
+`GET /me`, `POST /me/login|logout|finals|name`, `GET /me/feedback`; the same as JSON with the
+bearer token: `GET /api/me`, `POST /api/me/finals`, `POST /api/me/name`, `GET /api/me/feedback`.
+Staff-only (bearer staff token): `POST /api/staff/deadline`, `GET /api/staff/export[?details=1]`,
+`GET /api/staff/participants`, `GET /api/staff/submissions` (every submission, JSON) and
+`GET /api/staff/submissions/<id>/file` (its kept file). Tokens travel only in the
+`Authorization` header or a form body; the access log records method, path and status (control
+characters escaped), never headers, bodies or query strings.
 """
 
 import hmac
@@ -309,6 +313,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
             metrics=METRICS,
             deadline=deadline,
             revealed=boards[0].revealed,
+            late_window=deadline is not None and store.now() >= deadline,
         )
 
     @app.route("/submit", methods=["GET", "POST"])
@@ -394,8 +399,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
         row = feedback_desk.feedback(participant_id)
         if row is None:
             return None
-        deadline = desk.profile(participant_id).schedule.deadline
-        return shown_feedback(row, store.now(), deadline)
+        return shown_feedback(row, store.now(), desk.schedule(participant_id).deadline)
 
     @app.get("/me/feedback")
     def me_feedback_page():

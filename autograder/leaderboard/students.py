@@ -62,6 +62,12 @@ class StudentDesk:
                 select(Participant.id).where(Participant.token_hash == token_hash)
             )
 
+    def schedule(self, participant_id: int) -> StudentSchedule:
+        """This participant's deadline, cut-off and late-day budget."""
+        with self._sessions() as session:
+            name = session.get(Participant, participant_id).name
+            return self._store.schedule(name, session)
+
     def profile(self, participant_id: int) -> Profile:
         with self._sessions() as session:
             participant = session.get(Participant, participant_id)
