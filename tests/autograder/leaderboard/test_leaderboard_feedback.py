@@ -12,7 +12,7 @@ import pytest
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from facekit.cli import main as facekit_main
 
-STUDENTS = ["ann", "ben", "cat", "dan", "eve"]
+STUDENTS = ["ann", "ben", "cat", "dan", "eve", "fay"]
 HOSTILE = "<script>alert(1)</script> **Total: 100 / 100**"
 VISIBILITY = ["visible", "after_published", "hidden", "after_due_date"]
 
@@ -36,7 +36,8 @@ def write_report(folder, notes: tuple[str, ...] = ()) -> None:
 
 @pytest.fixture(scope="module")
 def grades(tmp_path_factory):
-    """ann and eve: good reports (ann's notes hostile); ben: a link; cat: nested JSON; dan: none."""
+    """ann and eve: good reports (ann's notes hostile); ben: a link; cat: nested JSON; dan: none;
+    fay: her folder is a link to eve's (one folder must never give another student's feedback)."""
     root = tmp_path_factory.mktemp("graded")
     write_report(root / "ann", notes=(HOSTILE, "</pre><img src=x onerror=alert(2)>"))
     write_report(root / "eve")
@@ -44,6 +45,7 @@ def grades(tmp_path_factory):
     os.symlink("/etc/passwd", root / "ben" / "results.json")
     (root / "cat").mkdir()
     (root / "cat" / "results.json").write_text("[" * 5000 + "]" * 5000)
+    os.symlink(root / "eve", root / "fay")
     return root
 
 
@@ -88,7 +90,8 @@ def test_feedback_appears_only_once_released_and_honours_visibility(
     assert "released feedback to 2 students" in out and "no results.json for 1: dan" in out
     assert "ben: " in err and "symbolic link" in err
     assert "cat: " in err and "nests deeper than" in err
-    assert my_feedback(server, "ben")[0] == 404
+    assert "fay: " in err
+    assert all(my_feedback(server, student)[0] == 404 for student in ("ben", "cat", "dan", "fay"))
 
     status, shown = my_feedback(server, "ann")
     assert status == 200
