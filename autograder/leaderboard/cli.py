@@ -14,11 +14,16 @@ Students submit through the page at `/submit`, with `facekit submit`, or with cu
 
 The reply is JSON: `public` score and `submissions_left_today`, or `error` (and `problems`, one per
 defect) with status 400 (invalid CSV), 401 (wrong token), 403 (deadline passed), 413 (file too
-large) or 429 (daily limit, counted per task and UTC day; invalid files do not count).
+large) or 429 (daily limit, counted per task and UTC day; invalid files do not count toward it, but
+more than --invalid-limit of them within --invalid-window-minutes are refused unread).
+Uploads larger than a valid file for the keys can be are refused (413) before they are read.
 
 Staff over HTTP (bearer staff token): `POST /api/staff/deadline` with JSON
 `{"deadline": "2026-12-01T23:59:00Z"}` (or null), `GET /api/staff/export` for
-`student,task,public,private` (each student's best-public submission, Kaggle-style).
+`student,task,public,private` (each student's best-public submission, Kaggle-style),
+`GET /api/staff/submissions` (every submission, JSON) and `GET /api/staff/submissions/ID/file`
+(the file as uploaded: every accepted file is kept, once per content, keyed by its SHA-256).
+`facekit leaderboard rescore --keys NEW_KEYS` recomputes every stored submission's scores.
 """
 
 import argparse
@@ -28,7 +33,7 @@ import sys
 from pathlib import Path
 
 from autograder.leaderboard.config import LeaderboardConfig
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import LeaderboardError, SetupError
 from autograder.scoring.formats import TASKS
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
@@ -36,19 +41,28 @@ STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
 STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
 
 
-def _open_store(db_url: str):
+def _open_store(db_url: str, course_file: Path | None = None):
+    from autograder.leaderboard.course import load_course
     from autograder.leaderboard.models import open_database
     from autograder.leaderboard.store import LeaderboardStore
 
-    return LeaderboardStore(open_database(db_url))
+    course = load_course(course_file)
+    return LeaderboardStore(open_database(db_url), course=course)
 
 
-def _run(action) -> int:
-    """Run `action()`; a LeaderboardError becomes a message on stderr and exit code 1."""
+def _run(action, command: str = "leaderboard") -> int:
+    """Run `action()`; a LeaderboardError becomes `facekit COMMAND: message` on stderr.
+
+    Exit codes: 2 for staff setup (SetupError: keys, course file, database, usage), else 1
+    (the input is invalid or a result is flagged).
+    """
     try:
         return action()
+    except SetupError as error:
+        print(f"facekit {command}: {error}", file=sys.stderr)
+        return 2
     except LeaderboardError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"facekit {command}: {error}", file=sys.stderr)
         return 1
 
 
@@ -61,9 +75,12 @@ def _serve(args: argparse.Namespace) -> int:
             db_url=args.db,
             max_upload_bytes=args.max_upload_bytes,
             daily_limit=args.daily_limit,
+            invalid_limit=args.invalid_limit,
+            invalid_window_minutes=args.invalid_window_minutes,
             staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
             title=args.title,
             threads=args.threads,
+            course_file=args.course,
         )
         configure_logging()
         serve(config, args.host, args.port)
@@ -92,17 +109,125 @@ def _roster(args: argparse.Namespace) -> int:
     return _run(action)
 
 
+def _reset_token(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.roster import open_tokens_file, write_tokens
+        from autograder.leaderboard.students import StudentDesk
+
+        desk = StudentDesk(_open_store(args.db))
+        with open_tokens_file(args.out) as out:
+            try:
+                token = desk.reset_token(args.student)
+            except LeaderboardError:
+                out.close()
+                args.out.unlink()
+                raise
+            write_tokens(out, {args.student: token})
+        print(f"new token for {args.student} in {args.out}; the old one no longer works")
+        return 0
+
+    return _run(action)
+
+
+def _release_feedback(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.feedback import FeedbackDesk
+        from autograder.leaderboard.models import open_database
+        from autograder.leaderboard.store import parse_utc_time, utc_now
+
+        if not args.grades.is_dir():
+            raise SetupError(f"grades directory not found: {args.grades}")
+        now = utc_now()
+        details_from = now if args.details_from is None else parse_utc_time(args.details_from)
+        report = FeedbackDesk(open_database(args.db)).release(args.grades, now, details_from)
+        print(
+            f"released feedback to {len(report.released)} students; details of tests marked "
+            f"after_published show from {details_from.isoformat()}"
+        )
+        if report.missing:
+            print(f"no results.json for {len(report.missing)}: {', '.join(report.missing)}")
+        for problem in report.problems:
+            print(f"facekit leaderboard release-feedback: {problem}", file=sys.stderr)
+        return 1 if report.problems else 0
+
+    return _run(action)
+
+
 def _deadline(args: argparse.Namespace) -> int:
     def action() -> int:
-        from autograder.leaderboard.store import parse_utc_time
+        from autograder.leaderboard.lateness import final_phase
+        from autograder.leaderboard.store import parse_utc_time, utc_now
 
-        store = _open_store(args.db)
+        store = _open_store(args.db, args.course)
+        if store.course.phases.final is not None and (args.clear or args.time is not None):
+            raise SetupError(
+                f"{args.course} sets [phases.final]: the deadline comes from there; edit it"
+            )
         if args.clear:
             store.set_deadline(None)
         elif args.time is not None:
-            store.set_deadline(parse_utc_time(args.time))
-        deadline = store.deadline()
-        print(f"deadline: {'none' if deadline is None else deadline.isoformat()}")
+            deadline = parse_utc_time(args.time)
+            if deadline <= utc_now() and not args.yes:
+                print(
+                    f"facekit leaderboard deadline: {deadline.isoformat()} is in the past: "
+                    "submissions would close now and private scores show at once; "
+                    "pass --yes if that is what you want",
+                    file=sys.stderr,
+                )
+                return 2
+            store.set_deadline(deadline)
+        final = final_phase(store.course, store.deadline())
+        print(f"deadline: {'none' if final is None else final.deadline.isoformat()}")
+        return 0
+
+    return _run(action)
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from autograder.leaderboard.models import connect
+        from autograder.leaderboard.schema import migrate
+
+        engine = connect(args.db)
+        try:
+            before, after, first_record = migrate(engine)
+        except SQLAlchemyError as error:
+            raise LeaderboardError(f"migration failed, nothing changed: {error}") from error
+        finally:
+            engine.dispose()
+        if before == after and not first_record:
+            print(f"schema already at revision {after}")
+        else:
+            origin = "none (empty database)" if before is None else before
+            print(f"schema migrated from revision {origin} to {after}")
+        return 0
+
+    return _run(action)
+
+
+def _rescore(args: argparse.Namespace) -> int:
+    def action() -> int:
+        from autograder.leaderboard.archive import Archive
+        from autograder.leaderboard.models import open_database
+        from autograder.scoring import KeysError, load_keys
+
+        try:
+            keys = {task: load_keys(task, args.keys) for task in TASKS}
+        except KeysError as error:
+            raise SetupError(str(error)) from error
+        report = Archive(open_database(args.db)).rescore(keys)
+        print(
+            f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
+            f"{report.changed} changed score"
+        )
+        if report.unstored:
+            print(
+                f"{len(report.unstored)} submissions made before files were kept keep their "
+                f"old scores (ids {', '.join(map(str, report.unstored[:20]))})"
+            )
+        print(f"restart `facekit leaderboard serve` with --keys {args.keys} to score new uploads")
         return 0
 
     return _run(action)
@@ -112,7 +237,8 @@ def _export(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.store import final_scores_csv
 
-        text = final_scores_csv(_open_store(args.db).final_scores(TASKS))
+        store = _open_store(args.db, args.course)
+        text = final_scores_csv(store.final_scores(TASKS), details=args.details)
         if str(args.out) == "-":
             sys.stdout.write(text)
         else:
@@ -128,7 +254,7 @@ def _submit(args: argparse.Namespace) -> int:
 
         token = args.token or os.environ.get(STUDENT_TOKEN_ENV)
         if not token:
-            raise LeaderboardError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
+            raise SetupError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
         receipt = submit_file(args.server, token, args.task, args.file)
         print(
             f"{receipt['task']}: public {receipt['metric']} {receipt['public']:.5f} "
@@ -136,15 +262,23 @@ def _submit(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return _run(action)
+    return _run(action, "submit")
 
 
 def _add_db(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", default=DEFAULTS["db_url"], help="SQLAlchemy database URL")
 
 
+def _add_course(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course",
+        type=Path,
+        help="course TOML with [leaderboard], [phases] and [late] tables (all optional)",
+    )
+
+
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `leaderboard {serve,roster,deadline,export}` and `submit`."""
+    """Add the `leaderboard` actions (serve, roster, deadline, export, ...) and `submit`."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -162,6 +296,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         formatter_class=formatter,
     )
     _add_db(serve)
+    _add_course(serve)
     serve.add_argument("--keys", type=Path, required=True, help="hidden answer keys directory")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
@@ -176,6 +311,18 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         type=int,
         default=DEFAULTS["daily_limit"],
         help="submissions per student, task and UTC day",
+    )
+    serve.add_argument(
+        "--invalid-limit",
+        type=int,
+        default=DEFAULTS["invalid_limit"],
+        help="invalid uploads per student within --invalid-window-minutes (then HTTP 429)",
+    )
+    serve.add_argument(
+        "--invalid-window-minutes",
+        type=int,
+        default=DEFAULTS["invalid_window_minutes"],
+        help="sliding window of --invalid-limit",
     )
     serve.add_argument(
         "--max-upload-bytes",
@@ -198,11 +345,42 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     roster.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
     roster.set_defaults(handler=_roster)
 
+    reset = commands.add_parser(
+        "reset-token",
+        help="give a student a new token (the old one stops working)",
+        description="Replace STUDENT's lost token: the new one is written to --out (created, "
+        "never overwritten), the old one and any page signed in with it stop working.",
+        formatter_class=formatter,
+    )
+    _add_db(reset)
+    reset.add_argument("student", help="the student's roster name")
+    reset.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
+    reset.set_defaults(handler=_reset_token)
+
+    release = commands.add_parser(
+        "release-feedback",
+        help="show each student their grading feedback on their page",
+        description="Release DIR/<student>/results.json (as `facekit grade` writes it) to each "
+        "registered student's page, /me/feedback. Gradescope visibility applies per test: "
+        "visible now, after_due_date from the student's deadline, after_published from "
+        "--details-from, hidden never. Malformed files are reported (exit 1) and not released; "
+        "the others are. Running it again replaces earlier feedback.",
+        formatter_class=formatter,
+    )
+    _add_db(release)
+    release.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
+    release.add_argument(
+        "--details-from",
+        help="ISO 8601 time from which after_published tests show (default: now)",
+    )
+    release.set_defaults(handler=_release_feedback)
+
     deadline = commands.add_parser(
         "deadline",
         help="show or set the deadline",
         description="Show, set or clear the deadline: submissions close and private scores "
-        "appear once it passes.",
+        "appear once it passes. A time in the past needs --yes. With a course file that sets "
+        "[phases.final], the deadline comes from there and this only shows it.",
         formatter_class=formatter,
     )
     _add_db(deadline)
@@ -210,16 +388,51 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
     )
     deadline.add_argument("--clear", action="store_true", help="remove the deadline")
+    deadline.add_argument(
+        "--yes", action="store_true", help="confirm a deadline in the past (closes at once)"
+    )
+    _add_course(deadline)
     deadline.set_defaults(handler=_deadline)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database schema to this facekit's",
+        description="Upgrade the database to the newest schema revision, in one transaction "
+        "(a database made before revisions existed counts as revision 0001). The server "
+        "refuses an older schema until this has run; back the database up first.",
+        formatter_class=formatter,
+    )
+    _add_db(migrate)
+    migrate.set_defaults(handler=_migrate)
+
+    rescore = commands.add_parser(
+        "rescore",
+        help="rescore every stored submission with new keys",
+        description="Recompute the public, private and overall scores of every stored "
+        "submission from the keys in --keys, in one transaction: if any stored file does not "
+        "fit the new keys, nothing changes. Restart the server with the same --keys after.",
+        formatter_class=formatter,
+    )
+    _add_db(rescore)
+    rescore.add_argument("--keys", type=Path, required=True, help="new answer keys directory")
+    rescore.set_defaults(handler=_rescore)
 
     export = commands.add_parser(
         "export",
         help="export final scores",
-        description="Write student,task,public,private: each student's best-public submission.",
+        description="Write student,task,public,private: per student, the selected submission "
+        "among those made by their own deadline (late penalty and checkpoint multiplier "
+        "applied; see --course). `facekit grades` reads this file.",
         formatter_class=formatter,
     )
     _add_db(export)
+    _add_course(export)
     export.add_argument("--out", type=Path, default=Path("-"), help="CSV path, - for stdout")
+    export.add_argument(
+        "--details",
+        action="store_true",
+        help="add submission_id, raw_private, late_days, checkpoint_met (not for grades)",
+    )
     export.set_defaults(handler=_export)
 
     submit = subcommands.add_parser(

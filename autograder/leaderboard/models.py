@@ -1,4 +1,7 @@
-"""Database tables: participants (token hashes only), scored submissions, settings.
+"""Database tables: participants (token hashes only), scored submissions, their files, settings.
+
+The schema changes only through an Alembic revision in `migrations/versions/` (see schema.py);
+a test checks that the revisions build exactly these tables.
 
 Timestamps are stored and returned as timezone-aware UTC, whatever the backend keeps.
 """
@@ -7,21 +10,26 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     TypeDecorator,
+    UniqueConstraint,
     create_engine,
     event,
+    false,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import LeaderboardError, SetupError
+from autograder.leaderboard.schema import require_current
 
 
 class UTCDateTime(TypeDecorator):
@@ -44,6 +52,7 @@ class UTCDateTime(TypeDecorator):
 
 
 NAME_MAX_LENGTH = 200
+DISPLAY_NAME_MAX_LENGTH = 40
 
 
 class Base(DeclarativeBase):
@@ -51,18 +60,27 @@ class Base(DeclarativeBase):
 
 
 class Participant(Base):
-    """A student or team; the token itself is never stored, only its SHA-256."""
+    """A student or team; the token itself is never stored, only its SHA-256.
+
+    `name` is the roster name, seen only by staff and the student; `display_name` is the
+    pseudonym on public pages (random until the student picks one).
+    """
 
     __tablename__ = "participant"
+    __table_args__ = (UniqueConstraint("display_name", name="uq_participant_display_name"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(NAME_MAX_LENGTH), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(DISPLAY_NAME_MAX_LENGTH))
     submissions: Mapped[list["Submission"]] = relationship(back_populates="participant")
 
 
 class Submission(Base):
-    """One accepted upload with its scores; the file itself is not kept, only its digest."""
+    """One accepted upload with its scores; its bytes are the StoredFile of the same sha256.
+
+    Submissions made before revision 0002 have no StoredFile: their files were not kept.
+    """
 
     __tablename__ = "submission"
     __table_args__ = (Index("ix_submission_task_participant", "task", "participant_id"),)
@@ -78,7 +96,32 @@ class Submission(Base):
     private: Mapped[float] = mapped_column(Float)
     overall: Mapped[float] = mapped_column(Float)
     details: Mapped[dict[str, float]] = mapped_column(JSON)
+    late_days: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # chosen by the student for the private ranking (see finals.py)
+    chosen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     participant: Mapped[Participant] = relationship(back_populates="submissions")
+
+
+class StoredFile(Base):
+    """An accepted upload's bytes, stored once per content and addressed by their SHA-256."""
+
+    __tablename__ = "stored_file"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Feedback(Base):
+    """A student's released grading feedback: the judge's results.json, checked and bounded."""
+
+    __tablename__ = "feedback"
+
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), primary_key=True)
+    results: Mapped[dict] = mapped_column(JSON)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # when tests marked `after_published` show their details (Gradescope's visibility)
+    details_from: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class Setting(Base):
@@ -110,18 +153,18 @@ def _serialize_sqlite_writes(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
-    """An engine for `db_url` with the tables created (SQLite file or PostgreSQL server)."""
+def connect(db_url: str, *, pool_size: int = 8) -> Engine:
+    """An engine for `db_url` (SQLite file or PostgreSQL server), its schema not checked."""
     try:
         url = make_url(db_url)
     except ArgumentError as error:
-        raise LeaderboardError(
+        raise SetupError(
             f"cannot parse database URL {db_url!r}: expected e.g. sqlite:///leaderboard.db "
             "or postgresql+psycopg://user@host/dbname"
         ) from error
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
-            raise LeaderboardError(
+            raise SetupError(
                 f"database URL {db_url!r} is an in-memory SQLite database, which every "
                 "connection sees empty; give a file, e.g. sqlite:///leaderboard.db"
             )
@@ -132,13 +175,27 @@ def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
     elif url.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True)
     else:
-        raise LeaderboardError(
+        raise SetupError(
             f"unsupported database {url.get_backend_name()!r} in {db_url!r}: "
             "expected sqlite or postgresql"
         )
+    return engine
+
+
+def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
+    """An engine for `db_url` whose schema is current (created if the database is empty).
+
+    Raises SchemaOutdated for a database at an older revision: see `schema.require_current`.
+    """
+    engine = connect(db_url, pool_size=pool_size)
     try:
-        Base.metadata.create_all(engine)
+        require_current(engine)
     except SQLAlchemyError as error:
         engine.dispose()
-        raise LeaderboardError(f"cannot open database {url.render_as_string()}: {error}") from error
+        raise SetupError(
+            f"cannot open database {engine.url.render_as_string()}: {error}"
+        ) from error
+    except LeaderboardError:
+        engine.dispose()
+        raise
     return engine

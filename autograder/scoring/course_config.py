@@ -199,6 +199,7 @@ def load_course_config(path: Path) -> CourseConfig:
     components = _points_table(document, "components", COMPONENTS, path)
 
     leaderboard_table = _table(document["leaderboard"], f"{path}: [leaderboard]")
+    leaderboard_table = {k: v for k, v in leaderboard_table.items() if isinstance(v, dict)}
     _check_keys(leaderboard_table, TASKS, f"{path}: [leaderboard]")
     leaderboard = {}
     for task in TASKS:

@@ -223,10 +223,22 @@ class LiveServer:
         status, page = self.request("POST", "/submit", body=body, content_type=content_type)
         return status, page.decode()
 
+    def display_names(self) -> dict[str, str]:
+        """Public display name -> roster name, from the staff route."""
+        status, reply = http("GET", f"{self.url}/api/staff/participants", token=self.staff_token)
+        assert status == 200, reply
+        return {p["display_name"]: p["name"] for p in json.loads(reply)["participants"]}
+
     def leaderboard(self, task: str) -> dict:
+        """The public standings; each row also gets `student`, its roster name (staff view)."""
         status, reply = http("GET", f"{self.url}/api/leaderboard/{task}")
         assert status == 200, reply
-        return json.loads(reply)
+        board = json.loads(reply)
+        assert all("student" not in row for row in board["rows"])
+        roster = self.display_names()
+        for row in board["rows"]:
+            row["student"] = roster[row["name"]]
+        return board
 
     def set_deadline(self, deadline: str | None) -> None:
         status, reply = http(
@@ -240,14 +252,20 @@ class LiveServer:
 
 
 def start_server(
-    db_url: str, keys_dir: Path, tmp_dir: Path, names: list[str], daily_limit: int
+    db_url: str,
+    keys_dir: Path,
+    tmp_dir: Path,
+    names: list[str],
+    daily_limit: int,
+    options: tuple[str, ...] = (),
 ) -> LiveServer:
+    """Register `names` and serve; `options` are more `serve` arguments (later ones win)."""
     tokens = register(db_url, names, tmp_dir)
     log_path = tmp_dir / f"server-{uuid.uuid4().hex[:8]}.log"
     command = [
         sys.executable, "-m", "facekit", "leaderboard", "serve", "--db", db_url,
         "--keys", str(keys_dir), "--port", "0", "--daily-limit", str(daily_limit),
-        "--max-upload-bytes", "4096",
+        "--max-upload-bytes", "4096", *options,
     ]  # fmt: skip
     env = {**os.environ, "FACEKIT_STAFF_TOKEN": STAFF_TOKEN}
     with open(log_path, "w") as log:
@@ -274,17 +292,22 @@ def stop_server(server: LiveServer) -> None:
 
 @pytest.fixture(scope="module")
 def live_servers(keys_dir, new_database, tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
-    """`start(backend, key, names, daily_limit)` -> the module's server of that backend and key.
+    """`start(backend, key, names, daily_limit, *options)` -> that backend and key's server.
 
-    Started on first use with a fresh database and `names` registered; stopped after the module.
+    Started on first use with a fresh database, `names` registered and `options` passed to
+    `serve`; stopped after the module.
     """
     started: dict[tuple[str, str], LiveServer] = {}
 
-    def start(backend: str, key: str, names: list[str], daily_limit: int) -> LiveServer:
+    def start(
+        backend: str, key: str, names: list[str], daily_limit: int, *options: str
+    ) -> LiveServer:
         if (backend, key) not in started:
             tmp_dir = tmp_path_factory.mktemp("server")
             db_url = new_database(backend)
-            started[backend, key] = start_server(db_url, keys_dir, tmp_dir, names, daily_limit)
+            started[backend, key] = start_server(
+                db_url, keys_dir, tmp_dir, names, daily_limit, options
+            )
         return started[backend, key]
 
     yield start
@@ -328,3 +351,26 @@ def multipart(fields: dict[str, str], filename: str, data: bytes) -> tuple[bytes
     return b"".join(
         parts
     ) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@pytest.fixture(scope="module")
+def serve(tmp_path_factory) -> Iterator[Callable[..., LiveServer]]:
+    """`serve(db_url, keys_dir, names, daily_limit, *options)` -> a server stopped at module end."""
+    started: list[LiveServer] = []
+
+    def start(
+        db_url: str, keys: Path, names: list[str], daily_limit: int, *options: str
+    ) -> LiveServer:
+        tmp_dir = tmp_path_factory.mktemp("server")
+        started.append(start_server(db_url, keys, tmp_dir, names, daily_limit, options))
+        return started[-1]
+
+    yield start
+    for server in started:
+        stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def multipart_body() -> Callable[[dict[str, str], str, bytes], tuple[bytes, str]]:
+    """The `multipart(fields, filename, data)` helper, for tests that build raw requests."""
+    return multipart

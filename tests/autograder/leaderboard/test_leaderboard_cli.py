@@ -65,8 +65,8 @@ def test_bad_roster_is_named(db_url, tmp_path, capsys, content, message):
 def test_deadline_and_export_commands(db_url, tmp_path, capsys):
     """Can staff set, show and clear the deadline and export (empty) final scores?"""
     assert run(capsys, "leaderboard", "deadline", "--db", db_url)[1] == "deadline: none\n"
-    code, out, _ = run(capsys, "leaderboard", "deadline", "--db", db_url, "2026-12-01T18:59-05:00")
-    assert (code, out) == (0, "deadline: 2026-12-01T23:59:00+00:00\n")
+    code, out, _ = run(capsys, "leaderboard", "deadline", "--db", db_url, "2999-12-01T18:59-05:00")
+    assert (code, out) == (0, "deadline: 2999-12-01T23:59:00+00:00\n")
     assert (
         run(capsys, "leaderboard", "deadline", "--db", db_url, "--clear")[1] == "deadline: none\n"
     )
@@ -88,7 +88,7 @@ def test_deadline_and_export_commands(db_url, tmp_path, capsys):
 )
 def test_bad_database_url_is_explained(capsys, db, message):
     code, _, err = run(capsys, "leaderboard", "deadline", "--db", db)
-    assert code == 1 and message in err
+    assert code == 2 and err.startswith("facekit leaderboard: ") and message in err
 
 
 def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
@@ -96,8 +96,85 @@ def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
     code, _, err = run(
         capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path / "nope")
     )
-    assert code == 1 and "keys directory not found" in err
+    assert code == 2 and "keys directory not found" in err
     (tmp_path / "cls_test.csv").write_text("id,label,usage\na.jpg,ann,Sometimes\n")
     (tmp_path / "ver_test.csv").write_text("pair_id,label,usage\n0,1,Public\n")
     code, _, err = run(capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path))
-    assert code == 1 and "cls_test.csv" in err and "Sometimes" in err
+    assert code == 2 and "cls_test.csv" in err and "Sometimes" in err
+
+
+def test_deadline_in_the_past_needs_yes(db_url, capsys):
+    """Does a past deadline stop with exit 2 and change nothing unless --yes is given?"""
+    code, _, err = run(capsys, "leaderboard", "deadline", "--db", db_url, "2020-01-01T00:00Z")
+    assert code == 2 and "is in the past" in err and "--yes" in err
+    assert run(capsys, "leaderboard", "deadline", "--db", db_url)[1] == "deadline: none\n"
+    code, out, _ = run(
+        capsys, "leaderboard", "deadline", "--db", db_url, "2020-01-01T00:00Z", "--yes"
+    )
+    assert (code, out) == (0, "deadline: 2020-01-01T00:00:00+00:00\n")
+
+
+COURSE_GRADES_TABLES = """
+[components]
+network = 14
+
+[leaderboard.classification]
+low = 0.5
+high = 0.9
+points = 50
+"""
+
+
+@pytest.mark.parametrize(
+    ("tables", "message"),
+    [
+        ("[late]\ndays = 2\npenalty = 0.1\n", "[late]: unknown key 'late.penalty'"),
+        (
+            "[phases.final]\ndeadline = 2026-12-01T23:59:00Z\ndue = 1\n",
+            "[phases.final]: unknown key 'phases.final.due'",
+        ),
+        ("[phases.midterm]\ndeadline = 2026-12-01T23:59:00Z\n", "unknown key 'phases.midterm'"),
+        ("[leaderboard]\nfinal_submisions = 2\n", "unknown key 'leaderboard.final_submisions'"),
+        ("[phases.final]\ndeadline = 2026-12-01T23:59:00\n", "give a UTC offset"),
+        ('[phases.final]\ndeadline = "tomorrow"\n', "expected a TOML date-time"),
+        (
+            "[phases.final]\ndeadline = 2026-12-01T23:59:00Z\ncutoff = 2026-11-01T00:00:00Z\n",
+            "cutoff is before the deadline",
+        ),
+        ("[late]\ndays = 2\n", "[late] days needs a late window"),
+    ],
+)
+def test_course_file_errors_name_table_and_key(db_url, tmp_path, capsys, tables, message):
+    """Is an unknown or malformed key in the leaderboard's tables an error naming it?"""
+    course = tmp_path / "course.toml"
+    course.write_text(COURSE_GRADES_TABLES + tables)
+    code, _, err = run(capsys, "leaderboard", "deadline", "--db", db_url, "--course", str(course))
+    assert code == 2 and message in err and str(course) in err
+
+
+def test_course_final_phase_owns_the_deadline(db_url, tmp_path, capsys):
+    """With [phases.final] in the course file, is the deadline shown from it and not settable?"""
+    course = tmp_path / "course.toml"
+    course.write_text(COURSE_GRADES_TABLES + "[phases.final]\ndeadline = 2999-01-01T00:00:00Z\n")
+    command = ["leaderboard", "deadline", "--db", db_url, "--course", str(course)]
+    assert run(capsys, *command)[1] == "deadline: 2999-01-01T00:00:00+00:00\n"
+    code, _, err = run(capsys, *command, "2999-02-01T00:00Z")
+    assert code == 2 and "[phases.final]" in err
+
+
+def test_one_course_file_serves_grades_and_leaderboard(tmp_path):
+    """Do `facekit grades` and the leaderboard each read their own tables of one course file?"""
+    from autograder.leaderboard.course import load_course
+    from autograder.scoring.course_config import load_course_config
+    from autograder.scoring.paths import COURSE_EXAMPLE
+
+    course = tmp_path / "course.toml"
+    course.write_text(
+        COURSE_EXAMPLE.read_text()
+        + "\n[leaderboard]\nfinal_submissions = 2\n"
+        + "[phases.final]\ndeadline = 2026-12-01T23:59:00Z\ncutoff = 2026-12-04T23:59:00Z\n"
+        + "[late]\ndays = 2\npenalty_per_day = 0.1\n"
+    )
+    assert load_course_config(course).leaderboard["classification"].points == 50
+    settings = load_course(course)
+    assert (settings.leaderboard.final_submissions, settings.late.days) == (2, 2)

@@ -2,7 +2,7 @@
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -66,13 +66,23 @@ def test_invalid_csv_lists_problems_and_does_not_count(server):
     assert all(row["student"] != "cat" for row in server.leaderboard("classification")["rows"])
 
 
-@pytest.mark.parametrize("rows", [2_000, 20_000])
-def test_oversize_upload_is_refused(server, rows):
-    """Is a file above --max-upload-bytes (4096 here) refused with 413, however large?"""
-    # 12 kB is caught after reading the file, 120 kB already by the request size limit
-    status, reply = server.submit("cat", "verification", b"pair_id,score\n" + b"0,0.5\n" * rows)
-    assert status == 413
-    assert "the limit is 4096 bytes" in reply["error"]
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        # 8 rows of 1 kB: too many bytes for 8 pairs, caught while reading the file
+        (b"pair_id,score\n" + b"".join(b"%d,0.%s\n" % (i, b"5" * 1000) for i in range(8)), 413,
+         "the limit is 4096 bytes"),
+        # 120 kB: caught by the request size limit before the body is parsed
+        (b"pair_id,score\n" + b"0,0.5\n" * 20_000, 413, "the limit is 4096 bytes"),
+        # 12 kB of short rows: more rows than the keys have, refused at the ninth
+        (b"pair_id,score\n" + b"0,0.5\n" * 2_000, 400, "invalid submission: 1 problem"),
+    ],
+)  # fmt: skip
+def test_oversize_upload_is_refused(server, data, status, message):
+    """Is a file above --max-upload-bytes (4096 here) or with too many rows refused, unread?"""
+    reply_status, reply = server.submit("cat", "verification", data)
+    assert reply_status == status
+    assert message in reply["error"]
 
 
 def test_unknown_task_is_404(server, submissions):
@@ -178,13 +188,17 @@ def test_form_shows_problems_for_a_bad_file(server):
 
 
 def test_leaderboard_page_hides_tokens_and_private_scores(server, submissions):
-    """Does the public page list students but no token and no private column?"""
+    """Does the public page list pseudonyms, but no roster name, token or private column?"""
     assert server.submit("eve", "classification", submissions.classification(3, 17))[0] == 200
     status, page = server.request("GET", "/")
     page = page.decode()
     assert status == 200
-    assert "<td>eve</td>" in page and ">Private score</th>" not in page
+    pseudonym = {student: name for name, student in server.display_names().items()}["eve"]
+    assert f"<td>{pseudonym}</td>" in page and ">Private score</th>" not in page
+    assert all(f"<td>{student}</td>" not in page for student in server.tokens)
     assert all(secret not in page for secret in server.tokens.values())
+    status, reply = server.request("GET", "/api/leaderboard/classification")
+    assert all(f'"{student}"' not in reply.decode() for student in server.tokens)
 
 
 def test_facekit_submit_command(server, submissions, tmp_path, monkeypatch, capsys):
@@ -231,7 +245,9 @@ def test_deadline_closes_submissions_and_reveals_private_scores(
     assert before["deadline"] == "2999-01-01T00:00:00+00:00"
     assert all("private" not in row for row in before["rows"])
 
-    server.set_deadline("2000-01-01T00:00:00Z")
+    # just after the last submission: all three count, and the deadline is already past
+    last = datetime.fromisoformat(reply["created_at"])
+    server.set_deadline((last + timedelta(milliseconds=1)).isoformat())
     status, reply = server.submit("ben", "classification", submissions.classification(20, 20))
     assert status == 403 and "deadline" in reply["error"]
 

@@ -5,11 +5,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import text
 
-from autograder.leaderboard.errors import LeaderboardError
+from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.store import (
     DailyLimitReached,
-    DeadlinePassed,
     LeaderboardStore,
     UnknownToken,
     Upload,
@@ -72,8 +71,9 @@ def test_selection_is_best_public_earliest_on_ties(store, clock):
 
     board = store.standings("classification")
     assert not board.revealed
+    roster = {public: name for name, public in store.display_names().items()}
     # all three best at 0.7: ben reached it first (minute 1), then ann (2), then cat (4)
-    assert [(r.rank, r.student, r.public, r.count) for r in board.rows] == [
+    assert [(r.rank, roster[r.name], r.public, r.count) for r in board.rows] == [
         (1, "ben", 0.7, 2),
         (2, "ann", 0.7, 3),
         (3, "cat", 0.7, 1),
@@ -85,7 +85,7 @@ def test_selection_is_best_public_earliest_on_ties(store, clock):
     clock.now = datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC)
     revealed = store.standings("classification")
     assert revealed.revealed
-    assert [(r.student, r.private, r.private_rank) for r in revealed.rows] == [
+    assert [(roster[r.name], r.private, r.private_rank) for r in revealed.rows] == [
         ("ben", 0.1, 3),
         ("ann", 0.2, 2),
         ("cat", 0.6, 1),
