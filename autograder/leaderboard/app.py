@@ -62,7 +62,6 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
-from autograder.scoring.formats import METRICS
 
 log = logging.getLogger("autograder.leaderboard")
 
@@ -106,10 +105,10 @@ def _time(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _standings_json(standings: Standings) -> dict:
+def _standings_json(standings: Standings, metric: str) -> dict:
     return {
         "task": standings.task,
-        "metric": METRICS[standings.task],
+        "metric": metric,
         "deadline": _time(standings.deadline),
         "revealed": standings.revealed,
         "rows": [
@@ -208,6 +207,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     except KeysError as error:
         raise SetupError(str(error)) from error
     course = load_course(config.course_file)
+    metric_names = {task: metric.name for task, metric in course.metrics.items()}
     engine = open_database(config.db_url, pool_size=config.threads)
     store = LeaderboardStore(engine, course=course)
     archive = Archive(engine)
@@ -246,7 +246,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
         except (InvalidSubmission, UploadTooLarge):
             invalid_attempts.add(participant_id)
             raise
-        score = score_parsed(keys[task], parsed)
+        score = score_parsed(keys[task], parsed, course.metrics[task])
         receipt = store.record(participant_id, Upload(filename, data), score, config.daily_limit)
         log.info("accepted submission %d (%s)", receipt.submission_id, task)
         return receipt
@@ -310,7 +310,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
         return page(
             "leaderboard.html",
             boards=boards,
-            metrics=METRICS,
+            metrics=metric_names,
             deadline=deadline,
             revealed=boards[0].revealed,
             late_window=deadline is not None and store.now() >= deadline,
@@ -333,7 +333,8 @@ def create_app(config: LeaderboardConfig) -> Flask:
 
     @app.get("/api/leaderboard/<task>")
     def leaderboard_api(task: str):
-        return jsonify(_standings_json(store.standings(_check_task(task))))
+        task = _check_task(task)
+        return jsonify(_standings_json(store.standings(task), metric_names[task]))
 
     def page_participant() -> int | None:
         """The participant signed in on the student page (None if nobody, or a reset token)."""
@@ -357,7 +358,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     def me_page():
         participant_id = page_participant()
         profile = None if participant_id is None else desk.profile(participant_id)
-        return page("me.html", profile=profile, metrics=METRICS)
+        return page("me.html", profile=profile, metrics=metric_names)
 
     @app.post("/me/login")
     def me_login():

@@ -15,7 +15,13 @@ from sqlalchemy.orm import sessionmaker
 from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import Participant, StoredFile, Submission
 from autograder.leaderboard.store import set_scores
-from autograder.scoring import InvalidSubmission, Keys, parse_submission, score_parsed
+from autograder.scoring import (
+    InvalidSubmission,
+    Keys,
+    TaskMetric,
+    parse_submission,
+    score_parsed,
+)
 
 RESCORE_FAILURES_SHOWN = 10
 
@@ -100,7 +106,9 @@ class Archive:
             data = session.scalar(select(StoredFile.data).where(StoredFile.sha256 == record.sha256))
         return record, data
 
-    def rescore(self, keys: dict[str, Keys]) -> RescoreReport:
+    def rescore(
+        self, keys: dict[str, Keys], metrics: dict[str, TaskMetric] | None = None
+    ) -> RescoreReport:
         """Recompute every stored submission's scores from `keys` (task -> Keys), all or none."""
         with self._sessions.begin() as session:
             submissions = session.scalars(
@@ -122,7 +130,8 @@ class Archive:
                         parsed = parse_submission(
                             task_keys, data, filename=submission.filename, max_bytes=len(data)
                         )
-                        scores[key] = score_parsed(task_keys, parsed)
+                        metric = None if metrics is None else metrics[submission.task]
+                        scores[key] = score_parsed(task_keys, parsed, metric)
                     except InvalidSubmission as error:
                         scores[key] = None
                         failures.append(f"submission {submission.id}: {error.problems[0]}")

@@ -210,6 +210,7 @@ def _migrate(args: argparse.Namespace) -> int:
 def _rescore(args: argparse.Namespace) -> int:
     def action() -> int:
         from autograder.leaderboard.archive import Archive
+        from autograder.leaderboard.course import load_course
         from autograder.leaderboard.models import open_database
         from autograder.scoring import KeysError, load_keys
 
@@ -217,7 +218,8 @@ def _rescore(args: argparse.Namespace) -> int:
             keys = {task: load_keys(task, args.keys) for task in TASKS}
         except KeysError as error:
             raise SetupError(str(error)) from error
-        report = Archive(open_database(args.db)).rescore(keys)
+        metrics = load_course(args.course).metrics
+        report = Archive(open_database(args.db)).rescore(keys, metrics)
         print(
             f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
             f"{report.changed} changed score"
@@ -273,7 +275,7 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--course",
         type=Path,
-        help="course TOML with [leaderboard], [phases] and [late] tables (all optional)",
+        help="course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)",
     )
 
 
@@ -415,6 +417,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     _add_db(rescore)
     rescore.add_argument("--keys", type=Path, required=True, help="new answer keys directory")
+    _add_course(rescore)
     rescore.set_defaults(handler=_rescore)
 
     export = commands.add_parser(

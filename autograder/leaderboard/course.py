@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.leaderboard.errors import SetupError
+from autograder.scoring import CourseConfigError, TaskMetric, load_task_metrics
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 
 LEADERBOARD_SUBTABLES = ("classification", "verification")
@@ -88,6 +89,8 @@ class CourseSettings:
     late: LatePolicy = field(default_factory=LatePolicy)
     extensions: dict[str, int] = field(default_factory=dict)
     """Extra days per student, from the `late.extensions` CSV."""
+    metrics: dict[str, TaskMetric] = field(default_factory=lambda: load_task_metrics(None))
+    """Each task's metric, from the course file's `[metrics]` (default: accuracy, ROC AUC)."""
 
 
 def _phase(table: Any, path: Path, name: str) -> Phase | None:
@@ -183,7 +186,11 @@ def load_course(path: Path | None) -> CourseSettings:
             f"{path}: [late] days needs a late window: set [phases.final] cutoff after deadline"
         )
     extensions = read_extensions(Path(path).parent / late.extensions) if late.extensions else {}
-    return CourseSettings(settings, phases, late, extensions)
+    try:
+        metrics = load_task_metrics(Path(path))
+    except CourseConfigError as error:
+        raise SetupError(str(error)) from None
+    return CourseSettings(settings, phases, late, extensions, metrics)
 
 
 def extension(settings: CourseSettings, student: str) -> timedelta:
