@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "data_tools.cli",
     "facekit.release_cli",
     "autograder.grade_cli",
+    "autograder.gradescope.cli",
     "autograder.scoring.cli",
     "autograder.leaderboard.cli",
     "facekit.training.cli",

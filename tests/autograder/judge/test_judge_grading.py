@@ -18,8 +18,9 @@ def test_source_notebook_scores_full_marks(source_notebook, write_notebook, tmp_
     report.write(tmp_path / "out")
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["score"] == 100
-    for test in results["tests"]:
-        assert set(test) == {"name", "score", "max_score", "output", "visibility"}
+    for test, component in zip(results["tests"], report.components, strict=True):
+        assert set(test) == {"name", "score", "max_score", "output", "visibility", "tags"}
+        assert test["tags"] == [component.id]
         assert test["score"] == test["max_score"]
     assert "**Total: 100 / 100**" in (tmp_path / "out" / "report.md").read_text()
 
