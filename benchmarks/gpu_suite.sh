@@ -41,8 +41,8 @@ if [ "$dry_run" = 1 ]; then
     device=cpu
     gpu_flag=()
     throughput=(--quick --device cpu --image-size 32 --precision fp32)
-    # 1 epoch of the --quick CPU recipe on the 62 identities with >= 20 images.
-    training=(--quick --epochs 1 --min-images 20 --max-images 12 --ver-identities 8 --device cpu)
+    # 1 epoch of the --quick CPU recipe on the 62 identities with >= 20 images (20 of each).
+    training=(--quick --epochs 1 --min-images 20 --max-images 20 --ver-identities 8 --device cpu)
 else
     if ! "$python" -c 'import sys, torch; sys.exit(not torch.cuda.is_available())'; then
         echo "gpu_suite.sh: no CUDA device here; run with --dry-run to check the suite on a CPU" >&2
@@ -80,7 +80,7 @@ step "3/4 fixed-budget reference training on LFW (configs/lfw.toml)" \
     "$python" benchmarks/bench_margin_heads.py --src "$lfw" --heads arcface --seeds 0 \
     --workdir "$out/lfw" "${training[@]}"
 run="$out/lfw/arcface_seed0"
-step "4/4 facekit grade-model ${gpu_flag[*]} on that checkpoint" \
+step "4/4 facekit grade-model${gpu_flag[*]:+ ${gpu_flag[*]}} on that checkpoint" \
     "$python" -m facekit grade-model --notebook solutions/hw2p2_source.ipynb \
     --checkpoint "$run/checkpoints/last.pt" --data "$out/lfw/comp" --keys "$out/lfw/keys" \
     --submission "$run/submissions/classification.csv" "$run/submissions/verification.csv" \

@@ -95,7 +95,7 @@ def test_quick_run_prints_the_table(shared_data, tmp_path):
         sys.executable, str(REPO_ROOT / "benchmarks" / "bench_margin_heads.py"), "--quick",
         "--src", str(shared_data / "lfw"), "--workdir", str(tmp_path), "--epochs", "1",
         "--seeds", "0", "1", "--heads", "softmax", "arcface", "arcface+triplet",
-        "--min-images", "20", "--max-images", "12", "--ver-identities", "8", "--device", "cpu",
+        "--min-images", "20", "--max-images", "20", "--ver-identities", "8", "--device", "cpu",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
