@@ -18,11 +18,12 @@ the source has pairs.txt) on the pairs none of whose identities was trained on; 
 mean and standard deviation over seeds, and a verdict of the config's head against softmax.
 
 --quick is sized for a CPU (2 to 4 minutes a run on 2 quiet threads; every head over 3 seeds is
-about an hour): a small Network, 48x48 images, 60 training identities, 36 verification
-identities. Its settings were chosen on the val pairs, never on the test pairs: ArcFace s = 16, m = 0.2 (few classes need no larger scale), the margin ramped
-up from 0 over the first 5 epochs, and 40 epochs. The budget matters most: after 12 epochs (train
-accuracy about 0.5) every margin setting tried lost to softmax on val AUC, since a margin only
-makes an unfitted training set harder; after 40 (train accuracy about 0.9) it wins.
+about an hour): a small Network, 48x48 images, 60 training identities, 36 verification identities.
+Its settings were chosen on the val pairs, never on the test pairs: ArcFace s = 16, m = 0.2 (few
+classes need no larger scale), the margin ramped up from 0 over the first 5 epochs, and 40 epochs.
+The budget matters most: after 12 epochs (train accuracy about 0.5) every margin setting tried lost
+to softmax on val AUC, since a margin only makes an unfitted training set harder; after 40 (train
+accuracy about 0.9) it wins.
 """
 
 import argparse

@@ -12,17 +12,21 @@ venv="$root/venv"
 python=""
 for candidate in python3.13 python3.12 python3.11 python3; do
     if command -v "$candidate" >/dev/null 2>&1 \
-        && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
-        && "$candidate" -c 'import ensurepip' 2>/dev/null; then
+        && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
         python="$candidate"
         break
     fi
 done
+export DEBIAN_FRONTEND=noninteractive
 if [ -z "$python" ]; then
-    export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq python3.11 python3.11-venv
     python=python3.11
+elif ! "$python" -c 'import ensurepip' 2>/dev/null; then
+    # Debian and Ubuntu ship `venv` without pip until pythonX.Y-venv is installed.
+    version="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+    apt-get update -qq
+    apt-get install -y -qq "python$version-venv"
 fi
 
 "$python" -m venv "$venv"
@@ -33,9 +37,11 @@ fi
 "$venv/bin/python" -m pip install --no-cache-dir --constraint "$source_dir/constraints.txt" \
     --editable "$source_dir/kit"
 
-# The sandbox runs student code as a fresh unprivileged user id: the reference is root's alone.
+# The sandbox runs student code as a fresh unprivileged user id: the reference is root's alone,
+# while that user can still reach the interpreter in $venv.
 chmod -R go-rwx "$source_dir"
-chmod 755 "$source_dir/run_autograder"
+chmod u+x "$source_dir/run_autograder"
+chmod go+x "$root"
 
 "$venv/bin/python" -c 'import torch, torchvision, autograder.gradescope.run
 print(f"torch {torch.__version__} (CUDA build: {torch.version.cuda}), torchvision {torchvision.__version__}")'
