@@ -88,13 +88,14 @@ def test_ten_fold_accuracy_chooses_thresholds_on_other_folds(bench_margin_heads)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # four short trainings and ~7,000 LFW images decoded for pairs.txt
 def test_quick_run_prints_the_table(shared_data, tmp_path):
-    """Does --quick build the LFW competition, train heads over two seeds (1 epoch, fewer
+    """Does --quick build the LFW competition, train two heads over two seeds (1 epoch, fewer
     images) and print per-seed rows, the spread table, the 10-fold check and the verdict?"""
     command = [
         sys.executable, str(REPO_ROOT / "benchmarks" / "bench_margin_heads.py"), "--quick",
         "--src", str(shared_data / "lfw"), "--workdir", str(tmp_path), "--epochs", "1",
-        "--seeds", "0", "1", "--heads", "softmax", "arcface", "arcface+triplet",
+        "--seeds", "0", "1", "--heads", "softmax", "arcface",
         "--min-images", "20", "--max-images", "20", "--ver-identities", "8", "--device", "cpu",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tmp_path)
@@ -102,7 +103,6 @@ def test_quick_run_prints_the_table(shared_data, tmp_path):
     lines = done.stdout.splitlines()
     rows = [line.split() for line in lines if line.split()[:1] in (["softmax"], ["arcface"])]
     assert len([row for row in rows if row[1] in ("0", "1")]) == 4  # 2 heads x 2 seeds
-    assert any(line.startswith("arcface+triplet") and " 1 " in line for line in lines)
     assert "mean ± standard deviation over 2 seed(s):" in done.stdout
     assert "LFW 10-fold: accuracy on the" in done.stdout
     assert "VERDICT" in done.stdout and "TARGET open-set verification test AUC" in done.stdout
