@@ -8,11 +8,18 @@ forward+backward come from torch.utils.flop_counter.FlopCounterMode; MFU = FLOPs
 time / peak FLOP/s (--peak-tflops, default by GPU name, e.g. H100 bf16 dense 989). On CPU MFU is
 printed as n/a (no meaningful peak). Inputs are random: this measures the model, not the loader
 (see bench_pipeline.py for that).
+
+Then the targets of issue 15, each with its figure and whether it is met: every reference model's
+images/s at least 1.0x the torchvision model nearest to it in FLOPs per image, and its achieved
+FLOP/s at least torchvision resnet50's (convolutional nets are memory-bound, so the comparison is
+with the best-tuned peer; MFU is printed for the record).
 """
 
 import argparse
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torchvision
@@ -49,6 +56,45 @@ class LogitsOnly(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.network(x)["out"]
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One model's figures."""
+
+    images_per_second: float
+    flops_per_second: float  # achieved: FLOPs of one step / step time
+
+    @property
+    def gflop_per_image(self) -> float:
+        return self.flops_per_second / self.images_per_second / 1e9
+
+
+def targets(measured: dict[str, Measured]) -> list[str]:
+    """A line per target: the figure next to it, and whether it is met."""
+    peers = {name: m for name, m in measured.items() if name.startswith("torchvision")}
+    lines = []
+    for name, mine in measured.items():
+        if not name.startswith("reference") or not peers:
+            continue
+        peer = min(
+            peers, key=lambda p: abs(math.log(peers[p].gflop_per_image / mine.gflop_per_image))
+        )
+        ratio = mine.images_per_second / peers[peer].images_per_second
+        lines.append(
+            f"TARGET {name} images/s >= 1.0x {peer} (nearest in FLOPs: "
+            f"{mine.gflop_per_image:.2f} vs {peers[peer].gflop_per_image:.2f} GFLOP/img): "
+            f"{ratio:.2f}x ({'met' if ratio >= 1.0 else 'NOT met'})"
+        )
+        best = measured.get("torchvision resnet50")
+        if best is not None:
+            ok = mine.flops_per_second >= best.flops_per_second
+            lines.append(
+                f"TARGET {name} achieved TFLOP/s >= torchvision resnet50's: "
+                f"{mine.flops_per_second / 1e12:.2f} vs {best.flops_per_second / 1e12:.2f} "
+                f"({'met' if ok else 'NOT met'})"
+            )
+    return lines
 
 
 def models(num_classes: int) -> dict[str, Callable[[], nn.Module]]:
@@ -177,23 +223,28 @@ def main() -> None:
         f"{args.num_classes} classes; peak "
         f"{'n/a' if peak is None else f'{peak / 1e12:.0f} TFLOP/s'}"
     )
-    print(f"{'model':28s} {'params (M)':>10s} {'GFLOP/img':>10s} {'images/s':>10s} {'MFU':>7s}")
+    print(
+        f"{'model':28s} {'params (M)':>10s} {'GFLOP/img':>10s} {'images/s':>10s} "
+        f"{'TFLOP/s':>8s} {'MFU':>7s}"
+    )
+    measured: dict[str, Measured] = {}
     for label, build in models(args.num_classes).items():
         if args.only and args.only not in label:
             continue
         torch.manual_seed(0)
         model = build()
         parameters = sum(p.numel() for p in model.parameters()) / 1e6
-        images_per_second, flops_per_second = benchmark(model, args, device)
-        gflop_per_image = flops_per_second / images_per_second / 1e9
-        mfu = "n/a" if peak is None else f"{flops_per_second / peak:.1%}"
+        figures = measured[label] = Measured(*benchmark(model, args, device))
+        mfu = "n/a" if peak is None else f"{figures.flops_per_second / peak:.1%}"
         print(
-            f"{label:28s} {parameters:10.1f} {gflop_per_image:10.2f} "
-            f"{images_per_second:10.1f} {mfu:>7s}"
+            f"{label:28s} {parameters:10.1f} {figures.gflop_per_image:10.2f} "
+            f"{figures.images_per_second:10.1f} {figures.flops_per_second / 1e12:8.3f} {mfu:>7s}"
         )
         del model
         if device.type == "cuda":
             torch.cuda.empty_cache()
+    for line in targets(measured):
+        print(line)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "autograder.grade_cli",
     "autograder.similarity.cli",
     "autograder.audit.cli",
+    "autograder.gradescope.cli",
     "autograder.scoring.cli",
     "autograder.leaderboard.cli",
     "facekit.training.cli",

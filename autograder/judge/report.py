@@ -136,6 +136,7 @@ class StudentReport:
                     "max_score": component.max_points,
                     "output": component.feedback(),
                     "visibility": VISIBILITY,
+                    "tags": [component.id],  # the Gradescope bundle sets visibility by id
                     "extra_data": {
                         "component": component.id,
                         "hints": list(component.hint_ids),

@@ -18,8 +18,10 @@ def test_source_notebook_scores_full_marks(source_notebook, write_notebook, tmp_
     results = json.loads((tmp_path / "out" / "results.json").read_text())
     assert results["score"] == 100
     assert results["extra_data"]["seed"] == report.seed
-    for test in results["tests"]:
-        assert set(test) == {"name", "score", "max_score", "output", "visibility", "extra_data"}
+    for test, component in zip(results["tests"], report.components, strict=True):
+        keys = {"name", "score", "max_score", "output", "visibility", "extra_data", "tags"}
+        assert set(test) == keys
+        assert test["tags"] == [component.id]  # the Gradescope bundle sets visibility by id
         assert test["score"] == test["max_score"] and test["extra_data"]["hints"] == []
     markdown = (tmp_path / "out" / "report.md").read_text()
     assert "**Total: 100 / 100**" in markdown and f"seed {report.seed}" in markdown

@@ -1,0 +1,49 @@
+"""`facekit gradescope-bundle`: write the Gradescope autograder zip."""
+
+import argparse
+import sys
+from pathlib import Path
+
+from facekit.paths import REPO_ROOT
+
+DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add `facekit gradescope-bundle`."""
+    parser = subcommands.add_parser(
+        "gradescope-bundle",
+        help="write autograder.zip for a Gradescope programming assignment",
+        description="Write DIR/autograder.zip: setup.sh (a CPU-only PyTorch and this kit, "
+        "pinned to the versions installed here), run_autograder (grades the notebook in "
+        "/autograder/submission/ into /autograder/results/results.json), a README with the "
+        "container settings to choose, and the kit's source tree with the reference notebook "
+        "(students never see the zip).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_SETTINGS,
+        help="TOML file whose [gradescope] table sets who sees which test when",
+    )
+    parser.set_defaults(handler=run_bundle)
+
+
+def run_bundle(args: argparse.Namespace) -> int:
+    """Build the zip; 2 for a bad settings file or a kit installed without its checkout."""
+    from autograder.gradescope.bundle import BundleError, build_bundle  # noqa: PLC0415
+    from autograder.gradescope.settings import load_settings  # noqa: PLC0415
+    from autograder.judge.rubric import load_rubric  # noqa: PLC0415
+    from facekit.training.config import ConfigError  # noqa: PLC0415
+
+    try:
+        ids = tuple(component.id for component in load_rubric().components)
+        settings = load_settings(args.config, ids)
+        path = build_bundle(args.out, settings)
+    except (BundleError, ConfigError) as error:
+        print(f"facekit gradescope-bundle: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}; upload it as the autograder of a Gradescope programming assignment")
+    return 0

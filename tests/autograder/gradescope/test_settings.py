@@ -1,0 +1,50 @@
+"""The `[gradescope]` table: defaults, per-component visibility, and errors that name the key."""
+
+import pytest
+
+from autograder.gradescope.settings import GradescopeSettings, settings_from_table
+from facekit.training.config import ConfigError
+
+IDS = ("basic_block", "network")
+
+
+def test_defaults_show_everything():
+    """Does a file without a [gradescope] table show every result at once?"""
+    settings = settings_from_table({"other_tool": {}}, "course.toml", IDS)
+    assert settings == GradescopeSettings()
+    assert settings.for_component("network") == "visible"
+
+
+def test_component_overrides_the_default():
+    """Does a listed component get its own visibility and the others the default?"""
+    table = {"test_visibility": "after_due_date", "tests": {"network": "hidden"}}
+    settings = settings_from_table({"gradescope": table}, "course.toml", IDS)
+    assert settings.for_component("network") == "hidden"
+    assert settings.for_component("basic_block") == "after_due_date"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"visibilty": "hidden"}, "unknown key 'gradescope.visibilty'"),
+        ({"visibility": "later"}, "gradescope.visibility: expected one of"),
+        ({"test_visibility": True}, "gradescope.test_visibility: expected one of"),
+        ({"tests": {"netwrk": "hidden"}}, "tests.netwrk: no rubric component of that id"),
+        ({"tests": {"network": "secret"}}, "tests.network: expected one of"),
+        ({"tests": "hidden"}, "gradescope.tests: expected a table"),
+    ],
+)
+def test_bad_settings_name_file_and_key(table, message):
+    """Is every mistake an error naming the file and the key, never silently ignored?"""
+    with pytest.raises(ConfigError, match="course.toml") as error:
+        settings_from_table({"gradescope": table}, "course.toml", IDS)
+    assert message in str(error.value)
+
+
+def test_toml_round_trip():
+    """Does the copy written into the bundle read back as the same settings?"""
+    import tomllib
+
+    settings = GradescopeSettings("after_published", "after_due_date", {"network": "hidden"})
+    again = settings_from_table(tomllib.loads(settings.to_toml()), "bundle", IDS)
+    assert again == settings

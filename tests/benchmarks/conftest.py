@@ -1,0 +1,31 @@
+"""Fixtures of the benchmark tests: the benchmark scripts, imported from benchmarks/ by path."""
+
+import importlib.util
+
+import pytest
+
+from facekit.paths import REPO_ROOT
+
+BENCHMARKS = REPO_ROOT / "benchmarks"
+
+
+def load_benchmark(name: str):
+    """The script benchmarks/<name>.py as a module (not a package: loaded by path)."""
+    spec = importlib.util.spec_from_file_location(
+        f"facekit_benchmark_{name}", BENCHMARKS / f"{name}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def bench_margin_heads():
+    """benchmarks/bench_margin_heads.py."""
+    return load_benchmark("bench_margin_heads")
+
+
+@pytest.fixture(scope="session")
+def bench_training():
+    """benchmarks/bench_training.py."""
+    return load_benchmark("bench_training")
