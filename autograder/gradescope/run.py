@@ -16,6 +16,7 @@ the student's zero.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
@@ -131,13 +132,22 @@ def with_visibility(results: dict, settings: GradescopeSettings) -> dict:
     }
 
 
-def grade(notebook: Path, work: Path) -> dict | None:
-    """Gradescope results of `notebook` from the batch grader; None on a grader fault."""
+def grade(notebook: Path, work: Path, allow_weaker: tuple[str, ...] = ()) -> dict | None:
+    """Gradescope results of `notebook` from the batch grader; None on a grader fault.
+
+    `allow_weaker`: sandbox protections the container lacks that staff accept going without."""
     from autograder.batch import GRADED, Submission, grade_batch  # noqa: PLC0415 - torch
+    from autograder.judge.judge import default_limits  # noqa: PLC0415
 
     graded = work / "graded"
+    limits = dataclasses.replace(default_limits(), allow_weaker=tuple(allow_weaker))
     outcome = grade_batch(
-        [Submission(STUDENT, notebook)], graded, use_cache=False, progress=False, log=print
+        [Submission(STUDENT, notebook)],
+        graded,
+        limits=limits,
+        use_cache=False,
+        progress=False,
+        log=print,
     )[0]
     if outcome.status != GRADED:
         print(f"facekit gradescope: the GRADER failed (not the student's fault): {outcome.reason}")
@@ -164,7 +174,7 @@ def main() -> int:
             except SubmissionError as error:
                 results = zero_results(str(error))
             else:
-                results = grade(notebook, work)
+                results = grade(notebook, work, tuple(settings.allow_weaker_sandbox))
         if results is None:
             return EXIT_GRADER_FAULT
     except Exception as error:  # noqa: BLE001 - the autograder's own fault, never a zero

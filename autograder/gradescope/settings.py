@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from autograder.sandbox import REQUIRED_PROTECTIONS
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
@@ -31,6 +32,14 @@ class GradescopeSettings:
         default_factory=dict,
         metadata={"help": "rubric component id -> visibility of that component's test"},
     )
+    allow_weaker_sandbox: list[str] = field(
+        default_factory=list,
+        metadata={
+            "help": "sandbox protections the container lacks that staff accept grading without "
+            "(names as in `facekit grade --allow-weaker-sandbox`; a missing one otherwise stops "
+            "grading with a message naming it)"
+        },
+    )
 
     def for_component(self, component_id: str) -> str:
         """The visibility of one component's test."""
@@ -46,6 +55,9 @@ class GradescopeSettings:
             f"[{TABLE}.tests]",
         ]
         lines += [f'{component} = "{shown}"' for component, shown in sorted(self.tests.items())]
+        if self.allow_weaker_sandbox:
+            names = ", ".join(f'"{name}"' for name in self.allow_weaker_sandbox)
+            lines.insert(3, f"allow_weaker_sandbox = [{names}]")
         return "\n".join(lines) + "\n"
 
 
@@ -64,6 +76,12 @@ def settings_from_table(raw: dict[str, Any], source: str, component_ids: tuple[s
         if shown not in VISIBILITIES:
             choices = ", ".join(repr(choice) for choice in VISIBILITIES)
             raise ConfigError(f"{where}: expected one of {choices}, got {shown!r}")
+    unknown = sorted(set(settings.allow_weaker_sandbox) - set(REQUIRED_PROTECTIONS))
+    if unknown:
+        raise ConfigError(
+            f"{source}: {TABLE}.allow_weaker_sandbox: unknown protection {unknown[0]!r} (known: "
+            f"{', '.join(sorted(REQUIRED_PROTECTIONS))})"
+        )
     return settings
 
 

@@ -48,3 +48,21 @@ def test_toml_round_trip():
     settings = GradescopeSettings("after_published", "after_due_date", {"network": "hidden"})
     again = settings_from_table(tomllib.loads(settings.to_toml()), "bundle", IDS)
     assert again == settings
+
+
+def test_allow_weaker_sandbox_names_are_checked_and_kept(tmp_path):
+    """Are the sandbox protections a course accepts going without checked by name and carried
+    into the bundle's copy of the table?"""
+    from autograder.gradescope.settings import load_settings
+    from facekit.training.config import ConfigError
+
+    ids = ("basic_block",)
+    good = tmp_path / "good.toml"
+    good.write_text('[gradescope]\nallow_weaker_sandbox = ["memory_cgroup", "process_limit"]\n')
+    settings = load_settings(good, ids)
+    assert settings.allow_weaker_sandbox == ["memory_cgroup", "process_limit"]
+    assert 'allow_weaker_sandbox = ["memory_cgroup", "process_limit"]' in settings.to_toml()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[gradescope]\nallow_weaker_sandbox = ["memory_cgrup"]\n')
+    with pytest.raises(ConfigError, match="unknown protection 'memory_cgrup'"):
+        load_settings(bad, ids)
