@@ -141,7 +141,8 @@ def grade_submission(
     try:
         from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
 
-        report = grade_notebook(submission.notebook, limits=limits, seed=seed)
+        reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws a fresh one
+        report = grade_notebook(submission.notebook, limits=limits, **reproduce)
         report.write(out_dir / submission.student)
         outcome.points = {key: float(value) for key, value in report.component_points().items()}
         outcome.total, outcome.max_total = float(report.total), float(report.max_total)
