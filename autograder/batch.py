@@ -332,7 +332,8 @@ def grade_submission(
         else:
             from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
 
-            report = grade_notebook(submission.notebook, limits=limits, seed=seed)
+            reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws one
+            report = grade_notebook(submission.notebook, limits=limits, **reproduce)
             report.write(out_dir / folder)
             outcome.points = {k: float(v) for k, v in report.component_points().items()}
             outcome.total, outcome.max_total = float(report.total), float(report.max_total)

@@ -1,9 +1,10 @@
 """A student's grade: per component, per case, with feedback; Gradescope JSON and Markdown.
 
 Much of the feedback quotes what the student controls (exception messages, source lines, names,
-the notebook's file name). In report.md every such text goes through `escape_markdown` (inline)
-or `code_block` (a fence longer than any backtick run inside), so it renders as plain text: it
-cannot forge a "Total" line, a heading, a link or HTML.
+the notebook's file name). In report.md every such text is shown verbatim as code: `code_span`
+(inline, on one line) or `code_block` (fenced), each delimited by more backticks than the text
+holds in a row. Code renders as plain text, so it cannot forge a "Total" line, a heading, a link
+or HTML, and the file still reads (and greps) as the words themselves.
 """
 
 import json
@@ -17,23 +18,26 @@ from autograder.judge.worker_main import Status
 # Gradescope shows "visible" results to the student right away; our feedback never contains
 # reference code or expected values, only what was run and how it differed.
 VISIBILITY = "visible"
-_MARKDOWN_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
 
 
-def escape_markdown(text: str) -> str:
-    """`text` as one line of literal Markdown: every ASCII punctuation character is
-    backslash-escaped (CommonMark renders it as itself) and line breaks become spaces, so no
-    emphasis, link, heading, table cell, HTML tag or entity can start inside it."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", text))
+def _fence(text: str, shortest: int) -> str:
+    """More backticks than the longest run of them in `text` (and at least `shortest`)."""
+    return "`" * max(shortest, max(map(len, re.findall(r"`+", text)), default=0) + 1)
+
+
+def code_span(text: str) -> str:
+    """`text` as inline code on one line (line breaks become spaces, so it cannot start a new
+    block); the padding spaces are dropped by CommonMark, so the text shows exactly."""
+    text = _LINE_BREAKS.sub(" ", text)
+    fence = _fence(text, 1)
+    return f"{fence} {text} {fence}"
 
 
 def code_block(text: str) -> list[str]:
     """Lines of a fenced code block showing `text` verbatim: the fence is longer than the
     longest run of backticks in it, so the text cannot close the block early."""
-    runs = [len(run) for run in re.findall(r"`+", text)]
-    fence = "`" * max(3, max(runs, default=0) + 1)
-    return [fence, *text.splitlines(), fence]
+    return [_fence(text, 3), *text.splitlines(), _fence(text, 3)]
 
 
 @dataclass(frozen=True)
@@ -152,16 +156,16 @@ class StudentReport:
         """A readable report: the score table, then the feedback of every component. Text the
         student controls is escaped or fenced (see the module docstring)."""
         lines = [
-            f"# Autograder report: {escape_markdown(Path(self.notebook).name)}",
+            f"# Autograder report: {code_span(Path(self.notebook).name)}",
             "",
             f"**Total: {_number(self.total)} / {_number(self.max_total)}**",
             "",
         ]
         if self.seed is not None:
-            lines += [escape_markdown(self._seed_line().capitalize()), ""]
+            lines += [self._seed_line().capitalize(), ""]
         if self.notes:
             lines += ["## Notes on your notebook", ""]
-            lines += [f"- {escape_markdown(note)}" for note in self.notes] + [""]
+            lines += code_block("\n".join(f"- {note}" for note in self.notes)) + [""]
         lines += ["| component | points |", "|---|---|"]
         lines += [
             f"| {c.class_name} (`{c.id}`) | {_number(c.points)} / {_number(c.max_points)} |"

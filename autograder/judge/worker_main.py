@@ -118,6 +118,10 @@ FORBIDDEN_FUNCTIONS = ("triplet_margin_loss", "triplet_margin_with_distance_loss
 FORBIDDEN_CLASSES = ("TripletMarginLoss", "TripletMarginWithDistanceLoss")
 
 
+_FORBIDDEN_QUALNAMES = (*FORBIDDEN_FUNCTIONS, *(f"{name}." for name in FORBIDDEN_CLASSES))
+_FORBIDDEN_C_FUNCTIONS = frozenset(FORBIDDEN_FUNCTIONS)
+
+
 def forbidden_name(module: str, qualname: str) -> str | None:
     """`module.qualname` when the policy forbids it in a graded component, else None."""
     if any(module == root or module.startswith(root + ".") for root in FORBIDDEN_MODULES):
@@ -243,17 +247,20 @@ class _Watch:
         self._hook = self._profile  # one bound method, to recognise it in sys.getprofile()
 
     def _profile(self, frame, event, arg) -> None:
+        # Called on every function call while a case runs: the common path is two C calls.
         if event == "call":
             code = frame.f_code
             module = frame.f_globals.get("__name__")
-            name = forbidden_name(module, code.co_qualname) if isinstance(module, str) else None
-        elif event == "c_call":
-            name = getattr(arg, "__name__", None)
-            name = f"torch.{name}" if name in FORBIDDEN_FUNCTIONS else None
-        else:
-            return
-        if name and name not in self.used:
-            self.used.append(name)
+            if code.co_qualname.startswith(_FORBIDDEN_QUALNAMES) or (
+                type(module) is str and module.startswith(FORBIDDEN_MODULES)
+            ):
+                name = forbidden_name(str(module), code.co_qualname)
+                if name and name not in self.used:
+                    self.used.append(name)
+        elif event == "c_call" and getattr(arg, "__name__", None) in _FORBIDDEN_C_FUNCTIONS:
+            name = f"torch.{arg.__name__}"
+            if name not in self.used:
+                self.used.append(name)
 
     def __enter__(self) -> "_Watch":
         self._previous = sys.getprofile()

@@ -143,3 +143,34 @@ def test_replaying_revealed_numbers_gains_nothing(handout_path, write_notebook):
             key = f"{margin}/{batch}/torch.{case.dtype}"
             replay.setdefault(key, []).extend(float(n) for n in NUMBER.findall(text))
     assert len(seeds) == 3
+
+
+@pytest.mark.slow
+def test_the_recorded_seed_reproduces_the_grading(source_notebook, write_notebook, edit_cell):
+    """Graded again with the seed its report records, is a report identical, word for word?"""
+    notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
+    edit_cell(notebook, "center_loss", [(".sum(dim=1).mean()", ".sum(dim=1).sum()")])
+    path = write_notebook(notebook)
+    first = grade_notebook(path)
+    again = grade_notebook(path, seed=first.seed)
+    assert first.to_gradescope() == again.to_gradescope()
+    assert first.to_markdown() == again.to_markdown()
+    assert first.component_points()["center_loss"] == 0
+
+
+def test_every_recognised_bug_has_words():
+    """Does every known-bug formula and block variant carry an id that hints.py words?"""
+    from autograder.judge.feedback import BLOCK_BUGS, KNOWN_BUGS, _reference_block
+
+    ids = {bug for bugs in KNOWN_BUGS.values() for bug in bugs}
+    for prepared in prepared_cases(11):
+        if prepared.component.id in BLOCK_BUGS and prepared.case.check == "compare":
+            module = _reference_block(prepared)
+            with torch.no_grad():
+                variants = BLOCK_BUGS[prepared.component.id](
+                    module, prepared.input("x"), prepared.component.id
+                )
+            ids |= set(variants)
+    ids.add("convnext_block.drop_path_in_eval")
+    assert ids <= set(HINTS), ids - set(HINTS)
+    assert all(bug.split(".")[0] in KNOWN_BUGS or bug.split(".")[0] in BLOCK_BUGS for bug in ids)

@@ -15,6 +15,7 @@ from autograder.judge.prepare import prepared_cases
 from autograder.judge.runner import _died
 from autograder.judge.worker_main import Status
 from autograder.sandbox import SandboxResult
+from facekit.reference import load_reference
 
 CHEATERS = Path(__file__).parents[1] / "batch" / "cheaters"
 SABOTAGE = {
@@ -34,6 +35,7 @@ def _graded_with(cell: str, source_notebook, write_notebook, tmp_path, monkeypat
     for token, value in replacements.items():
         cell = cell.replace(token, value)
     notebook.cells.append(nbformat.v4.new_code_cell(cell, metadata={"tags": ["export"]}))
+    load_reference()  # once per process, into its own (kept) folder: not the judge's work
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.setattr("tempfile.tempdir", str(work))

@@ -10,7 +10,7 @@ from autograder.judge.report import (
     ComponentResult,
     StudentReport,
     code_block,
-    escape_markdown,
+    code_span,
 )
 
 FORGERIES = [
@@ -51,14 +51,12 @@ def test_forged_markdown_renders_as_text(text):
     assert sum(t.type == "table_open" for t in tokens) == 1
 
 
-def test_escape_markdown_keeps_the_words():
-    """Does escaped text render back to exactly the original characters (on one line)?"""
-    text = "a*b_c `d` [e](f) <g> #h |i| &amp; \\ ~j~"
-    html = MarkdownIt("commonmark").render(escape_markdown(text))
-    assert (
-        html
-        == "<p>" + text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "</p>\n"
-    )
+@pytest.mark.parametrize("text", ["a*b_c [e](f) <g> #h |i| &amp; \\ ~j~", "`x``", " lead"])
+def test_code_span_shows_the_text_exactly(text):
+    """Does inline code render back to exactly the original characters?"""
+    html = MarkdownIt("commonmark").render(code_span(text))
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert html == f"<p><code>{escaped}</code></p>\n"
 
 
 def test_code_block_cannot_be_closed_from_inside():
@@ -88,7 +86,7 @@ def test_attack_notebook_cannot_forge_its_report(source_notebook, write_notebook
     report = grade_notebook(write_notebook(notebook, name="[x](https:evil) #1.ipynb"))
     report.write(tmp_path / "out")
     markdown = (tmp_path / "out" / "report.md").read_text()
-    assert "Total: 100 / 100" in markdown  # quoted, as text
+    assert "Total: 100 / 100" in markdown  # quoted, as code
     html, tokens = _rendered(markdown)
     assert [t.content for t in tokens if t.type == "text" and t.content.startswith("Total")] == [
         f"Total: {report.total:g} / 100"
