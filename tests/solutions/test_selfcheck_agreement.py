@@ -310,11 +310,6 @@ def test_more_correct_implementations_get_full_marks(group, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="the judge calls Network(num_classes=K) only once hjudge's change is merged; then "
-    "remove this marker",
-)
 def test_layered_network_gets_full_marks(tmp_path):
     """Does a fixed layer1..layer4 Network that honours the documented contract get 14/14?"""
     from autograder.judge import grade_notebook
