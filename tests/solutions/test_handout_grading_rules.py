@@ -10,7 +10,6 @@ import os
 import re
 
 import nbformat
-import pytest
 
 from autograder.extract import read_notebook
 from autograder.judge.judge import default_limits
