@@ -1,5 +1,6 @@
 """Fixtures for the batch tests: the released handout and notebooks built from it."""
 
+import ast
 import os
 import shutil
 from dataclasses import dataclass
@@ -26,12 +27,26 @@ def handout_text() -> str:
 
 @pytest.fixture(scope="session")
 def handout_with_cell(handout_text: str):
-    """`handout_with_cell(code, path)` writes the handout plus one more `export` cell (a
-    student's addition) holding `code` to `path`."""
+    """`handout_with_cell(code, path)` writes the handout with a student's `code` to `path`:
+    appended to the graded cell of every graded class it defines (the grader takes a graded class
+    from its own cell), or else as one more `export` cell."""
+    from autograder.judge.rubric import load_rubric
+
+    cell_of = {component.class_name: component.id for component in load_rubric().components}
 
     def write(code: str, path: Path) -> Path:
         notebook = nbformat.reads(handout_text, as_version=4)
-        notebook.cells.append(nbformat.v4.new_code_cell(code, metadata={"tags": ["export"]}))
+        classes = {n.name for n in ast.parse(code).body if isinstance(n, ast.ClassDef)}
+        grade_ids = {cell_of[name] for name in classes if name in cell_of}
+        graded = [
+            cell
+            for cell in notebook.cells
+            if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in grade_ids
+        ]
+        for cell in graded:
+            cell.source += "\n\n" + code
+        if not graded:
+            notebook.cells.append(nbformat.v4.new_code_cell(code, metadata={"tags": ["export"]}))
         path.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, path)
         return path

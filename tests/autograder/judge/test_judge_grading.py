@@ -152,7 +152,8 @@ def test_error_after_a_class_keeps_it_graded_and_names_its_grade_id(
     cell = next(
         c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
     )
-    cell.source += "\n\nraise RuntimeError('sanity check failed')\n"
+    # A failing sanity check that still runs at load (top-level statements are skipped).
+    cell.source += "\n\nclass SanityCheck:\n    raise RuntimeError('sanity check failed')\n"
     report = grade_notebook(write_notebook(notebook))
     network = next(c for c in report.components if c.id == "network")
     assert network.points == network.max_points, network.feedback()

@@ -117,14 +117,15 @@ def test_library_components_score_zero_only_where_used(source_notebook, write_no
     check, score 0 on their components only, saying what they used?"""
     notebook = nbformat.from_dict(source_notebook)
     notebook = nbformat.reads(nbformat.writes(notebook), as_version=4)
-    notebook.cells.append(
-        nbformat.v4.new_code_cell(CHEATER.read_text(), metadata={"tags": ["export"]})
-    )
-    report = grade_notebook(write_notebook(notebook))
     wrapped = {"basic_block", "bottleneck", "convnext_block", "triplet_loss"}
+    for cell in notebook.cells:  # in the graded cells, where the grader takes each class from
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in wrapped:
+            cell.source += "\n\n" + CHEATER.read_text()
+    report = grade_notebook(write_notebook(notebook))
+    # The Network builds its stages from BasicBlock, now the wrapper: it uses torchvision too.
     for component in report.components:
         text = component.feedback()
-        if component.id in wrapped:
+        if component.id in wrapped | {"network"}:
             assert component.points == 0, text
             assert "uses torch" in text and "written by you" in text, text
             assert "policy.forbidden" in component.hint_ids

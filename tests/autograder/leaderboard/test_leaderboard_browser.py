@@ -162,7 +162,7 @@ def test_released_feedback_page(checked_backend, live_servers, page, tmp_path):
     server = live_servers(checked_backend, "feedback", ["uma", "vic"], 5)
     margin = CaseResult(
         "margin", 0, 12, "ran s=64, m=0.5",
-        problems=("logits differ: wrong sign of m",), hints=("check cos(θ + m)",),
+        problems=("logits differ: wrong sign of m",), hints=("arcface.cosine_margin",),
     )  # fmt: skip
     components = (
         ComponentResult("basic_block", "BasicBlock", (CaseResult("shapes", 8, 8, "ran"),)),

