@@ -491,7 +491,11 @@ def grade_batch(
                     bar.update()
     for student, outcome in records.items():  # this batch's rows say whether they were cached
         records[student] = outcomes.get(student, outcome)
-    write_gradebook([records[student] for student in sorted(records)], out_dir)
+    from autograder.judge.class_report import write_class_report  # noqa: PLC0415 - heavy (torch)
+
+    ordered = [records[student] for student in sorted(records)]
+    write_gradebook(ordered, out_dir)
+    write_class_report(out_dir, [outcome.report for outcome in ordered if outcome.status == GRADED])
     return [outcomes[submission.student] for submission in submissions]
 
 

@@ -5,8 +5,10 @@ components cannot interfere (each edits one graded cell), so one graded notebook
 mutant per component ("a round"): a few sandbox runs cover the whole corpus.
 """
 
+import csv
 from dataclasses import dataclass
 
+import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
@@ -467,3 +469,37 @@ def test_mutants_lose_points_on_their_component_only(
             f"feedback for '{mutant.description}' gives another bug's hint "
             f"{mutant.wrong_hint!r}:\n{feedback[component]}"
         )
+
+
+@pytest.mark.slow
+def test_class_report_counts_each_planted_bug(edited_copy, edit_cell, tmp_path):
+    """Does `facekit grade`'s class report name each planted bug's hint id with the number of
+    notebooks it was planted in (round 0 in two notebooks, round 1 in one)?"""
+    from autograder.batch import Submission, grade_batch
+    from autograder.judge.class_report import CSV_NAME
+    from autograder.judge.hints import HINTS
+
+    planted = {"ann": ROUNDS[0], "bob": ROUNDS[0], "cy": ROUNDS[1]}
+    submissions = []
+    for student, mutants in planted.items():
+        notebook = edited_copy()
+        for mutant in mutants:
+            edit_cell(notebook, mutant.component, mutant.edits)
+        path = tmp_path / "in" / f"{student}.ipynb"
+        path.parent.mkdir(exist_ok=True)
+        nbformat.write(notebook, path)
+        submissions.append(Submission(student, path))
+    grade_batch(submissions, tmp_path / "out", progress=False, self_test=False)
+    expected: dict[str, int] = {}
+    for mutants in planted.values():
+        for mutant in mutants:
+            ids = [key for key, text in HINTS.items() if mutant.hint and mutant.hint in text]
+            if len(ids) == 1:  # a phrase that names one recognised bug
+                expected[ids[0]] = expected.get(ids[0], 0) + 1
+    assert len(expected) >= 4, expected
+    with (tmp_path / "out" / CSV_NAME).open(newline="") as handle:
+        counted = {
+            r["key"]: int(r["students"]) for r in csv.DictReader(handle) if r["kind"] == "hint"
+        }
+    for hint_id, count in expected.items():
+        assert counted.get(hint_id) == count, (hint_id, count, counted)
