@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.audit.verdict import LABELS, REPRODUCES, Verdict
-from autograder.similarity.report import csv_text
 from facekit.files import replacing
+from facekit.spreadsheet import inert_cell
 
 AUDIT_CSV = "audit.csv"
 AUDIT_HTML = "audit.html"
@@ -26,12 +26,12 @@ def write_audit_csv(verdicts: Sequence[Verdict], path: Path) -> None:
         for v in verdicts:
             writer.writerow(
                 (
-                    csv_text(v.student),
+                    inert_cell(v.student),
                     v.label,
                     "; ".join(v.flags),
                     "" if v.parameters is None else v.parameters,
                     "" if v.max_parameters is None else v.max_parameters,
-                    csv_text(" | ".join(v.reasons)),
+                    inert_cell(" | ".join(v.reasons)),
                 )
             )
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 from autograder.judge.hints import HINTS
 from facekit.files import replacing
+from facekit.spreadsheet import inert_cell
 
 CSV_NAME = "class_report.csv"
 HTML_NAME = "class_report.html"
 FAQ_ENTRIES = 3
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass
@@ -72,13 +72,6 @@ def _faq(summary: ComponentSummary) -> list[tuple[str, str]]:
         )
         for hint, count in summary.hints.most_common(FAQ_ENTRIES)
     ]
-
-
-def _csv_cell(value: object) -> object:
-    """A cell spreadsheet programs will not run as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def _rows(summaries: list[ComponentSummary]):
@@ -135,6 +128,6 @@ def write_class_report(out_dir: Path, students: list[str]) -> None:
     with replacing(out_dir / CSV_NAME) as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle)
         for row in _rows(summaries):
-            writer.writerow([_csv_cell(value) for value in row])
+            writer.writerow([inert_cell(value) for value in row])
     with replacing(out_dir / HTML_NAME) as partial:
         Path(partial).write_text(_html(summaries), encoding="utf-8")

@@ -1,20 +1,13 @@
 """Writing CSV text: one writer for every CSV the scoring package produces.
 
-Cells that came from people (names, ids, reasons) are passed through `safe_cell` so a
-spreadsheet opening the file never runs them as a formula (CSV injection).
+Cells that came from people (names, ids, reasons) are passed through
+`facekit.spreadsheet.inert_cell`, so a spreadsheet opening the file never runs them as a formula
+(CSV injection).
 """
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-"""First characters that make Excel, LibreOffice or Google Sheets read a cell as a formula."""
-
-
-def safe_cell(text: str) -> str:
-    """`text`, prefixed with an apostrophe when a spreadsheet would read it as a formula."""
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:

@@ -1,6 +1,6 @@
 """Grades as CSV for people and for LMS imports: generic, Canvas and Gradescope.
 
-Every text cell that came from a person passes through `safe_cell` (no spreadsheet formulas).
+Every text cell that came from a person passes through `inert_cell` (no spreadsheet formulas).
 `write_grades` updates an existing file row by row: a run in which one student changed leaves
 every other row exactly as it was and reports which rows it rewrote.
 """
@@ -10,7 +10,7 @@ import io
 from pathlib import Path
 
 from autograder.scoring.course_config import CourseConfig
-from autograder.scoring.csv_writer import csv_text, safe_cell
+from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.formats import (
     CANVAS_IDENTITY_COLUMNS,
     GRADESCOPE_COLUMNS,
@@ -19,6 +19,7 @@ from autograder.scoring.formats import (
 )
 from autograder.scoring.grades import StudentGrade
 from facekit.files import replacing
+from facekit.spreadsheet import inert_cell
 
 EXPORT_FORMATS = ("generic", "canvas", "gradescope")
 """Values of `facekit grades --format`; canvas and gradescope need a roster."""
@@ -39,14 +40,14 @@ def _generic_row(grade: StudentGrade, config: CourseConfig) -> list[str]:
         task_columns += ["" if score is None else f"{score:.6f}", _points(grade.points[task])]
     components = grade.components or {}
     return [
-        safe_cell(grade.student),
-        safe_cell(grade.roster.lms_id if grade.roster else ""),
+        inert_cell(grade.student),
+        inert_cell(grade.roster.lms_id if grade.roster else ""),
         *(_points(components.get(name)) for name in config.component_names),
         _points(grade.notebook_total),
         *(_points(grade.manual[name]) for name in config.manual),
         *task_columns,
         _points(grade.total),
-        safe_cell(_overrides_text(grade)),
+        inert_cell(_overrides_text(grade)),
     ]
 
 
@@ -81,7 +82,7 @@ def grades_rows(
         rows = [
             [
                 *(
-                    safe_cell(value)
+                    inert_cell(value)
                     for value in (
                         grade.student,
                         grade.roster.lms_id,
@@ -98,9 +99,9 @@ def grades_rows(
     if export_format == "gradescope":
         rows = [
             [
-                safe_cell(grade.student),
-                safe_cell(grade.roster.sis_user_id or grade.roster.lms_id),
-                safe_cell(grade.roster.email),
+                inert_cell(grade.student),
+                inert_cell(grade.roster.sis_user_id or grade.roster.lms_id),
+                inert_cell(grade.roster.email),
                 _points(grade.total),
             ]
             for grade in grades

@@ -22,6 +22,7 @@ from copydetect.utils import highlight_overlap
 from autograder.similarity.fingerprint import Fingerprint
 from autograder.similarity.rank import PairScore
 from facekit.files import replacing
+from facekit.spreadsheet import inert_cell
 
 PAIRS_CSV = "pairs.csv"
 INDEX_HTML = "index.html"
@@ -35,7 +36,6 @@ CSV_HEADER = (
     "shared_fraction_b",
     "shared_fingerprints",
 )
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; }
 table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .25rem .5rem; }
@@ -44,11 +44,6 @@ table { border-collapse: collapse; } td, th { border: 1px solid #ccc; padding: .
 pre { background: #f7f7f7; padding: .5rem; overflow-x: auto; font-size: 12px; }
 mark { background: #ffd27f; }
 """
-
-
-def csv_text(value: str) -> str:
-    """`value` made inert for spreadsheets: a leading formula character gets a quote before it."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
 
 
 def write_pairs_csv(pairs: Sequence[PairScore], path: Path) -> None:
@@ -60,8 +55,8 @@ def write_pairs_csv(pairs: Sequence[PairScore], path: Path) -> None:
             writer.writerow(
                 (
                     rank,
-                    csv_text(pair.student_a),
-                    csv_text(pair.student_b),
+                    inert_cell(pair.student_a),
+                    inert_cell(pair.student_b),
                     f"{pair.score:.4f}",
                     f"{pair.fraction_a:.4f}",
                     f"{pair.fraction_b:.4f}",
