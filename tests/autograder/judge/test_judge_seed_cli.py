@@ -1,18 +1,21 @@
 """`facekit grade --seed`: staff reproduce a grading with the seed its report records."""
 
 import json
+import shutil
 
 import pytest
 
 from facekit.cli import main
+from facekit.paths import HANDOUT_NOTEBOOK
 
 
+@pytest.mark.slow
 def test_grade_records_the_seed_it_was_given(tmp_path):
     """Does `facekit grade --seed 5` grade with seed 5 and record it in results.json and
-    report.md? (An unreadable notebook: graded without a sandbox, so this stays fast.)"""
+    report.md? (The handout: every case runs in the sandbox and fails fast.)"""
     notebook = tmp_path / "in" / "amy.ipynb"
     notebook.parent.mkdir()
-    notebook.write_text("{")
+    shutil.copy(HANDOUT_NOTEBOOK, notebook)
     assert main(["grade", str(notebook), "--out", str(tmp_path / "out"), "--seed", "5"]) == 0
     results = json.loads((tmp_path / "out" / "amy" / "results.json").read_text())
     assert results["extra_data"]["seed"] == 5
