@@ -174,3 +174,39 @@ def test_every_recognised_bug_has_words():
     ids.add("convnext_block.drop_path_in_eval")
     assert ids <= set(HINTS), ids - set(HINTS)
     assert all(bug.split(".")[0] in KNOWN_BUGS or bug.split(".")[0] in BLOCK_BUGS for bug in ids)
+
+
+@pytest.mark.parametrize(
+    ("kept", "recognised"),
+    [
+        ((False, True, True), True),  # the coin dropped one sample
+        ((True, True, True), True),  # it kept all three (one draw in 8): the rescaling shows
+        ((False, False, False), True),
+    ],
+)
+def test_drop_path_left_on_in_eval_is_recognised_whatever_the_coin_drew(kept, recognised):
+    """Is stochastic depth left on in eval named for every draw of its coin, including the one
+    that keeps every sample (then only the 1/(1 − p) rescaling gives it away)?"""
+    from autograder.judge.feedback import recognised_bugs
+
+    prepared = next(
+        case for case in prepared_cases(11) if case.case_id.endswith("eval_ignores_drop_path")
+    )
+    p = prepared.case.ctor["drop_path"]
+    x = prepared.input("x")
+    branch = prepared.expected["output"] - x
+    mask = torch.tensor(kept, dtype=x.dtype).view(-1, 1, 1, 1) / (1 - p)
+    bugs = recognised_bugs(prepared, x + branch * mask)
+    assert ("convnext_block.drop_path_in_eval" in bugs) == recognised, bugs
+
+
+def test_a_correct_eval_block_is_not_called_drop_path_in_eval():
+    """Is the reference's own output (every branch kept, unscaled) never taken for that bug?"""
+    from autograder.judge.feedback import recognised_bugs
+
+    prepared = next(
+        case for case in prepared_cases(11) if case.case_id.endswith("eval_ignores_drop_path")
+    )
+    assert "convnext_block.drop_path_in_eval" not in recognised_bugs(
+        prepared, prepared.expected["output"]
+    )
