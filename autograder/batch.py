@@ -17,7 +17,7 @@ Output layout (`out_dir`):
     grading_cache.json       every student graded into `out_dir`, with the sha256 of the notebook
                              and the grader's fingerprint: unchanged ones are not graded again,
                              and grading a subset merges into the two CSVs
-Every text cell of the CSVs passes through `facekit.spreadsheet.inert_cell`.
+Every text cell of the CSVs passes through `facekit.base.spreadsheet.inert_cell`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from autograder.extract import NotebookError, read_notebook
 from autograder.sandbox import Limits, describe_isolation, isolation_report
-from facekit.files import replacing
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.spreadsheet import inert_cell
-from facekit.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
+from facekit.base.files import replacing
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.spreadsheet import inert_cell
+from facekit.base.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
+from facekit.notebook.extract import NotebookError, read_notebook
 
 GRADEBOOK_NAME = "gradebook.csv"
 BATCH_LOG_NAME = "batch_log.csv"
@@ -57,9 +57,10 @@ _FINGERPRINT_GLOBS = (
     (_PACKAGE_ROOT / "judge", "**/*.py"),
     (_PACKAGE_ROOT / "judge", "**/*.toml"),
     (_PACKAGE_ROOT, "sandbox*.py"),  # the launcher and its cgroup, seccomp and workdir modules
-    (_PACKAGE_ROOT, "extract.py"),
+    (_PACKAGE_ROOT.parent / "facekit" / "sandbox_side", "judge_worker.py"),
+    (_PACKAGE_ROOT.parent / "facekit" / "notebook", "extract.py"),
     (_PACKAGE_ROOT.parent / "solutions", "hw2p2_source.ipynb"),
-    (_PACKAGE_ROOT.parent / "facekit", "reference.py"),
+    (_PACKAGE_ROOT.parent / "facekit" / "notebook", "reference.py"),
 )
 _SELF_TESTS_PASSED: set[str] = set()  # fingerprints whose self-test passed in this process
 

@@ -3,7 +3,7 @@
 `run_sandboxed(script, workdir, limits)` runs `python <script>` as a fresh interpreter in
 `workdir`, with a scrubbed environment, closed stdin, resource limits and the strongest isolation
 this kernel allows. The trusted caller fills `workdir` with inputs beforehand and afterwards reads
-only data files (JSON, safetensors) from it, through `facekit.untrusted`: never a pickle.
+only data files (JSON, safetensors) from it, through `facekit.base.untrusted`: never a pickle.
 
 How it works: the caller starts this very file as a small launcher (`python -I -S sandbox.py
 CONFIG`, standard library only, plus `pyseccomp`). The launcher creates the run's cgroup, enters

@@ -6,9 +6,9 @@ host's disk. The trusted caller still fills the real folder before the run and r
 
 1. before: the launcher copies the caller's folder (trusted inputs) onto the new tmpfs;
 2. after: it empties the caller's folder (hidden under the tmpfs during the run, so unchanged)
-   and copies back what the run left, with the same suspicion as `facekit.untrusted`: regular
+   and copies back what the run left, with the same suspicion as `facekit.base.untrusted`: regular
    files and directories only, nothing reached through a link, FIFOs opened without blocking and
-   skipped, at most `MAX_DEPTH` levels. The caller then reads it with `facekit.untrusted`.
+   skipped, at most `MAX_DEPTH` levels. The caller then reads it with `facekit.base.untrusted`.
 
 Standard library only: the launcher (`python -I -S sandbox.py`) imports this module.
 """

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from autograder.scoring import load_keys, parse_submission, score_parsed, score_submission
-from autograder.scoring.metrics import equal_error_rate, roc_auc, roc_curve, tar_at_far
+from facekit.base.metrics import equal_error_rate, roc_auc, roc_curve, tar_at_far
 
 
 def best_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:

@@ -24,7 +24,7 @@ from pathlib import Path
 from data_tools.build import build_competition
 from data_tools.config import BuildConfig
 from data_tools.source import list_identities
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 HW2P2_IMAGES = 430_000
 HW2P2_IDENTITIES = 8_631

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from autograder.sandbox import Limits, describe_isolation, isolation_report, run_sandboxed
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
 
 
 def sandbox_seconds(code: str, workdir: Path) -> float:

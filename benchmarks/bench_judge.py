@@ -12,7 +12,7 @@ import statistics
 import time
 from pathlib import Path
 
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
 
 
 def main() -> None:

@@ -39,13 +39,13 @@ import torch
 
 from autograder.scoring import score_submission
 from data_tools.build import load_manifest
-from data_tools.layout import CLS_TRAIN
-from facekit.cli import main as facekit
-from facekit.paths import REPO_ROOT
-from facekit.reference import load_reference
+from facekit.base.layout import CLS_TRAIN
+from facekit.base.paths import REPO_ROOT
+from facekit.cli.main import main as facekit
+from facekit.notebook.reference import load_reference
+from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize, read_rows
 from facekit.training.checkpoint import load_checkpoint
 from facekit.training.config import TrainConfig, load_config
-from facekit.training.inference import cosine_scores, eval_image, normalize, read_rows
 from facekit.training.trainer import resolve_device, train
 
 QUICK_NETWORK = {

@@ -14,7 +14,7 @@ import time
 import torch
 from torch.utils.data import DataLoader
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 from facekit.training.config import DataConfig
 from facekit.training.data import EvalImages, LabelledImages, labelled_images, train_loader
 

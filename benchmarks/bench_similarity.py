@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.similarity.detect import SimilarityOptions, detect_similarity
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests/autograder/similarity/independent.py"
 

@@ -26,10 +26,10 @@ import torchvision
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from facekit.paths import REPO_ROOT
-from facekit.reference import load_reference
+from facekit.base.paths import REPO_ROOT
+from facekit.notebook.reference import load_reference
+from facekit.sandbox_side.inference import normalize
 from facekit.training.config import load_config
-from facekit.training.inference import normalize
 from facekit.training.objective import network_kwargs
 from facekit.training.trainer import AUTOCAST_DTYPES, resolve_device
 

@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from data_tools import layout
 from data_tools.atomic import check_target, publish, staging_dir
 from data_tools.config import BuildConfig
 from data_tools.errors import DataToolsError
 from data_tools.reencode import REENCODED_SUFFIX, reencode_image
 from data_tools.source import SourceImage, list_identities, read_source
-from facekit.files import file_sha256
+from facekit.base import layout
+from facekit.base.files import file_sha256
 
 FORMAT = "facekit-competition-v1"
 MAX_AUTO_PAIRS = 1000

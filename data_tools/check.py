@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PIL import Image
 
-from data_tools import layout
 from data_tools.errors import DataToolsError
 from data_tools.source import list_identities
-from facekit.files import file_sha256
+from facekit.base import layout
+from facekit.base.files import file_sha256
 
 # Mismatches of one kind listed one by one before the rest are counted.
 MAX_LISTED = 10

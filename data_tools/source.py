@@ -14,8 +14,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from data_tools.errors import DataToolsError
-from data_tools.layout import is_image_name
-from facekit.files import file_sha256
+from facekit.base.files import file_sha256
+from facekit.base.layout import is_image_name
 
 log = logging.getLogger(__name__)
 

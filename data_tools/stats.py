@@ -6,9 +6,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from data_tools import layout
 from data_tools.errors import DataToolsError
-from facekit.files import replacing
+from facekit.base import layout
+from facekit.base.files import replacing
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Allow `python -m facekit ...`."""
 
-from facekit.cli import main
+from facekit.cli.main import main
 
 raise SystemExit(main())

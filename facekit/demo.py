@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from facekit.paths import REPO_ROOT, SOLUTION_NOTEBOOK
+from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
 # A file that marks a directory as the demo's own, so --overwrite never deletes anything else.
 MARKER = "demo.json"
@@ -175,7 +175,7 @@ def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
     from data_tools.build import BuildConfig, build_competition
     from data_tools.check import check_competition
     from data_tools.synth import generate_identities
-    from facekit.release import write_handout
+    from facekit.notebook.release import write_handout
     from facekit.training.config import load_config
     from facekit.training.trainer import train
 

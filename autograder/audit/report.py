@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.audit.verdict import LABELS, REPRODUCES, Verdict
-from facekit.files import replacing
-from facekit.spreadsheet import inert_cell
+from facekit.base.files import replacing
+from facekit.base.spreadsheet import inert_cell
 
 AUDIT_CSV = "audit.csv"
 AUDIT_HTML = "audit.html"

@@ -27,7 +27,7 @@ from autograder.audit.verdict import (
     library_uses,
 )
 from autograder.rescore.grade_model import SubmissionError, grade_model
-from facekit.files import file_sha256, replacing
+from facekit.base.files import file_sha256, replacing
 
 RESULT_NAME = "audit.json"
 

@@ -15,14 +15,14 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
-from autograder.extract import (
+from autograder.judge.policy import violations
+from autograder.judge.rubric import load_rubric
+from facekit.notebook.extract import (
     NotebookError,
     extract_student_module,
     python_source,
     read_notebook,
 )
-from autograder.judge.policy import violations
-from autograder.judge.rubric import load_rubric
 
 USES_LIBRARY = "uses library modules"
 COULD_NOT_RUN = "could not run"

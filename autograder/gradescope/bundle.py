@@ -20,8 +20,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from autograder.gradescope.settings import GradescopeSettings
-from facekit.files import replacing
-from facekit.paths import REPO_ROOT, SOLUTION_NOTEBOOK
+from facekit.base.files import replacing
+from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
 BUNDLE_NAME = "autograder.zip"
 SETTINGS_NAME = "gradescope.toml"

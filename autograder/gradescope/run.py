@@ -27,9 +27,9 @@ from pathlib import Path
 
 from autograder.gradescope.bundle import SETTINGS_NAME
 from autograder.gradescope.settings import GradescopeSettings, load_settings
-from facekit.files import replacing
-from facekit.paths import HANDOUT_NOTEBOOK, REPO_ROOT
-from facekit.untrusted import UntrustedFileError, read_untrusted_bytes
+from facekit.base.files import replacing
+from facekit.base.paths import HANDOUT_NOTEBOOK, REPO_ROOT
+from facekit.base.untrusted import UntrustedFileError, read_untrusted_bytes
 
 ROOT_ENVIRONMENT = "FACEKIT_AUTOGRADER_ROOT"
 DEFAULT_ROOT = Path("/autograder")

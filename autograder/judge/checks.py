@@ -14,7 +14,7 @@ from autograder.judge.findings import check_finite, describe_difference
 from autograder.judge.prepare import PreparedCase
 from autograder.judge.rubric import Tolerance
 from autograder.judge.runner import Answer
-from autograder.judge.worker_main import EVAL_REPEATS, Objective
+from facekit.sandbox_side.judge_worker import EVAL_REPEATS, Objective
 
 # A correct block fails the kept-fraction test with probability below this (both tails together).
 FALSE_FAILURE_PROBABILITY = 1e-6

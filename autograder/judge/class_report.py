@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.judge.hints import HINTS
-from facekit.files import replacing
-from facekit.spreadsheet import inert_cell
+from facekit.base.files import replacing
+from facekit.base.spreadsheet import inert_cell
 
 CSV_NAME = "class_report.csv"
 HTML_NAME = "class_report.html"

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from autograder.judge.findings import Difference, Finding, Pattern
 from autograder.judge.prepare import PreparedCase
 from autograder.judge.runner import ErrorInfo
-from autograder.judge.worker_main import Check, DType, Mode, Status
+from facekit.sandbox_side.judge_worker import Check, DType, Mode, Status
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
 BLOCKS = ("basic_block", "bottleneck", "convnext_block", "inverted_residual")
@@ -197,7 +197,7 @@ KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] 
 
 def _reference_block(prepared: PreparedCase) -> torch.nn.Module:
     """The reference block of this case with the case's weights and mode (for bug variants)."""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
 
     block_class = getattr(load_reference(), prepared.component.class_name)
     with torch.random.fork_rng():

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autograder.extract import NotebookError, extract_student_module, read_notebook
 from autograder.judge import feedback, policy
 from autograder.judge.checks import contract_checks, drop_path_checks
 from autograder.judge.findings import Difference, Finding, check_finite, describe_difference
@@ -22,7 +21,8 @@ from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_ca
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
-from autograder.judge.worker_main import Check, GradientCheck, Objective, Status
+from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
+from facekit.sandbox_side.judge_worker import Check, GradientCheck, Objective, Status
 
 if TYPE_CHECKING:
     from autograder.sandbox import Limits

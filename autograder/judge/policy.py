@@ -22,7 +22,7 @@ import ast
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from autograder.judge.worker_main import FORBIDDEN_MODULES, forbidden_name
+from facekit.sandbox_side.judge_worker import FORBIDDEN_MODULES, forbidden_name
 
 IMPORT_FUNCTIONS = {"importlib.import_module", "__import__"}
 

@@ -1,7 +1,7 @@
 """Turn rubric cases into concrete work: weights, inputs and the reference's answers.
 
 Runs in the trusted process only. For each case it builds the reference module, replaces weights
-that would hide bugs, generates the inputs, and runs the reference through `worker_main.run_case`
+that would hide bugs, generates the inputs, and runs the reference through `judge_worker.run_case`
 (the same steps the worker applies to the student's module).
 
 Weights and inputs are drawn from a grading seed, fresh for every grading (`new_grading_seed`):
@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
-from autograder.judge.worker_main import CaseFailure, Objective, run_case
+from facekit.sandbox_side.judge_worker import CaseFailure, Objective, run_case
 
 
 class JudgeError(Exception):
@@ -182,7 +182,7 @@ def prepare_cases(
     """Every case of the rubric, in rubric order, with the reference's answers."""
     cases = [(component, case) for component in rubric.components for case in component.cases]
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add spin-waiting (see worker_main)
+    torch.set_num_threads(1)  # tiny tensors: threads only add spin-waiting (see judge_worker)
     try:
         with torch.random.fork_rng():
             return tuple(
@@ -196,6 +196,6 @@ def prepare_cases(
 @functools.lru_cache(maxsize=2)
 def prepared_cases(grading_seed: int) -> tuple[PreparedCase, ...]:
     """The kit's rubric prepared against the kit's reference for one grading seed."""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
 
     return prepare_cases(load_rubric(), load_reference(), grading_seed)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.judge.hints import hint_text
-from autograder.judge.worker_main import Status
+from facekit.sandbox_side.judge_worker import Status
 
 # Gradescope shows "visible" results to the student right away; our feedback never contains
 # reference code or expected values, only what was run and how it differed.

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from autograder.judge.worker_main import Check, DType, GradientCheck, Mode, Objective
+from facekit.sandbox_side.judge_worker import Check, DType, GradientCheck, Mode, Objective
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
 

@@ -4,7 +4,7 @@ The worker answers case by case (`result_<i>.json` + `.safetensors`), so a crash
 case costs only that case: the runner notes it and starts the worker again after it (at most
 MAX_RUNS runs), all within one wall-clock budget for the whole notebook (`limits.wall_seconds`).
 Every answer is read as hostile data here, in the trusted process: only regular
-files, opened without following links, bounded in size and nesting (`facekit.untrusted`), then
+files, opened without following links, bounded in size and nesting (`facekit.base.untrusted`), then
 checked field by field. Whatever cannot be read that way is the student's zero for that case
 ("garbage"), never a hang, a followed link or a grader fault.
 """
@@ -25,10 +25,10 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save_file
 
-from autograder.judge import worker_main
 from autograder.judge.prepare import PreparedCase
-from autograder.judge.worker_main import WORKER_STATUSES, Status
-from facekit.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
+from facekit.base.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
+from facekit.sandbox_side import judge_worker
+from facekit.sandbox_side.judge_worker import WORKER_STATUSES, Status
 
 MAX_RUNS = 4
 MAX_ANSWER_BYTES = 64 * 2**20  # far above any honest answer: the cases use tiny tensors
@@ -100,11 +100,11 @@ class MalformedRecord(ValueError):
 
 
 def _write_inputs(workdir: Path, cells, prepared: tuple[PreparedCase, ...]) -> None:
-    shutil.copy2(worker_main.__file__, workdir / "worker_main.py")
+    shutil.copy2(judge_worker.__file__, workdir / "worker_main.py")
     payload = [{"label": label, "source": source} for label, source in cells]
     (workdir / "student_cells.json").write_text(json.dumps(payload), encoding="utf-8")
     request = {
-        "protocol": worker_main.PROTOCOL_VERSION,
+        "protocol": judge_worker.PROTOCOL_VERSION,
         "case_seconds": CASE_SECONDS,
         "cases": [p.request for p in prepared],
     }
@@ -117,7 +117,7 @@ def _garbage(reason: str) -> Answer:
     return Answer(Status.GARBAGE, message=f"the worker's answer could not be read ({reason})")
 
 
-def _text(record: dict, key: str, limit: int = worker_main.MAX_MESSAGE_CHARS + 10) -> str:
+def _text(record: dict, key: str, limit: int = judge_worker.MAX_MESSAGE_CHARS + 10) -> str:
     value = record.get(key, "")
     if not isinstance(value, str):
         raise MalformedRecord(f"{key} is {type(value).__name__}, not text")
@@ -257,7 +257,7 @@ def _start_failure(result, limits) -> str:
 def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
     """Answers for every prepared case from one worker process (more only after a crash)."""
     from autograder.sandbox import run_sandboxed
-    from facekit.untrusted import remove_untrusted_tree
+    from facekit.base.untrusted import remove_untrusted_tree
 
     answers: dict[int, Answer] = {}
     indices = [case.request["index"] for case in prepared]

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from autograder.leaderboard.models import Feedback, Participant
-from facekit.untrusted import UntrustedFileError, load_untrusted_json
+from facekit.base.untrusted import UntrustedFileError, load_untrusted_json
 
 RESULTS_FILE = "results.json"
 MAX_RESULTS_BYTES = 2 * 1024 * 1024

@@ -48,7 +48,7 @@ from autograder.leaderboard.models import (
 from autograder.leaderboard.pseudonyms import new_pseudonym
 from autograder.leaderboard.tokens import hash_token, new_token
 from autograder.scoring import TaskScore
-from autograder.scoring.formats import LEADERBOARD_EXPORT_COLUMNS
+from facekit.base.contract import LEADERBOARD_EXPORT_COLUMNS
 
 DEADLINE = "deadline"
 

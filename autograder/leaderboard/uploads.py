@@ -11,8 +11,8 @@ from typing import BinaryIO
 
 from autograder.leaderboard.store import UploadTooLarge
 from autograder.scoring import InvalidSubmission, Keys
-from autograder.scoring.errors import MAX_PROBLEMS_SHOWN, ProblemList
-from autograder.scoring.formats import SUBMISSION_COLUMNS
+from facekit.base.contract import SUBMISSION_COLUMNS
+from facekit.base.errors import MAX_PROBLEMS_SHOWN, ProblemList
 
 SCORE_WIDTH = 32
 """Bytes allowed for one verification score: `repr` of any float64 fits with room to spare."""

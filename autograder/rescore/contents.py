@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 
+from facekit.sandbox_side.inference import Preprocessing
 from facekit.training.checkpoint import CheckpointError, CheckpointMeta, load_safely
-from facekit.training.inference import Preprocessing
 
 # Keys students' notebooks commonly use for the weights inside a checkpoint dict.
 STATE_DICT_KEYS = ("model", "model_state_dict", "state_dict")

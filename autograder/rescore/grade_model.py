@@ -24,7 +24,6 @@ from typing import Any
 import torch
 from torchvision.datasets.folder import find_classes
 
-from autograder.extract import NotebookError, extract_module, read_notebook
 from autograder.rescore.compare import Agreement, compare_classification, compare_verification
 from autograder.rescore.contents import (
     CheckpointContents,
@@ -43,8 +42,9 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
-from data_tools.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
-from facekit.training import inference
+from facekit.base.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
+from facekit.notebook.extract import NotebookError, extract_module, read_notebook
+from facekit.sandbox_side import inference
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 from facekit.training.data import DataError, test_image_ids
 
@@ -301,7 +301,7 @@ def self_test(
 ) -> None:
     """Run a tiny reference Network through the same sandbox path and limits; GraderFault if
     it fails or its tensors differ from the same Network evaluated here."""
-    from facekit.reference import load_reference, reference_source
+    from facekit.notebook.reference import load_reference, reference_source
 
     reference = load_reference()
     torch.manual_seed(0)

@@ -4,8 +4,9 @@ The sandbox gets COPIES of everything (images, weights, the student's module): n
 link or any other inode the staff own, since the sandbox may write to, truncate or take over
 whatever is in its directory. Images get opaque names in a secret random order, so code in the
 sandbox cannot tell which test id or verification image a row belongs to from its position or
-name. What comes back is read as untrusted data (`facekit.untrusted`): one regular file, bounded,
-not through a link, parsed by safetensors, and every tensor's dtype, shape and values checked.
+name. What comes back is read as untrusted data (`facekit.base.untrusted`): one regular file,
+bounded, not through a link, parsed by safetensors, and every tensor's dtype, shape and values
+checked.
 """
 
 import json
@@ -20,10 +21,10 @@ from typing import Any
 import torch
 
 from autograder.sandbox import Limits, SandboxResult, run_sandboxed
-from facekit.training import inference
-from facekit.untrusted import UntrustedFileError, read_untrusted_bytes, remove_untrusted_tree
+from facekit.base.untrusted import UntrustedFileError, read_untrusted_bytes, remove_untrusted_tree
+from facekit.sandbox_side import inference
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+WORKER_SCRIPT = Path(inference.__file__).with_name("rescore_worker.py")  # run as a script
 OUTPUTS = "outputs.safetensors"
 TOP_K = 5  # logits kept per image: the arg-max and its closest rivals (for near ties)
 MAX_EMBEDDING_DIM = 8192

@@ -6,18 +6,18 @@ file)[task]`, passed as `metric=`.
 """
 
 from autograder.scoring.course_config import load_task_metrics
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
-from autograder.scoring.errors import (
+from autograder.scoring.score import TaskScore, score_parsed, score_submission
+from autograder.scoring.submission import Submission, parse_submission
+from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
+from facekit.base.contract import TASKS
+from facekit.base.csv_reader import DEFAULT_MAX_BYTES
+from facekit.base.errors import (
     CourseConfigError,
     InvalidSubmission,
     KeysError,
     SubmissionProblem,
 )
-from autograder.scoring.formats import TASKS
-from autograder.scoring.keys import Keys, load_keys
-from autograder.scoring.score import TaskScore, score_parsed, score_submission
-from autograder.scoring.submission import Submission, parse_submission
-from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
+from facekit.base.keys import Keys, load_keys
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

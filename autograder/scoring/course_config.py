@@ -13,9 +13,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from autograder.scoring.errors import CourseConfigError
-from autograder.scoring.formats import COMPONENTS, TASKS
 from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
+from facekit.base.contract import COMPONENTS, TASKS
+from facekit.base.errors import CourseConfigError
 
 _MANUAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 

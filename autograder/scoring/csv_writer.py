@@ -1,8 +1,8 @@
 """Writing CSV text: one writer for every CSV the scoring package produces.
 
 Cells that came from people (names, ids, reasons) are passed through
-`facekit.spreadsheet.inert_cell`, so a spreadsheet opening the file never runs them as a formula
-(CSV injection).
+`facekit.base.spreadsheet.inert_cell`, so a spreadsheet opening the file never runs them as a
+formula (CSV injection).
 """
 
 import csv

@@ -11,15 +11,15 @@ from pathlib import Path
 
 from autograder.scoring.course_config import CourseConfig
 from autograder.scoring.csv_writer import csv_text
-from autograder.scoring.formats import (
+from autograder.scoring.grades import StudentGrade
+from facekit.base.contract import (
     CANVAS_IDENTITY_COLUMNS,
     GRADESCOPE_COLUMNS,
     TASKS,
     grades_columns,
 )
-from autograder.scoring.grades import StudentGrade
-from facekit.files import replacing
-from facekit.spreadsheet import inert_cell
+from facekit.base.files import replacing
+from facekit.base.spreadsheet import inert_cell
 
 EXPORT_FORMATS = ("generic", "canvas", "gradescope")
 """Values of `facekit grades --format`; canvas and gradescope need a roster."""

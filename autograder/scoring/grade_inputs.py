@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.scoring.course_config import CourseConfig
-from autograder.scoring.csv_reader import CsvRows, read_text
-from autograder.scoring.errors import GradesInputError, ProblemList
+from facekit.base.csv_reader import CsvRows, read_text
+from facekit.base.errors import GradesInputError, ProblemList
 
 ROSTER_REQUIRED = ("student", "lms_id", "leaderboard_name")
 ROSTER_OPTIONAL = ("sis_user_id", "sis_login_id", "section", "email")

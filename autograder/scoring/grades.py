@@ -12,20 +12,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.scoring.course_config import CourseConfig
-from autograder.scoring.csv_reader import CsvRows, read_text
-from autograder.scoring.errors import ProblemList
-from autograder.scoring.formats import (
-    GRADEBOOK_STUDENT_COLUMN,
-    GRADEBOOK_TOTAL_COLUMN,
-    LEADERBOARD_EXPORT_COLUMNS,
-    TASKS,
-)
 from autograder.scoring.grade_inputs import (
     Override,
     RosterEntry,
     number_cell,
     raise_if_any,
 )
+from facekit.base.contract import (
+    GRADEBOOK_STUDENT_COLUMN,
+    GRADEBOOK_TOTAL_COLUMN,
+    LEADERBOARD_EXPORT_COLUMNS,
+    TASKS,
+)
+from facekit.base.csv_reader import CsvRows, read_text
+from facekit.base.errors import ProblemList
 
 _TOLERANCE = 1e-6  # points are decimals written by another program: allow float noise
 _TOTAL_TOLERANCE = 0.01  # per component: a total of components rounded to 2 decimals

@@ -3,16 +3,16 @@
 from pathlib import Path
 
 from autograder.scoring.csv_writer import csv_text
-from autograder.scoring.errors import InvalidSubmission, KeysError
-from autograder.scoring.formats import (
+from autograder.scoring.submission import parse_submission
+from autograder.scoring.task_metrics import DEFAULT_METRICS, TaskMetric, describe_metric
+from facekit.base.contract import (
     KAGGLE_SOLUTION_COLUMNS,
     SAMPLE_SUBMISSION_FILES,
     SUBMISSION_COLUMNS,
     TASKS,
 )
-from autograder.scoring.keys import Keys, load_keys
-from autograder.scoring.submission import parse_submission
-from autograder.scoring.task_metrics import DEFAULT_METRICS, TaskMetric, describe_metric
+from facekit.base.errors import InvalidSubmission, KeysError
+from facekit.base.keys import Keys, load_keys
 
 KAGGLE_METRICS = {"accuracy": "Categorization Accuracy", "roc_auc": "AUC"}
 """Kaggle's built-in metric for each metric that has one."""

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from autograder.scoring.metrics import RocCurve
 from autograder.scoring.score import TaskScore
+from facekit.base.metrics import RocCurve
 
 
 def format_score(score: TaskScore, filename: str) -> str:

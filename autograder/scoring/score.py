@@ -5,9 +5,6 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
-from autograder.scoring.keys import Keys, check_task, load_keys
-from autograder.scoring.metrics import equal_error_rate, roc_curves, tar_at_far
 from autograder.scoring.submission import Submission, parse_submission
 from autograder.scoring.task_metrics import (
     DEFAULT_METRICS,
@@ -16,6 +13,9 @@ from autograder.scoring.task_metrics import (
     classification_figures,
     verification_figures,
 )
+from facekit.base.csv_reader import DEFAULT_MAX_BYTES
+from facekit.base.keys import Keys, check_task, load_keys
+from facekit.base.metrics import equal_error_rate, roc_curves, tar_at_far
 
 TAR_FAR = 1e-3
 """False accept rate at which the true accept rate is reported (as details["tar_at_far_1e-3"])."""

@@ -7,17 +7,17 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from autograder.scoring.columnar import all_in, plain_columns, positions
-from autograder.scoring.csv_reader import (
+from facekit.base.columnar import all_in, plain_columns, positions
+from facekit.base.contract import SUBMISSION_COLUMNS
+from facekit.base.csv_reader import (
     DEFAULT_MAX_BYTES,
     CsvRows,
     check_bytes,
     decode_text,
     read_bytes,
 )
-from autograder.scoring.errors import InvalidSubmission, ProblemList
-from autograder.scoring.formats import SUBMISSION_COLUMNS
-from autograder.scoring.keys import Keys
+from facekit.base.errors import InvalidSubmission, ProblemList
+from facekit.base.keys import Keys
 
 _EXAMPLES_SHOWN = 5
 

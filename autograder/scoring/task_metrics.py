@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder.scoring.formats import METRICS, TASKS
-from autograder.scoring.metrics import (
+from facekit.base.contract import METRICS, TASKS
+from facekit.base.metrics import (
     RocCurve,
     accuracy,
     best_threshold_accuracy,

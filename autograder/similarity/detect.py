@@ -20,7 +20,7 @@ from autograder.similarity.fingerprint import (
 )
 from autograder.similarity.rank import PairScore, drop_common, rank_pairs
 from autograder.similarity.report import write_report
-from facekit.paths import HANDOUT_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 from copydetect import CodeFingerprint
 from copydetect.utils import get_token_coverage
 
-from autograder.extract import NotebookError, extract_student_module, read_notebook
+from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
 
 NOISE_TOKENS = 25  # k: shorter common runs (one call, one assignment) are never evidence
 GUARANTEE_TOKENS = 30  # any shared run this long is always found (window = 30 - 25 + 1)

@@ -21,8 +21,8 @@ from copydetect.utils import highlight_overlap
 
 from autograder.similarity.fingerprint import Fingerprint
 from autograder.similarity.rank import PairScore
-from facekit.files import replacing
-from facekit.spreadsheet import inert_cell
+from facekit.base.files import replacing
+from facekit.base.spreadsheet import inert_cell
 
 PAIRS_CSV = "pairs.csv"
 INDEX_HTML = "index.html"

@@ -2,7 +2,7 @@
 
 import argparse
 
-from facekit.training.cli import add_train_arguments, run_train
+from facekit.cli.train import add_train_arguments, run_train
 
 
 def main() -> int:

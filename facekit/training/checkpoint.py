@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from facekit.files import replacing
+from facekit.base.files import replacing
 
 FORMAT = "facekit-checkpoint-1"
 

@@ -11,7 +11,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
-from facekit.training.inference import IMAGE_SIZE, MEAN, STD, Preprocessing
+from facekit.sandbox_side.inference import IMAGE_SIZE, MEAN, STD, Preprocessing
 
 
 class ConfigError(Exception):

@@ -13,9 +13,9 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from torchvision.datasets.folder import find_classes
 from torchvision.transforms import v2
 
-from data_tools.layout import CLS_DEV, CLS_TEST, CLS_TRAIN, SAMPLE_CLS, is_image_name
+from facekit.base.layout import CLS_DEV, CLS_TEST, CLS_TRAIN, SAMPLE_CLS, is_image_name
+from facekit.sandbox_side.inference import eval_image, read_image, read_rows
 from facekit.training.config import DataConfig
-from facekit.training.inference import eval_image, read_image, read_rows
 
 
 class DataError(Exception):

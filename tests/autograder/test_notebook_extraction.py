@@ -7,8 +7,8 @@ import os
 import nbformat
 import pytest
 
-from autograder import extract
-from autograder.extract import (
+from facekit.notebook import extract
+from facekit.notebook.extract import (
     NotebookError,
     extract_module,
     extract_student_module,
@@ -480,7 +480,7 @@ def all_metadata_stripped(nb):
 def test_notebook_written_as_students_do_gets_full_marks(rewrite, tmp_path):
     """Does the reference, rewritten as students write notebooks, score 100 with a note?"""
     from autograder.judge import grade_notebook
-    from facekit.paths import SOLUTION_NOTEBOOK
+    from facekit.base.paths import SOLUTION_NOTEBOOK
 
     nb = read_notebook(SOLUTION_NOTEBOOK)
     expected_note = rewrite(nb)
@@ -497,7 +497,7 @@ def test_notebook_written_as_students_do_gets_full_marks(rewrite, tmp_path):
 def test_enormous_expression_costs_only_its_cell(tmp_path):
     """Does an expression too deep to parse zero its own component, naming the cell, and no more?"""
     from autograder.judge import grade_notebook
-    from facekit.paths import SOLUTION_NOTEBOOK
+    from facekit.base.paths import SOLUTION_NOTEBOOK
 
     nb = read_notebook(SOLUTION_NOTEBOOK)
     find_cell(nb, "center_loss").source += "\nSCALE = " + "1+" * 60_000 + "1"

@@ -4,7 +4,7 @@ import importlib.util
 
 import pytest
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 BENCHMARKS = REPO_ROOT / "benchmarks"
 

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 from facekit.training.config import load_config
 
 LFW_CONFIG = REPO_ROOT / "configs" / "lfw.toml"

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 SUITE = REPO_ROOT / "benchmarks" / "gpu_suite.sh"
 

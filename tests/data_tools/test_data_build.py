@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data_tools import layout
 from data_tools.build import BuildConfig, build_competition
 from data_tools.check import check_competition
 from data_tools.errors import DataToolsError
 from data_tools.reencode import reencode_image
-from facekit.cli import main
-from facekit.files import file_sha256
+from facekit.base import layout
+from facekit.base.files import file_sha256
+from facekit.cli.main import main
 
 SMALL = {"ver_identities": 4, "val_pairs": 20, "test_pairs": 30}
 

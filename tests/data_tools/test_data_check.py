@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
-from data_tools import layout
 from data_tools.check import Problem, check_competition
 from data_tools.errors import DataToolsError
-from facekit.cli import main
+from facekit.base import layout
+from facekit.cli.main import main
 
 
 def read_rows(path):

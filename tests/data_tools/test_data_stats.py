@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from data_tools import layout
 from data_tools.errors import DataToolsError
 from data_tools.stats import competition_stats, format_stats, plot_stats
-from facekit.cli import main
+from facekit.base import layout
+from facekit.cli.main import main
 
 
 def test_stats_agree_with_the_manifest(built_competition):

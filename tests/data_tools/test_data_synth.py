@@ -6,7 +6,7 @@ from PIL import Image
 from data_tools import synth
 from data_tools.errors import DataToolsError
 from data_tools.synth import generate_identities, identity_name
-from facekit.cli import main
+from facekit.cli.main import main
 
 
 def test_layout_is_identity_folders_of_jpegs(synth_source):

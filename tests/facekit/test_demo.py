@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from autograder.batch import GRADED, Outcome
+from facekit.base.paths import REPO_ROOT
 from facekit.demo import MARKER, DemoConfig, DemoError, prepare_output, run_demo_command
-from facekit.paths import REPO_ROOT
 
 
 def readme_demo_command() -> list[str]:
@@ -59,12 +59,12 @@ def test_failed_demo_says_which_step_and_which_score(tmp_path, monkeypatch, caps
     import data_tools.build
     import data_tools.check
     import data_tools.synth
-    import facekit.release
+    import facekit.notebook.release
 
     monkeypatch.setattr(data_tools.synth, "generate_identities", lambda *args: None)
     monkeypatch.setattr(data_tools.build, "build_competition", lambda *args: None)
     monkeypatch.setattr(data_tools.check, "check_competition", lambda *args: [])
-    monkeypatch.setattr(facekit.release, "write_handout", lambda out: out)
+    monkeypatch.setattr(facekit.notebook.release, "write_handout", lambda out: out)
     outcomes = [
         Outcome("reference", "ref", GRADED, total=40.0, max_total=100.0, reason="boom: no torch"),
         Outcome("handout", "handout", GRADED, total=0.0, max_total=100.0),

@@ -3,7 +3,7 @@
 import re
 import tomllib
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 LIST_ITEM = re.compile(r"^\s*-\s+(\S+)\s*$")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from facekit.files import replacing
+from facekit.base.files import replacing
 
 
 def test_success_replaces_the_file(tmp_path):

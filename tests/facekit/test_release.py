@@ -7,9 +7,9 @@ import nbformat
 import pytest
 import torch
 
-from autograder.extract import extract_module, import_module_from_source, read_notebook
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.release import (
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import extract_module, import_module_from_source, read_notebook
+from facekit.notebook.release import (
     BEGIN_SOLUTION,
     END_SOLUTION,
     ReleaseError,

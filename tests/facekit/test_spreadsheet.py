@@ -2,7 +2,7 @@
 
 import pytest
 
-from facekit.spreadsheet import inert_cell
+from facekit.base.spreadsheet import inert_cell
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from facekit.untrusted import (
+from facekit.base.untrusted import (
     UntrustedFileError,
     json_depth,
     load_untrusted_json,

@@ -8,7 +8,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from facekit.reference import load_reference
+from facekit.notebook.reference import load_reference
 
 
 @pytest.fixture(scope="session")

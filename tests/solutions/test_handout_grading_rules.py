@@ -11,14 +11,14 @@ import re
 
 import nbformat
 
-from autograder.extract import read_notebook
 from autograder.judge.judge import default_limits
 from autograder.judge.rubric import Case, Component, load_rubric
 from autograder.judge.runner import CASE_SECONDS
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.rescore.grade_model import load_course_config
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.training.cli import DEFAULT_COURSE_CONFIG
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.cli.train import DEFAULT_COURSE_CONFIG
+from facekit.notebook.extract import read_notebook
 
 BEGIN = (
     "<!-- grading-rules: generated from autograder/judge/rubric.toml and the kit's limits by "

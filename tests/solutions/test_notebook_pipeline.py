@@ -21,9 +21,9 @@ from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell
 from PIL import Image
 
-from facekit.cli import main as facekit
-from facekit.paths import SOLUTION_NOTEBOOK
-from facekit.training import inference
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main as facekit
+from facekit.sandbox_side import inference
 
 IDENTITIES = ("alice", "bob", "carol")
 TEST_IMAGES = 5

@@ -9,8 +9,8 @@ import copy
 import nbformat
 import pytest
 
-from autograder.extract import is_export_cell
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import is_export_cell
 
 SELF_CHECK_TAG = "self-check"
 HELPERS_ID = "check_helpers"
@@ -80,7 +80,7 @@ def handout_outcomes(execute_notebook, tmp_path_factory):
     if HANDOUT_NOTEBOOK.is_file():
         handout = nbformat.read(HANDOUT_NOTEBOOK, as_version=4)
     else:
-        from facekit.release import build_handout
+        from facekit.notebook.release import build_handout
 
         handout = nbformat.reads(build_handout(SOLUTION_NOTEBOOK), as_version=4)
     notebook = module_and_checks(handout)

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.extract import is_export_cell, read_notebook
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.notebook.extract import is_export_cell, read_notebook
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 JUDGE_VARIANTS = Path(__file__).parents[1] / "autograder" / "judge" / "test_judge_variants.py"

@@ -6,9 +6,9 @@ import inspect
 import pytest
 import torch
 
-from autograder.extract import read_notebook
 from autograder.judge import compare
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import read_notebook
 
 # Definitions the check_helpers cell carries over from autograder/judge/compare.py.
 SHARED_DEFINITIONS = ("Mismatch", "_index", "_where", "_nonfinite_counts", "compare_tensors")

@@ -6,8 +6,8 @@ import inspect
 import nbformat
 import pytest
 
-from autograder.extract import extract_module, is_export_cell
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import extract_module, is_export_cell
 
 # DESIGN.md's contract: class name -> {method: "(parameters)"}.
 CONTRACT = {

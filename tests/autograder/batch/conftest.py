@@ -12,7 +12,7 @@ import pytest
 
 from autograder.batch import find_submissions, grade_batch
 from autograder.sandbox import REPO_ROOT, Limits
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 
 @pytest.fixture(scope="session")
@@ -20,7 +20,7 @@ def handout_text() -> str:
     """The student handout (stubs only): the committed one, else built from the source."""
     if HANDOUT_NOTEBOOK.is_file():
         return HANDOUT_NOTEBOOK.read_text(encoding="utf-8")
-    from facekit.release import build_handout
+    from facekit.notebook.release import build_handout
 
     return build_handout(SOLUTION_NOTEBOOK)
 

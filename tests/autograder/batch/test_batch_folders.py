@@ -22,7 +22,7 @@ from autograder.batch import (
     report_folder,
     write_gradebook,
 )
-from facekit.spreadsheet import FORMULA_PREFIXES
+from facekit.base.spreadsheet import FORMULA_PREFIXES
 
 ODD_NAMES = [
     GRADEBOOK_NAME,

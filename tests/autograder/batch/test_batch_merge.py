@@ -14,8 +14,8 @@ from autograder.batch import (
     find_submissions,
     grade_batch,
 )
-from facekit.cli import main
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main
 
 
 def write(path, text="{"):

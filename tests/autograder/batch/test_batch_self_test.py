@@ -20,8 +20,8 @@ from autograder.batch import (
 )
 from autograder.judge import CaseResult, ComponentResult, StudentReport
 from autograder.sandbox import Limits
-from facekit.cli import main
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main
 
 TOO_LITTLE_MEMORY = Limits(memory_bytes=2**30, cpu_seconds=30, wall_seconds=60.0)
 

@@ -12,7 +12,7 @@ from autograder.gradescope.bundle import (
     pinned_requirements,
     released_version,
 )
-from facekit.cli import main as facekit
+from facekit.cli.main import main as facekit
 
 
 @pytest.fixture(scope="module")

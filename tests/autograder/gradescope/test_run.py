@@ -20,8 +20,8 @@ from autograder.gradescope.bundle import BUNDLE_NAME, SETTINGS_NAME
 from autograder.gradescope.run import SubmissionError, choose_notebook, with_visibility
 from autograder.gradescope.settings import GradescopeSettings
 from autograder.judge import CaseResult, ComponentResult, StudentReport
-from facekit.cli import main as facekit
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.cli.main import main as facekit
 
 # The bundle under test hides one component until it is published and the rest until the due date.
 SETTINGS = GradescopeSettings("after_due_date", "after_due_date", {"network": "after_published"})

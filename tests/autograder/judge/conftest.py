@@ -8,9 +8,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.extract import read_notebook
 from autograder.judge.rubric import load_rubric
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import read_notebook
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 
@@ -97,7 +97,7 @@ def handout_path(tmp_path, needs):
     """The released handout; built from the source with nbgrader when not committed yet."""
     if HANDOUT_NOTEBOOK.is_file():
         return HANDOUT_NOTEBOOK
-    from facekit.release import build_handout
+    from facekit.notebook.release import build_handout
 
     path = tmp_path / "hw2p2.ipynb"
     path.write_text(build_handout(), encoding="utf-8")

@@ -15,7 +15,7 @@ from safetensors.torch import save_file
 
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.runner import _read_answer, _read_cell_errors
-from autograder.judge.worker_main import Status
+from facekit.sandbox_side.judge_worker import Status
 
 
 def write_answer(directory, record, tensors=None, raw_tensors: bytes | None = None):

@@ -2,7 +2,7 @@
 
 import nbformat
 
-from autograder.extract import extract_student_module
+from facekit.notebook.extract import extract_student_module
 
 CONTRACT = {"arcface": "ArcFace", "center_loss": "CenterLoss"}
 

@@ -13,7 +13,7 @@ from autograder.judge.findings import Pattern, describe_difference
 from autograder.judge.hints import HINTS
 from autograder.judge.prepare import prepare_cases, prepared_cases
 from autograder.judge.rubric import load_rubric
-from facekit.reference import load_reference
+from facekit.notebook.reference import load_reference
 
 NUMBER = re.compile(r"[-+]?\d*\.?\d+(?:e[-+]?\d+)?")
 

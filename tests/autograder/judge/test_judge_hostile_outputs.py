@@ -13,14 +13,14 @@ import pytest
 from autograder.judge import grade_notebook
 from autograder.judge.prepare import prepared_cases
 from autograder.judge.runner import _died
-from autograder.judge.worker_main import Status
 from autograder.sandbox import SandboxResult
-from facekit.reference import load_reference
+from facekit.notebook.reference import load_reference
+from facekit.sandbox_side.judge_worker import Status
 
 CHEATERS = Path(__file__).parents[1] / "batch" / "cheaters"
 # What each sabotage becomes. Links and FIFOs never leave the sandbox (its work folder is copied
 # back as regular files only), so the answer is simply missing; what does come back is read as
-# hostile data (facekit.untrusted) and refused with the reason.
+# hostile data (facekit.base.untrusted) and refused with the reason.
 DROPPED = (Status.CRASHED, "exited without answering")
 SABOTAGE = {
     "replace_answers_with_fifos": DROPPED,

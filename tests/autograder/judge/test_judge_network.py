@@ -6,7 +6,7 @@ import pytest
 
 from autograder.judge import grade_notebook
 from autograder.judge.rubric import load_rubric
-from autograder.judge.worker_main import Mode
+from facekit.sandbox_side.judge_worker import Mode
 
 TORCHVISION_STYLE = '''
 class Network(nn.Module):

@@ -11,7 +11,7 @@ import pytest
 
 from autograder.judge import grade_notebook
 from autograder.judge.policy import violations
-from facekit.reference import reference_source
+from facekit.notebook.reference import reference_source
 
 CLASSES = ("BasicBlock", "Bottleneck", "ConvNeXtBlock", "TripletLoss", "Network")
 HEADER = "import torch\nimport torchvision\nfrom torch import nn\nimport torch.nn.functional as F\n"

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from facekit.cli import main
-from facekit.paths import HANDOUT_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK
+from facekit.cli.main import main
 
 
 @pytest.mark.slow

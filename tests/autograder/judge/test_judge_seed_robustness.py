@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder.extract import extract_module, import_module_from_source, read_notebook
 from autograder.judge.judge import _judge_case
 from autograder.judge.prepare import prepared_cases
 from autograder.judge.rubric import load_rubric
 from autograder.judge.runner import Answer
-from autograder.judge.worker_main import CaseFailure, Status, run_case
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.notebook.extract import extract_module, import_module_from_source, read_notebook
+from facekit.sandbox_side.judge_worker import CaseFailure, Status, run_case
 
 SEEDS = range(2000, 2008)
 

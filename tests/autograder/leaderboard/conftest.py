@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PG_INITDB = next(iter(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True)), None)

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from sqlalchemy import create_engine, text
 
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 STUDENTS = ["ann", "ben", "cat"]
 

@@ -157,7 +157,7 @@ def test_released_feedback_page(checked_backend, live_servers, page, tmp_path):
     """Does a student reach their released feedback from their page, escaped, with the
     tests that are not visible yet left out?"""
     from autograder.judge.report import CaseResult, ComponentResult, StudentReport
-    from facekit.cli import main as facekit_main
+    from facekit.cli.main import main as facekit_main
 
     server = live_servers(checked_backend, "feedback", ["uma", "vic"], 5)
     margin = CaseResult(

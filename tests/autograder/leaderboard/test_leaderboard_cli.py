@@ -4,7 +4,7 @@ import stat
 
 import pytest
 
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:

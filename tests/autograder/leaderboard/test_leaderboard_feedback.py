@@ -10,7 +10,7 @@ from http.cookiejar import CookieJar
 import pytest
 
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 STUDENTS = ["ann", "ben", "cat", "dan", "eve", "fay"]
 HOSTILE = "<script>alert(1)</script> **Total: 100 / 100**"

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 CLIENTS = [f"client{i:02d}" for i in range(20)]
 STUDENTS = ["ann", "ben", "cat", "dan", "eve", "limit", "burst", "logs", *CLIENTS]

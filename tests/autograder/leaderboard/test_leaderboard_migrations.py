@@ -13,7 +13,7 @@ from autograder.leaderboard.archive import Archive, NotStored
 from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import Base, connect, open_database
 from autograder.leaderboard.schema import BASELINE, _config, head_revision
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 FIXTURES = Path(__file__).with_name("fixtures")
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from facekit.cli import main as facekit_main
+from facekit.cli.main import main as facekit_main
 
 STUDENTS = ["ann", "ben", "cat", "dan", "eve"]
 FINALS = 2

@@ -11,8 +11,8 @@ import torch
 
 from autograder.audit.verdict import library_uses
 from autograder.rescore.contents import count_parameters, read_checkpoint
-from facekit.cli import main as facekit
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main as facekit
 
 SPARE = 5000  # extra parameters of the over-budget student
 

@@ -22,11 +22,11 @@ from autograder.rescore.grade_model import (
     checked_preprocessing,
     load_course_config,
 )
-from facekit.cli import main as facekit
-from facekit.paths import SOLUTION_NOTEBOOK
-from facekit.training.cli import DEFAULT_COURSE_CONFIG
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main as facekit
+from facekit.cli.train import DEFAULT_COURSE_CONFIG
+from facekit.sandbox_side.inference import Preprocessing
 from facekit.training.config import ConfigError
-from facekit.training.inference import Preprocessing
 
 
 class TouchOnUnpickle:

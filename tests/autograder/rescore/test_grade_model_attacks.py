@@ -13,10 +13,10 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell
 
-from facekit.cli import main as facekit
-from facekit.paths import SOLUTION_NOTEBOOK
-from facekit.reference import load_reference
-from facekit.training.inference import Preprocessing, read_rows
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.main import main as facekit
+from facekit.notebook.reference import load_reference
+from facekit.sandbox_side.inference import Preprocessing, read_rows
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from autograder.sandbox import REPO_ROOT
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
 
 # Run by the interpreter under test, as the grader: its own sys.prefix and sys.path, and what a
 # sandboxed script run by it reports.

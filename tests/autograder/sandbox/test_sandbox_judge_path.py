@@ -8,7 +8,7 @@ import pytest
 
 from autograder.judge import runner
 from autograder.sandbox import REPO_ROOT, SandboxResult
-from facekit.paths import HANDOUT_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK
 
 # Defines every component by running the reference's own cells, read from solutions/.
 SOURCE = REPO_ROOT / "solutions" / "hw2p2_source.ipynb"

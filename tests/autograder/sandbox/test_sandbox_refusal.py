@@ -85,7 +85,7 @@ def test_grading_commands_refuse_with_exit_2_and_accept_the_flag(
     """Do `facekit grade` and `grade-model` refuse (exit 2, naming the protection and the flag,
     writing nothing) on a machine without a required protection, and get past the check when the
     TA names it in --allow-weaker-sandbox?"""
-    from facekit.cli import main
+    from facekit.cli.main import main
 
     machine_without("memory_cgroup")
     notebook, out = tmp_path / "missing.ipynb", tmp_path / "out"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring import InvalidSubmission, score_submission
-from facekit.cli import main
+from facekit.cli.main import main
 
 # file in bad_submissions/, line, column, words the message must contain
 CORPUS = [

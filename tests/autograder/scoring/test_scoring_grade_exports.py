@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from facekit.cli import main
+from facekit.cli.main import main
 
 COURSE = """
 [components]

@@ -5,12 +5,12 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring.course_config import LeaderboardCutoffs, load_course_config
-from autograder.scoring.errors import CourseConfigError, GradesInputError
-from autograder.scoring.formats import grades_columns
 from autograder.scoring.grade_exports import grades_csv
 from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
-from facekit.cli import main
+from facekit.base.contract import grades_columns
+from facekit.base.errors import CourseConfigError, GradesInputError
+from facekit.cli.main import main
 
 CONFIG = """
 [components]
@@ -212,7 +212,7 @@ def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
 def test_one_course_file_for_every_tool(tmp_path: Path) -> None:
     """grades and grade-model read the same course file, each ignoring the other's tables."""
     from autograder.rescore.grade_model import load_course_config as load_grade_model_config
-    from facekit.paths import REPO_ROOT
+    from facekit.base.paths import REPO_ROOT
 
     course = tmp_path / "course.toml"
     shared = (REPO_ROOT / "configs" / "grade_model.toml").read_text()

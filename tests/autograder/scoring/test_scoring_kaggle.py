@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring import KeysError, score_submission
-from facekit.cli import main
+from facekit.cli.main import main
 
 
 def _rows(path: Path) -> list[list[str]]:

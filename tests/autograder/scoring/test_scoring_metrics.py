@@ -5,7 +5,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 from sklearn.metrics import roc_curve as sklearn_roc_curve
 
-from autograder.scoring.metrics import (
+from facekit.base.metrics import (
     accuracy,
     equal_error_rate,
     roc_auc,

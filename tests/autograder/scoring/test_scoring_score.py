@@ -9,7 +9,7 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from autograder.scoring import InvalidSubmission, KeysError, TaskScore, score_submission
-from facekit.cli import main
+from facekit.cli.main import main
 
 VERIFICATION = b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
 CLASSIFICATION = (
@@ -139,9 +139,9 @@ def test_quoted_fields_are_accepted(keys_dir: Path) -> None:
 @pytest.mark.parametrize("order", ["keys", "reversed"])
 def test_fast_and_checked_paths_agree(task: str, order: str, keys_dir: Path) -> None:
     """The columnar path for clean files gives exactly the row-by-row checker's values."""
-    from autograder.scoring.errors import ProblemList
-    from autograder.scoring.keys import load_keys
     from autograder.scoring.submission import _checked_values, _plain_values
+    from facekit.base.errors import ProblemList
+    from facekit.base.keys import load_keys
 
     keys = load_keys(task, keys_dir)
     header, *rows = (CLASSIFICATION if task == "classification" else VERIFICATION).decode().split()
@@ -168,7 +168,7 @@ def test_fast_and_checked_paths_agree(task: str, order: str, keys_dir: Path) -> 
 def test_irregular_files_leave_the_fast_path(text: str) -> None:
     """Quotes, blank lines, uneven rows, spaced headers, bare CR, empty or odd numbers, bad UTF-8:
     left to the precise reader."""
-    from autograder.scoring.columnar import plain_columns
+    from facekit.base.columnar import plain_columns
 
     data = text.encode("latin-1")
     assert plain_columns(data, ("pair_id", "score"), {"score": pa.float64()}) is None
@@ -176,8 +176,8 @@ def test_irregular_files_leave_the_fast_path(text: str) -> None:
 
 def test_bad_corpus_never_takes_the_fast_path(bad_submissions: Path, keys_dir: Path) -> None:
     """No defective file of the corpus is accepted by the columnar path."""
-    from autograder.scoring.keys import load_keys
     from autograder.scoring.submission import _plain_values
+    from facekit.base.keys import load_keys
 
     for path in sorted(bad_submissions.iterdir()):
         keys = load_keys(
@@ -224,9 +224,9 @@ ODD_NUMBERS += ["1e-400", "1E5", "INF", "0.5\x0b", "\u0663", "\uff11"]
 @pytest.mark.parametrize("text", ODD_NUMBERS)
 def test_fast_path_never_accepts_what_the_checker_refuses(text: str, keys_dir: Path) -> None:
     """For odd score spellings the columnar path either steps aside or agrees exactly."""
-    from autograder.scoring.errors import ProblemList
-    from autograder.scoring.keys import load_keys
     from autograder.scoring.submission import _checked_values, _plain_values
+    from facekit.base.errors import ProblemList
+    from facekit.base.keys import load_keys
 
     keys = load_keys("verification", keys_dir)
     data = VERIFICATION.decode().replace("p1,0.9", f"p1,{text}")
@@ -255,9 +255,9 @@ ODD_FILES = [
 @pytest.mark.parametrize("data", ODD_FILES, ids=range(len(ODD_FILES)))
 def test_fast_path_agrees_on_odd_files(data: bytes, keys_dir: Path) -> None:
     """Odd line ends, fields and rows: the columnar path steps aside or agrees exactly."""
-    from autograder.scoring.errors import ProblemList
-    from autograder.scoring.keys import load_keys
     from autograder.scoring.submission import _checked_values, _plain_values
+    from facekit.base.errors import ProblemList
+    from facekit.base.keys import load_keys
 
     keys = load_keys("verification", keys_dir)
     fast = _plain_values(keys, data)

@@ -13,8 +13,8 @@ from autograder.scoring import (
     score_submission,
 )
 from autograder.scoring.kaggle import evaluation_markdown
-from autograder.scoring.metrics import best_threshold_accuracy, equal_error_rate, roc_curve
-from facekit.cli import main
+from facekit.base.metrics import best_threshold_accuracy, equal_error_rate, roc_curve
+from facekit.cli.main import main
 
 VERIFICATION = b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
 LABELS = np.array([1, 0, 1, 0, 1, 0, 0, 1], dtype=bool)

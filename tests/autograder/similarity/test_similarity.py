@@ -8,11 +8,11 @@ import nbformat
 import pytest
 import torch
 
-from autograder.extract import extract_module, import_module_from_source
 from autograder.similarity.detect import SimilarityOptions, detect_similarity
-from facekit.cli import main
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.reference import load_reference
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.cli.main import main
+from facekit.notebook.extract import extract_module, import_module_from_source
+from facekit.notebook.reference import load_reference
 
 INDEPENDENT = 32
 PLANTED = {  # copier -> victim

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 from facekit.training.config import ConfigError, TrainConfig, describe_fields, load_config
 
 SHIPPED = sorted((REPO_ROOT / "configs").glob("*.toml"))
@@ -15,7 +15,7 @@ TRAINING_CONFIGS = [path for path in SHIPPED if path.name not in OTHER_TOOLS]
 @pytest.mark.parametrize("path", TRAINING_CONFIGS, ids=lambda path: path.name)
 def test_shipped_configs_parse(path: Path):
     """Does every shipped training config load and build a Network the reference accepts?"""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
     from facekit.training.objective import network_kwargs
 
     config = load_config(path)
@@ -74,7 +74,7 @@ def test_integers_are_accepted_for_floats(tmp_path: Path):
 
 def test_unknown_network_option_is_named(tmp_path: Path):
     """Is a typo in model.options refused with the Network's real parameter names?"""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
     from facekit.training.objective import network_kwargs
 
     path = tmp_path / "typo.toml"

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from autograder.scoring import score_submission
-from facekit.cli import main as facekit
-from facekit.paths import REPO_ROOT
-from facekit.training.inference import Preprocessing
+from facekit.base.paths import REPO_ROOT
+from facekit.cli.main import main as facekit
+from facekit.sandbox_side.inference import Preprocessing
 from facekit.training.trainer import METRICS_COLUMNS
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from facekit.cli import main as facekit
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
+from facekit.cli.main import main as facekit
 
 pytestmark = pytest.mark.slow
 

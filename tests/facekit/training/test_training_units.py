@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from facekit.training import inference
+from facekit.sandbox_side import inference
 from facekit.training.config import TrainConfig
 from facekit.training.ema import ModelEma
 from facekit.training.trainer import lr_factor
@@ -60,7 +60,7 @@ def test_normalize_keeps_channels_last():
 @pytest.mark.parametrize("aux", ["none", "center", "triplet"])
 def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str):
     """Does every head and auxiliary loss give a finite loss and gradients in bf16 on CPU?"""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
     from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
 
     config = TrainConfig()
@@ -114,7 +114,7 @@ def test_identity_batches_need_a_multiple_of_k():
 
 def test_margin_warms_up_linearly_per_epoch():
     """m grows as m * epoch / warm-up epochs from 0, then stays at the configured m."""
-    from facekit.reference import load_reference
+    from facekit.notebook.reference import load_reference
     from facekit.training.objective import TrainingModel
 
     config = TrainConfig()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from facekit.cli import main as facekit
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
+from facekit.cli.main import main as facekit
 
 TINY_CONFIG = REPO_ROOT / "configs" / "tiny_cpu.toml"
 

@@ -11,15 +11,15 @@ from collections.abc import Sequence
 
 # Modules that expose `register(subcommands)`, in the order their commands appear in --help.
 COMMAND_MODULES = (
-    "data_tools.cli",
-    "facekit.release_cli",
-    "autograder.grade_cli",
-    "autograder.similarity.cli",
-    "autograder.audit.cli",
-    "autograder.gradescope.cli",
-    "autograder.scoring.cli",
-    "autograder.leaderboard.cli",
-    "facekit.training.cli",
+    "facekit.cli.data",
+    "facekit.cli.release",
+    "facekit.cli.grade",
+    "facekit.cli.similarity",
+    "facekit.cli.audit",
+    "facekit.cli.gradescope",
+    "facekit.cli.score",
+    "facekit.cli.leaderboard",
+    "facekit.cli.train",
     "facekit.demo",
 )
 

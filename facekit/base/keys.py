@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from autograder.scoring.columnar import all_distinct, all_in, plain_columns
-from autograder.scoring.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
-from autograder.scoring.errors import KeysError, ProblemList
-from autograder.scoring.formats import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
+from facekit.base.columnar import all_distinct, all_in, plain_columns
+from facekit.base.contract import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
+from facekit.base.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
+from facekit.base.errors import KeysError, ProblemList
 
 _NO_SIZE_LIMIT = 1 << 62
 

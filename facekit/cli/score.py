@@ -8,8 +8,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.scoring.csv_reader import DEFAULT_MAX_BYTES
-from autograder.scoring.formats import TASKS
+from facekit.base.contract import TASKS
+from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 
 EXIT_INVALID_INPUT = 1
 EXIT_USAGE = 2  # also staff setup: answer keys, course file
@@ -23,12 +23,12 @@ def _fail(command: str, message: str, code: int) -> int:
 
 def _score(args: argparse.Namespace) -> int:
     from autograder.scoring.course_config import load_task_metrics
-    from autograder.scoring.errors import CourseConfigError, InvalidSubmission, KeysError
-    from autograder.scoring.keys import load_keys
-    from autograder.scoring.metrics import roc_auc, roc_curve
     from autograder.scoring.report import format_score, save_roc_plot
     from autograder.scoring.score import score_parsed
     from autograder.scoring.submission import parse_submission
+    from facekit.base.errors import CourseConfigError, InvalidSubmission, KeysError
+    from facekit.base.keys import load_keys
+    from facekit.base.metrics import roc_auc, roc_curve
 
     if args.plot is not None and args.task != "verification":
         return _fail(
@@ -65,10 +65,10 @@ def _score(args: argparse.Namespace) -> int:
 
 def _grades(args: argparse.Namespace) -> int:
     from autograder.scoring.course_config import load_course_config
-    from autograder.scoring.errors import CourseConfigError, GradesInputError
     from autograder.scoring.grade_exports import grades_rows, write_grades
     from autograder.scoring.grade_inputs import read_manual, read_overrides, read_roster
     from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
+    from facekit.base.errors import CourseConfigError, GradesInputError
 
     if args.format != "generic" and args.roster is None:
         return _fail("grades", f"--format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
@@ -116,8 +116,8 @@ def _grades(args: argparse.Namespace) -> int:
 
 def _kaggle_bundle(args: argparse.Namespace) -> int:
     from autograder.scoring.course_config import load_task_metrics
-    from autograder.scoring.errors import CourseConfigError, KeysError
     from autograder.scoring.kaggle import write_kaggle_bundle
+    from facekit.base.errors import CourseConfigError, KeysError
 
     try:
         written = write_kaggle_bundle(

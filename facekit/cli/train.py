@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 CONFIGS_DIR = REPO_ROOT / "configs"
 DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "grade_model.toml"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SOLUTION_NOTEBOOK = REPO_ROOT / "solutions" / "hw2p2_source.ipynb"
 HANDOUT_NOTEBOOK = REPO_ROOT / "handout" / "hw2p2.ipynb"
 SOLUTIONS_DIR = SOLUTION_NOTEBOOK.parent

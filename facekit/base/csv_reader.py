@@ -10,8 +10,8 @@ import io
 from collections.abc import Iterator
 from pathlib import Path
 
-from autograder.scoring.errors import ProblemList
-from autograder.scoring.formats import SUBMISSION_COLUMNS
+from facekit.base.contract import SUBMISSION_COLUMNS
+from facekit.base.errors import ProblemList
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 """Largest submission accepted: a million verification rows take about 20 MB."""

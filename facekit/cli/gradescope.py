@@ -4,7 +4,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from facekit.paths import REPO_ROOT
+from facekit.base.paths import REPO_ROOT
 
 DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
 

@@ -5,7 +5,7 @@ working directory, which the trusted side filled with copies (never links) of
     job.json              Network keyword arguments, class count, preprocessing, batch size,
                           device, and the image file names in the order to embed them
     student_module.py     the student's notebook definitions (untrusted)
-    facekit_inference.py  a copy of facekit/training/inference.py (the shared preprocessing)
+    facekit_inference.py  a copy of facekit/sandbox_side/inference.py (the shared preprocessing)
     weights.safetensors   the checkpoint's Network weights (tensors only)
     images/<name>         every test and verification image, under opaque names, shuffled
 and writes one file, outputs.safetensors, holding tensors only:

@@ -3,7 +3,7 @@
 import argparse
 import sys
 
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -30,8 +30,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run_release(args: argparse.Namespace) -> int:
     """Build (or check) the handout and report the outcome."""
-    from autograder.extract import NotebookError
-    from facekit.release import ReleaseError, check_handout, write_handout
+    from facekit.notebook.extract import NotebookError
+    from facekit.notebook.release import ReleaseError, check_handout, write_handout
 
     try:
         if args.check:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.errors import LeaderboardError, SetupError
-from autograder.scoring.formats import TASKS
+from facekit.base.contract import TASKS
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.extract import cell_label, read_notebook
-from facekit.files import replacing
-from facekit.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.base.files import replacing
+from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
+from facekit.notebook.extract import cell_label, read_notebook
 
 ASSIGNMENT = "hw2p2"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"

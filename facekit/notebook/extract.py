@@ -22,7 +22,7 @@ from types import ModuleType
 
 import nbformat
 
-from facekit.untrusted import UntrustedFileError, json_depth, read_untrusted_bytes
+from facekit.base.untrusted import UntrustedFileError, json_depth, read_untrusted_bytes
 
 EXPORT_TAG = "export"
 # Bounds on what a submission may be: far above any honest notebook (even with image outputs,

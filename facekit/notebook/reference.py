@@ -8,8 +8,8 @@ import functools
 from pathlib import Path
 from types import ModuleType
 
-from autograder.extract import extract_module, import_module_from_source, read_notebook
-from facekit.paths import SOLUTION_NOTEBOOK
+from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.notebook.extract import extract_module, import_module_from_source, read_notebook
 
 REFERENCE_MODULE_NAME = "facekit_reference"
 

@@ -1,0 +1,3 @@
+"""Bottom layer: files, paths, errors, the competition contract, CSV reading, metrics.
+
+Imports nothing else of the kit."""

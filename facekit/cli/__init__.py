@@ -1,0 +1,1 @@
+"""Top layer: the `facekit` command line, one module per command."""
