@@ -1,6 +1,52 @@
-"""Domain errors of scoring: a student's bad submission versus a staff-side fault."""
+"""The kit's errors: one root, three kinds, one exit code per kind for every command.
+
+Every error the kit raises on purpose derives from exactly one kind:
+- `InputError` (exit 1): the person's input is invalid (a CSV, a notebook, a roster): they can fix
+  it. A flagged result (a model that does not reproduce) also exits 1, without an error.
+- `SetupError` (exit 2): usage or the staff's setup (keys, rubric, course file, a sandbox this
+  machine cannot give).
+- `KitFault` (exit 3): the kit's own fault (the grader cannot run the reference, a worker cannot
+  start). A grader fault is never a student's zero.
+`facekit.cli.main` turns each into `facekit <command>: <message>` and its exit code; this module
+is the one place that says which code means what.
+"""
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+EXIT_OK = 0
+
+
+class FacekitError(Exception):
+    """Root of the kit's errors. Raise one of its three kinds, never this class itself."""
+
+    exit_code: ClassVar[int]
+    kind: ClassVar[str]
+
+
+class InputError(FacekitError):
+    """The person's input is invalid (a CSV, a notebook, a roster): fixable by them."""
+
+    exit_code = 1
+    kind = "invalid input"
+
+
+class SetupError(FacekitError):
+    """Usage or the staff's setup (keys, rubric, course file, the machine) is wrong."""
+
+    exit_code = 2
+    kind = "usage or setup"
+
+
+class KitFault(FacekitError):
+    """The kit itself failed (the reference does not pass its own grader, a worker cannot start)."""
+
+    exit_code = 3
+    kind = "the kit's own fault"
+
+
+ERROR_KINDS: tuple[type[FacekitError], ...] = (InputError, SetupError, KitFault)
+"""Every kind, in exit-code order: what `facekit --help` and the README document."""
 
 MAX_PROBLEMS_SHOWN = 20
 """How many problems an error message lists before summarising the rest as 'and N more'."""
