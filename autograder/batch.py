@@ -74,7 +74,7 @@ class GraderFault(Exception):
 
 
 @dataclass(frozen=True)
-class Submission:
+class NotebookSubmission:
     """One notebook to grade and whose it is; `problem` says why it cannot be graded, if known
     from the folder alone (several notebooks, a link instead of a file)."""
 
@@ -155,13 +155,15 @@ def _nbgrader_folders(folder: Path) -> list[tuple[Path, list[Path] | None]] | No
     return None
 
 
-def _student_submission(student_dir: Path, assignments: list[Path] | None) -> Submission:
+def _student_submission(student_dir: Path, assignments: list[Path] | None) -> NotebookSubmission:
     """The one notebook to grade in submitted/<student>/<assignment>/ (only there, as nbgrader
     looks: a nested submitted/<other>/... is never another student's). Several notebooks: the
     one named like the handout; else this student's row says why none was graded."""
     student = student_from_name(student_dir.name)
     if not _plain_dir(student_dir):
-        return Submission(student, student_dir, f"{shown(student_dir)} is not a plain folder")
+        return NotebookSubmission(
+            student, student_dir, f"{shown(student_dir)} is not a plain folder"
+        )
     if assignments is None:
         assignments = [p for p in student_dir.iterdir() if p.name != ".ipynb_checkpoints"]
     notebooks = sorted(
@@ -173,7 +175,7 @@ def _student_submission(student_dir: Path, assignments: list[Path] | None) -> Su
     )
     named = [notebook for notebook in notebooks if notebook.name == HANDOUT_NOTEBOOK.name]
     if len(notebooks) == 1 or len(named) == 1:
-        return Submission(student, (named or notebooks)[0])
+        return NotebookSubmission(student, (named or notebooks)[0])
     listed = ", ".join(shown(n.relative_to(student_dir)) for n in notebooks[:5])
     problem = (
         f"no notebook in {shown(student_dir)}/<assignment>/"
@@ -181,22 +183,22 @@ def _student_submission(student_dir: Path, assignments: list[Path] | None) -> Su
         else f"{len(notebooks)} notebooks ({listed}) and not exactly one named "
         f"{HANDOUT_NOTEBOOK.name}: cannot tell which one to grade; submit only one"
     )
-    return Submission(student, student_dir, problem)
+    return NotebookSubmission(student, student_dir, problem)
 
 
-def _folder_submissions(folder: Path) -> list[Submission]:
+def _folder_submissions(folder: Path) -> list[NotebookSubmission]:
     nbgrader = _nbgrader_folders(folder)
     if nbgrader is not None:
         return [_student_submission(student, assignments) for student, assignments in nbgrader]
     found = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    return [Submission(student_from_name(notebook.stem), notebook) for notebook in found]
+    return [NotebookSubmission(student_from_name(notebook.stem), notebook) for notebook in found]
 
 
-def find_submissions(paths: Iterable[Path]) -> list[Submission]:
+def find_submissions(paths: Iterable[Path]) -> list[NotebookSubmission]:
     """Notebooks named directly or found under folders, one per student, sorted by student.
 
     In nbgrader's layout one student's folder only ever makes that student's row."""
-    submissions: list[Submission] = []
+    submissions: list[NotebookSubmission] = []
     for path in map(Path, paths):
         if path.is_dir():
             found = _folder_submissions(path)
@@ -204,10 +206,10 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
                 raise BatchError(f"{path}: no .ipynb notebooks in this folder")
             submissions.extend(found)
         elif path.is_file():
-            submissions.append(Submission(student_name(path.resolve()), path))
+            submissions.append(NotebookSubmission(student_name(path.resolve()), path))
         else:
             raise BatchError(f"{path}: no such notebook file or folder")
-    by_student: dict[str, Submission] = {}
+    by_student: dict[str, NotebookSubmission] = {}
     for submission in submissions:
         previous = by_student.setdefault(submission.student, submission)
         if previous.notebook.resolve() != submission.notebook.resolve():
@@ -302,7 +304,7 @@ def _notebook_problem(notebook: Path) -> str:
     return ""
 
 
-def _notebook_sha256(submission: Submission) -> str:
+def _notebook_sha256(submission: NotebookSubmission) -> str:
     """The notebook's identity for the cache; "" when it cannot be read as a plain file."""
     if submission.problem:
         return ""
@@ -315,7 +317,7 @@ def _notebook_sha256(submission: Submission) -> str:
 
 
 def grade_submission(
-    submission: Submission, out_dir: Path, limits: Limits | None, seed: int | None = None
+    submission: NotebookSubmission, out_dir: Path, limits: Limits | None, seed: int | None = None
 ) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
@@ -408,7 +410,7 @@ def _executor(jobs: int) -> concurrent.futures.Executor:
 
 
 def grade_batch(
-    submissions: Sequence[Submission],
+    submissions: Sequence[NotebookSubmission],
     out_dir: Path,
     *,
     jobs: int = 1,
@@ -439,7 +441,7 @@ def grade_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     records = _load_records(out_dir)
     outcomes: dict[str, Outcome] = {}
-    to_grade: list[tuple[Submission, str]] = []
+    to_grade: list[tuple[NotebookSubmission, str]] = []
     for submission in submissions:
         sha = _notebook_sha256(submission)
         previous = records.get(submission.student)

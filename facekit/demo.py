@@ -170,7 +170,7 @@ def _check_grades(outcomes) -> dict[str, dict[str, Any]]:
 
 def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
     """The demo's steps, each recording what it gave into `summary`."""
-    from autograder.batch import Submission, grade_batch
+    from autograder.batch import NotebookSubmission, grade_batch
     from autograder.scoring import score_submission
     from data_tools.build import BuildConfig, build_competition
     from data_tools.check import check_competition
@@ -201,7 +201,10 @@ def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
     handout = step(
         "release the handout", lambda: write_handout(out=out / "handout" / "hw2p2.ipynb")
     )
-    submissions = [Submission("reference", SOLUTION_NOTEBOOK), Submission("handout", handout)]
+    submissions = [
+        NotebookSubmission("reference", SOLUTION_NOTEBOOK),
+        NotebookSubmission("handout", handout),
+    ]
     summary["grades"] = step(
         "autograde the reference and the untouched handout",
         lambda: _check_grades(

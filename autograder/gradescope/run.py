@@ -136,13 +136,13 @@ def grade(notebook: Path, work: Path, allow_weaker: tuple[str, ...] = ()) -> dic
     """Gradescope results of `notebook` from the batch grader; None on a grader fault.
 
     `allow_weaker`: sandbox protections the container lacks that staff accept going without."""
-    from autograder.batch import GRADED, Submission, grade_batch  # noqa: PLC0415 - torch
+    from autograder.batch import GRADED, NotebookSubmission, grade_batch  # noqa: PLC0415 - torch
     from autograder.judge.judge import default_limits  # noqa: PLC0415
 
     graded = work / "graded"
     limits = dataclasses.replace(default_limits(), allow_weaker=tuple(allow_weaker))
     outcome = grade_batch(
-        [Submission(STUDENT, notebook)],
+        [NotebookSubmission(STUDENT, notebook)],
         graded,
         limits=limits,
         use_cache=False,

@@ -9,8 +9,8 @@ from autograder.batch import (
     GRADED,
     GRADER_ERROR,
     BatchError,
+    NotebookSubmission,
     Outcome,
-    Submission,
     find_submissions,
     grader_fingerprint,
     student_name,
@@ -48,7 +48,7 @@ def test_folders_are_searched_recursively_skipping_checkpoints(tmp_path):
     loose = touch(tmp_path / "late" / "carol.ipynb")
     found = find_submissions([course, loose])
     assert [s.student for s in found] == ["alice", "bob", "carol"]
-    assert found[2] == Submission("carol", loose)
+    assert found[2] == NotebookSubmission("carol", loose)
 
 
 def missing_file(tmp_path: Path) -> list[Path]:

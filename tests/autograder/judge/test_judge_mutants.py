@@ -475,7 +475,7 @@ def test_mutants_lose_points_on_their_component_only(
 def test_class_report_counts_each_planted_bug(edited_copy, edit_cell, tmp_path):
     """Does `facekit grade`'s class report name each planted bug's hint id with the number of
     notebooks it was planted in (round 0 in two notebooks, round 1 in one)?"""
-    from autograder.batch import Submission, grade_batch
+    from autograder.batch import NotebookSubmission, grade_batch
     from autograder.judge.class_report import CSV_NAME
     from autograder.judge.hints import HINTS
 
@@ -488,7 +488,7 @@ def test_class_report_counts_each_planted_bug(edited_copy, edit_cell, tmp_path):
         path = tmp_path / "in" / f"{student}.ipynb"
         path.parent.mkdir(exist_ok=True)
         nbformat.write(notebook, path)
-        submissions.append(Submission(student, path))
+        submissions.append(NotebookSubmission(student, path))
     grade_batch(submissions, tmp_path / "out", progress=False, self_test=False)
     expected: dict[str, int] = {}
     for mutants in planted.values():
