@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from autograder.scoring import Keys, Submission, score_parsed
+from autograder.scoring import Keys, ParsedSubmission, score_parsed
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ class Agreement:
 
 def compare_classification(
     keys: Keys,
-    submitted: Submission,
-    recomputed: Submission,
+    submitted: ParsedSubmission,
+    recomputed: ParsedSubmission,
     top_logits: torch.Tensor,
     top_classes: torch.Tensor,
     class_names: list[str],
@@ -85,7 +85,7 @@ def compare_classification(
 
 
 def compare_verification(
-    keys: Keys, submitted: Submission, recomputed: Submission, score_tolerance: float
+    keys: Keys, submitted: ParsedSubmission, recomputed: ParsedSubmission, score_tolerance: float
 ) -> Agreement:
     """Scores compared pair by pair (both in the keys' row order)."""
     diff = np.abs(recomputed.values - submitted.values)

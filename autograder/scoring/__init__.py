@@ -7,7 +7,7 @@ file)[task]`, passed as `metric=`.
 
 from autograder.scoring.course_config import load_task_metrics
 from autograder.scoring.score import TaskScore, score_parsed, score_submission
-from autograder.scoring.submission import Submission, parse_submission
+from autograder.scoring.submission import ParsedSubmission, parse_submission
 from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
@@ -28,7 +28,7 @@ __all__ = [
     "Keys",
     "KeysError",
     "MetricError",
-    "Submission",
+    "ParsedSubmission",
     "SubmissionProblem",
     "TaskMetric",
     "TaskScore",

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.scoring.submission import Submission, parse_submission
+from autograder.scoring.submission import ParsedSubmission, parse_submission
 from autograder.scoring.task_metrics import (
     DEFAULT_METRICS,
     MetricError,
@@ -41,7 +41,9 @@ class TaskScore:
     notes: tuple[str, ...] = ()
 
 
-def score_parsed(keys: Keys, submission: Submission, metric: TaskMetric | None = None) -> TaskScore:
+def score_parsed(
+    keys: Keys, submission: ParsedSubmission, metric: TaskMetric | None = None
+) -> TaskScore:
     """Score a submission already validated by `parse_submission` against the same keys.
 
     `metric` is the task's metric from the course file (`load_task_metrics`); None: the

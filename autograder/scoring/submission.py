@@ -23,7 +23,7 @@ _EXAMPLES_SHOWN = 5
 
 
 @dataclass(frozen=True, eq=False)
-class Submission:
+class ParsedSubmission:
     """A valid submission: `values` (N,) in the keys' row order.
 
     Classification: object array of identity names; verification: float64 scores.
@@ -59,7 +59,7 @@ def parse_submission(
     *,
     filename: str | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-) -> Submission:
+) -> ParsedSubmission:
     """Check `source` against `keys` and return its values in key order.
 
     Raises InvalidSubmission listing every problem found (file, line, column, what is wrong):
@@ -80,7 +80,7 @@ def parse_submission(
         if text is None:
             raise InvalidSubmission(problems.problems, problems.omitted)
         values = _checked_values(keys, text, problems)
-    return Submission(keys.task, values, tuple(notes))
+    return ParsedSubmission(keys.task, values, tuple(notes))
 
 
 def _plain_values(keys: Keys, data: bytes) -> np.ndarray | None:
