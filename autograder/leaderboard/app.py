@@ -31,7 +31,7 @@ from flask import (
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 
-from autograder.leaderboard.archive import Archive, NotStored, SubmissionRecord
+from autograder.leaderboard.archive import Archive, NotStored, StaffSubmissionView
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.course import load_course
 from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError, SetupError
@@ -51,7 +51,12 @@ from autograder.leaderboard.store import (
     parse_utc_time,
     utc_now,
 )
-from autograder.leaderboard.students import ChoiceRefused, MySubmission, Profile, StudentDesk
+from autograder.leaderboard.students import (
+    ChoiceRefused,
+    Profile,
+    StudentDesk,
+    StudentSubmissionView,
+)
 from autograder.leaderboard.tokens import hash_token
 from autograder.leaderboard.uploads import read_upload, too_large_message, upload_limit
 from autograder.scoring import (
@@ -141,7 +146,7 @@ def _receipt_json(receipt: Receipt) -> dict:
     }
 
 
-def _record_json(record: SubmissionRecord) -> dict:
+def _record_json(record: StaffSubmissionView) -> dict:
     return {
         "submission_id": record.submission_id,
         "student": record.student,
@@ -157,7 +162,7 @@ def _record_json(record: SubmissionRecord) -> dict:
     }
 
 
-def _my_submission_json(submission: MySubmission) -> dict:
+def _my_submission_json(submission: StudentSubmissionView) -> dict:
     return {
         "submission_id": submission.submission_id,
         "task": submission.task,

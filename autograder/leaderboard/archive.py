@@ -31,7 +31,7 @@ class NotStored(LeaderboardError):
 
 
 @dataclass(frozen=True)
-class SubmissionRecord:
+class StaffSubmissionView:
     """One submission as staff see it, with whether its file is kept."""
 
     submission_id: int
@@ -71,8 +71,8 @@ class Archive:
         )
 
     @staticmethod
-    def _record(submission: Submission, student: str, stored: bool) -> SubmissionRecord:
-        return SubmissionRecord(
+    def _record(submission: Submission, student: str, stored: bool) -> StaffSubmissionView:
+        return StaffSubmissionView(
             submission_id=submission.id,
             student=student,
             task=submission.task,
@@ -86,12 +86,12 @@ class Archive:
             late_days=submission.late_days,
         )
 
-    def records(self) -> list[SubmissionRecord]:
+    def records(self) -> list[StaffSubmissionView]:
         """Every submission, oldest first."""
         with self._sessions() as session:
             return [self._record(*row) for row in session.execute(self._query()).all()]
 
-    def file(self, submission_id: int) -> tuple[SubmissionRecord, bytes]:
+    def file(self, submission_id: int) -> tuple[StaffSubmissionView, bytes]:
         """A submission and its file's bytes; KeyError if unknown, NotStored if not kept."""
         with self._sessions() as session:
             row = session.execute(self._query().where(Submission.id == submission_id)).first()

@@ -26,7 +26,7 @@ class ChoiceRefused(LeaderboardError):
 
 
 @dataclass(frozen=True)
-class MySubmission:
+class StudentSubmissionView:
     """One of my submissions as I may see it (no private score)."""
 
     submission_id: int
@@ -43,7 +43,7 @@ class Profile:
 
     name: str
     display_name: str
-    submissions: list[MySubmission]
+    submissions: list[StudentSubmissionView]
     final_submissions: int
     schedule: StudentSchedule
 
@@ -77,7 +77,7 @@ class StudentDesk:
                 .order_by(Submission.created_at.desc(), Submission.id.desc())
             ).all()
             submissions = [
-                MySubmission(s.id, s.task, s.created_at, s.public, s.late_days, s.chosen)
+                StudentSubmissionView(s.id, s.task, s.created_at, s.public, s.late_days, s.chosen)
                 for s in rows
             ]
             name, display_name = participant.name, participant.display_name

@@ -45,7 +45,7 @@ VER_PUBLIC = [True, True, True, True, False, False, False, False]
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
-class Submissions:
+class SubmissionCsvs:
     """Hand-made submission CSVs whose scores are known in advance."""
 
     @staticmethod
@@ -67,8 +67,8 @@ class Submissions:
 
 
 @pytest.fixture(scope="session")
-def submissions() -> Submissions:
-    return Submissions()
+def submissions() -> SubmissionCsvs:
+    return SubmissionCsvs()
 
 
 @pytest.fixture(scope="session")
