@@ -41,8 +41,8 @@ def network_kwargs(config: TrainConfig, reference: ModuleType) -> dict[str, Any]
     return checked_kwargs(reference.Network, kwargs, "model.options")
 
 
-def embedding_size(network: nn.Module, image_size: int, device: torch.device) -> int:
-    """D of the Network's `feats` (N, D), from one forward pass on two blank images."""
+def measure_embedding_dim(network: nn.Module, image_size: int, device: torch.device) -> int:
+    """The Network's embedding_dim D of `feats` (N, D), from one forward pass on blank images."""
     was_training = network.training
     network.eval()
     with torch.no_grad():
@@ -64,7 +64,7 @@ class TrainingModel(nn.Module):
         config: TrainConfig,
         reference: ModuleType,
         num_classes: int,
-        feat_dim: int,
+        embedding_dim: int,
     ):
         super().__init__()
         self.network = network
@@ -76,13 +76,13 @@ class TrainingModel(nn.Module):
         if config.head.kind != "softmax":
             head_class = getattr(reference, HEAD_CLASSES[config.head.kind])
             options = checked_kwargs(head_class, config.head.options, "head.options")
-            self.head = head_class(feat_dim, num_classes, **options)
+            self.head = head_class(embedding_dim, num_classes, **options)
             self.margin = float(self.head.m)
         elif config.head.options:
             raise ConfigError("head.options: the softmax head takes no options")
         self.center_loss = self.triplet_loss = None
         if config.aux.kind == "center":
-            self.center_loss = reference.CenterLoss(num_classes, feat_dim)
+            self.center_loss = reference.CenterLoss(num_classes, embedding_dim)
         elif config.aux.kind == "triplet":
             self.triplet_loss = reference.BatchHardTripletLoss(margin=config.aux.margin)
 

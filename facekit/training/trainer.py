@@ -37,7 +37,7 @@ from facekit.training.checkpoint import (
 from facekit.training.config import TrainConfig
 from facekit.training.data import competition_split, set_epoch, test_image_ids, train_loader
 from facekit.training.ema import ModelEma
-from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
+from facekit.training.objective import TrainingModel, measure_embedding_dim, network_kwargs
 from facekit.training.plots import plot_curves
 
 METRICS_COLUMNS = (
@@ -159,10 +159,10 @@ class Trainer:
         network = reference.Network(len(self.class_names), **self.network_kwargs).to(self.device)
         if config.run.channels_last:
             network = network.to(memory_format=torch.channels_last)
-        feat_dim = embedding_size(network, config.data.image_size, self.device)
-        self.model = TrainingModel(network, config, reference, len(self.class_names), feat_dim).to(
-            self.device
-        )
+        embedding_dim = measure_embedding_dim(network, config.data.image_size, self.device)
+        self.model = TrainingModel(
+            network, config, reference, len(self.class_names), embedding_dim
+        ).to(self.device)
         self.optimizer = self._optimizer()
         precision = config.run.precision
         self.autocast_dtype = AUTOCAST_DTYPES[precision]

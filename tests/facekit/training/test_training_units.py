@@ -61,7 +61,7 @@ def test_normalize_keeps_channels_last():
 def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str):
     """Does every head and auxiliary loss give a finite loss and gradients in bf16 on CPU?"""
     from facekit.notebook.reference import load_reference
-    from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
+    from facekit.training.objective import TrainingModel, measure_embedding_dim, network_kwargs
 
     config = TrainConfig()
     config.model.options = {"depths": [1, 1], "widths": [8, 16], "embedding_dim": 16}
@@ -69,7 +69,7 @@ def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str)
     reference = load_reference()
     network = reference.Network(5, **network_kwargs(config, reference))
     network = network.to(memory_format=torch.channels_last)
-    model = TrainingModel(network, config, reference, 5, embedding_size(network, 16, "cpu"))
+    model = TrainingModel(network, config, reference, 5, measure_embedding_dim(network, 16, "cpu"))
     images = torch.randn(8, 3, 16, 16).contiguous(memory_format=torch.channels_last)
     labels = torch.tensor([0, 0, 1, 1, 2, 2, 3, 4])
     with torch.autocast("cpu", dtype=torch.bfloat16):
