@@ -53,21 +53,21 @@ class _Pair:
 
 def build_competition(
     src: str | Path,
-    out: str | Path,
+    comp: str | Path,
     keys: str | Path,
     config: BuildConfig | None = None,
     *,
     overwrite: bool = False,
     progress: bool = False,
 ) -> Manifest:
-    """Build the competition directory `out` and its hidden answer keys `keys` from `src`.
+    """Build the competition directory `comp` and its hidden answer keys `keys` from `src`.
 
     Both directories appear only when complete; any error leaves neither behind.
     """
     config = config or BuildConfig()
-    src, out, keys = Path(src).resolve(), Path(out).resolve(), Path(keys).resolve()
-    _check_paths(src, out, keys)
-    check_target(out, overwrite)
+    src, comp, keys = Path(src).resolve(), Path(comp).resolve(), Path(keys).resolve()
+    _check_paths(src, comp, keys)
+    check_target(comp, overwrite)
     check_target(keys, overwrite)
 
     files = list_identities(src)
@@ -128,22 +128,22 @@ def build_competition(
     public_arguments = {**asdict(config), "source": src.name}
     del public_arguments["seed"]
 
-    with staging_dir(out) as comp_dir, staging_dir(keys) as keys_dir:
+    with staging_dir(comp) as staged_comp, staging_dir(keys) as staged_keys:
         for image, dest in tqdm(
             copies, desc="writing competition", unit="img", disable=None if progress else True
         ):
-            target = comp_dir / dest
+            target = staged_comp / dest
             target.parent.mkdir(parents=True, exist_ok=True)
             if config.reencode and _is_hidden_label(dest):
                 rng = _rng(config.seed, "reencode", image.sha256)
                 reencode_image(image.path, target, rng, config.perturbation, config.jpeg_quality)
             else:
                 shutil.copyfile(image.path, target)
-        (comp_dir / layout.CLS_TEST).mkdir(parents=True, exist_ok=True)
-        (comp_dir / layout.VER_IMAGES).mkdir(parents=True, exist_ok=True)
-        (comp_dir / "sample_submissions").mkdir()
+        (staged_comp / layout.CLS_TEST).mkdir(parents=True, exist_ok=True)
+        (staged_comp / layout.VER_IMAGES).mkdir(parents=True, exist_ok=True)
+        (staged_comp / "sample_submissions").mkdir()
         layout.write_csv(
-            comp_dir / layout.VAL_PAIRS,
+            staged_comp / layout.VAL_PAIRS,
             layout.VAL_PAIRS_HEADER,
             [
                 (i, opaque(p.image_a), opaque(p.image_b), p.label)
@@ -151,7 +151,7 @@ def build_competition(
             ],
         )
         layout.write_csv(
-            comp_dir / layout.TEST_PAIRS,
+            staged_comp / layout.TEST_PAIRS,
             layout.TEST_PAIRS_HEADER,
             [
                 (i, opaque(p.image_a), opaque(p.image_b))
@@ -159,36 +159,38 @@ def build_competition(
             ],
         )
         layout.write_csv(
-            comp_dir / layout.SAMPLE_CLS,
+            staged_comp / layout.SAMPLE_CLS,
             layout.SAMPLE_CLS_HEADER,
             [(file, cls_names[0]) for file, _ in test_keys],
         )
         layout.write_csv(
-            comp_dir / layout.SAMPLE_VER, layout.SAMPLE_VER_HEADER, [(i, "0.5") for i in test_ids]
+            staged_comp / layout.SAMPLE_VER,
+            layout.SAMPLE_VER_HEADER,
+            [(i, "0.5") for i in test_ids],
         )
         layout.write_csv(
-            keys_dir / layout.KEYS_CLS,
+            staged_keys / layout.KEYS_CLS,
             layout.KEYS_CLS_HEADER,
             [(f, label, u) for (f, label), u in zip(test_keys, cls_usage, strict=True)],
         )
         layout.write_csv(
-            keys_dir / layout.KEYS_VER,
+            staged_keys / layout.KEYS_VER,
             layout.KEYS_VER_HEADER,
             [(i, p.label, u) for i, p, u in zip(test_ids, test_pairs, ver_usage, strict=True)],
         )
         layout.write_csv(
-            keys_dir / layout.KEYS_VER_IMAGES,
+            staged_keys / layout.KEYS_VER_IMAGES,
             layout.KEYS_VER_IMAGES_HEADER,
             sorted(ver_identity.items()),
         )
 
         checksums = {dest: image.sha256 for image, dest in copies if not _is_hidden_label(dest)}
-        checksums.update(_checksums(comp_dir, skip=set(checksums)))
+        checksums.update(_checksums(staged_comp, skip=set(checksums)))
         manifest = Manifest(
-            comp_dir / layout.MANIFEST, public_arguments, counts, dict(sorted(checksums.items()))
+            staged_comp / layout.MANIFEST, public_arguments, counts, dict(sorted(checksums.items()))
         )
         manifest_text = manifest_json(manifest)
-        (comp_dir / layout.MANIFEST).write_text(manifest_text)
+        (staged_comp / layout.MANIFEST).write_text(manifest_text)
         private = {
             "format": FORMAT,
             "seed": config.seed,
@@ -196,17 +198,17 @@ def build_competition(
             "arguments": asdict(config),
             "counts": counts,
             "competition_manifest_sha256": hashlib.sha256(manifest_text.encode()).hexdigest(),
-            "files": _checksums(keys_dir, skip=set()),
+            "files": _checksums(staged_keys, skip=set()),
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in dataset.skipped],
         }
-        (keys_dir / layout.KEYS_MANIFEST).write_text(json.dumps(private, indent=2) + "\n")
-        publish(comp_dir, out)
+        (staged_keys / layout.KEYS_MANIFEST).write_text(json.dumps(private, indent=2) + "\n")
+        publish(staged_comp, comp)
         try:
-            publish(keys_dir, keys)
+            publish(staged_keys, keys)
         except OSError:
-            shutil.rmtree(out, ignore_errors=True)
+            shutil.rmtree(comp, ignore_errors=True)
             raise
-    return Manifest(out / layout.MANIFEST, manifest.arguments, manifest.counts, manifest.files)
+    return Manifest(comp / layout.MANIFEST, manifest.arguments, manifest.counts, manifest.files)
 
 
 def manifest_json(manifest: Manifest) -> str:
@@ -241,15 +243,15 @@ def _checksums(root: Path, skip: set[str]) -> dict[str, str]:
     return sums
 
 
-def _check_paths(src: Path, out: Path, keys: Path) -> None:
-    if keys == out or keys.is_relative_to(out):
+def _check_paths(src: Path, comp: Path, keys: Path) -> None:
+    if keys == comp or keys.is_relative_to(comp):
         raise DataToolsError(
-            f"keys directory {keys} is inside the competition directory {out}; the answer keys "
+            f"keys directory {keys} is inside the competition directory {comp}; the answer keys "
             "must live outside what students receive"
         )
-    if out.is_relative_to(keys):
-        raise DataToolsError(f"competition directory {out} is inside the keys directory {keys}")
-    for target in (out, keys):
+    if comp.is_relative_to(keys):
+        raise DataToolsError(f"competition directory {comp} is inside the keys directory {keys}")
+    for target in (comp, keys):
         if target.is_relative_to(src) or src.is_relative_to(target):
             raise DataToolsError(f"output {target} and source {src} must not contain each other")
 

@@ -26,10 +26,10 @@ def solution_csv(keys: Keys) -> str:
     return csv_text(KAGGLE_SOLUTION_COLUMNS[keys.task], rows)
 
 
-def sample_submission_csv(keys: Keys, comp_dir: Path | None) -> bytes:
+def sample_submission_csv(keys: Keys, comp: Path | None) -> bytes:
     """The competition's own sample submission if it has one (checked against the keys),
     else a constant one generated from the keys (first identity name / score 0.5)."""
-    sample = None if comp_dir is None else Path(comp_dir) / SAMPLE_SUBMISSION_FILES[keys.task]
+    sample = None if comp is None else Path(comp) / SAMPLE_SUBMISSION_FILES[keys.task]
     if sample is not None and sample.is_file():
         try:
             parse_submission(keys, sample)
@@ -70,7 +70,7 @@ def evaluation_markdown(metric: TaskMetric) -> str:
 def write_kaggle_bundle(
     keys_dir: Path,
     out_dir: Path,
-    comp_dir: Path | None = None,
+    comp: Path | None = None,
     metrics: dict[str, TaskMetric] | None = None,
 ) -> list[Path]:
     """Write `<out_dir>/<task>/{solution.csv,sample_submission.csv,evaluation.md}` per task.
@@ -87,7 +87,7 @@ def write_kaggle_bundle(
         solution = task_dir / "solution.csv"
         solution.write_text(solution_csv(keys), encoding="utf-8", newline="")
         sample = task_dir / "sample_submission.csv"
-        sample.write_bytes(sample_submission_csv(keys, comp_dir))
+        sample.write_bytes(sample_submission_csv(keys, comp))
         evaluation = task_dir / "evaluation.md"
         evaluation.write_text(evaluation_markdown(metrics[task]), encoding="utf-8")
         written += [solution, sample, evaluation]
