@@ -3,12 +3,15 @@
 `lint-imports` checks the contracts in pyproject.toml ([tool.importlinter]); these tests run it
 and check what it cannot express. Both read imports with grimp, which records every `import`
 statement of a module, at the top and inside functions alike, so a function-level import cannot
-dodge a contract. Neither sees `importlib.import_module` with a computed name (the sandbox side
-has none: its one dynamic step is exec-ing the student's own cells).
+dodge a contract. Neither sees `importlib.import_module("name")` or `__import__`: the sandbox
+side's test reads those calls itself and accepts only a literal name from its allow-list (its
+other dynamic step, exec-ing the student's own cells, is the point of the sandbox).
 """
 
 import ast
+import copy
 import importlib.util
+import itertools
 import os
 import shutil
 import subprocess
@@ -40,6 +43,16 @@ SANDBOX_EXTRAS = {
 # not import it.
 LAUNCHER_EXTRAS = {"pyseccomp"}
 WORKERS = {f"{SANDBOX_SIDE}.{name}" for name in ("judge_worker", "rescore_worker", "inference")}
+DYNAMIC_IMPORTERS = {"import_module", "__import__"}
+# Issue 10's acceptance: no package-level import cycle among these.
+CYCLE_FREE = (
+    "facekit.base",
+    "facekit.notebook",
+    "data_tools",
+    "autograder",
+    "facekit.training",
+    "facekit.cli",
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +87,8 @@ def layer_index(module: str) -> int:
 
 def function_level_imports(module: str) -> list[tuple[int, str]]:
     """(line, imported name) of every import statement inside a function of `module`."""
-    path = Path(importlib.util.find_spec(module).origin)  # found, not imported: no side effects
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(module_tree(module)):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Import):
@@ -84,6 +96,65 @@ def function_level_imports(module: str) -> list[tuple[int, str]]:
                 elif isinstance(inner, ast.ImportFrom) and inner.level == 0:
                     found.append((inner.lineno, inner.module))
     return sorted(set(found))
+
+
+def module_tree(module: str) -> ast.Module:
+    """The parsed source of `module`, found without importing it (no side effects)."""
+    return ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+
+
+def sandbox_allowed(module: str, modules: list[str]) -> set[str]:
+    """Top-level names `module` of the sandbox side may import, besides its own package."""
+    allowed = set(sys.stdlib_module_names) | SANDBOX_ALLOWED | set(SANDBOX_EXTRAS)
+    # Its siblings by their bare names: run as a script from its folder, a module imports them so.
+    allowed |= {name.rpartition(".")[2] for name in modules}
+    if module not in WORKERS:
+        allowed |= LAUNCHER_EXTRAS
+    return allowed
+
+
+def dynamic_imports(module: str) -> list[tuple[int, str | None]]:
+    """(line, the literal name or None when computed) of each `import_module`/`__import__` call."""
+    found = []
+    for node in ast.walk(module_tree(module)):
+        if isinstance(node, ast.Call):
+            function = node.func
+            name = (
+                function.attr
+                if isinstance(function, ast.Attribute)
+                else getattr(function, "id", "")
+            )
+            if name in DYNAMIC_IMPORTERS:
+                first = node.args[0] if node.args else None
+                literal = isinstance(first, ast.Constant) and isinstance(first.value, str)
+                found.append((node.lineno, first.value if literal else None))
+    return found
+
+
+def package_cycles(graph: grimp.ImportGraph) -> list[tuple[str, str]]:
+    """Pairs of CYCLE_FREE packages that reach each other through any chain of imports (every
+    cycle among them shows as such a pair), leaving out the contracts' ignored imports."""
+    graph = copy.deepcopy(graph)
+    for contract in CONFIG["contracts"]:
+        for ignored in contract.get("ignore_imports", []):
+            importer, imported = (part.strip() for part in ignored.split("->"))
+            if graph.direct_import_exists(importer=importer, imported=imported):
+                graph.remove_import(importer=importer, imported=imported)
+    return [
+        (a, b)
+        for a, b in itertools.combinations(CYCLE_FREE, 2)
+        if graph.chain_exists(importer=a, imported=b, as_packages=True)
+        and graph.chain_exists(importer=b, imported=a, as_packages=True)
+    ]
+
+
+def test_no_package_level_cycle(graph):
+    """Is there no import cycle among the bottom layer, data_tools, autograder, training and
+    the CLI, and would one upward import make one?"""
+    assert package_cycles(graph) == []
+    upward = copy.deepcopy(graph)
+    upward.add_import(importer="facekit.base.files", imported="autograder.batch")
+    assert ("facekit.base", "autograder") in package_cycles(upward)
 
 
 def test_contracts_are_kept():
@@ -139,19 +210,22 @@ def test_a_wrong_import_breaks_a_contract(tmp_path, path, added, contract, named
 
 def test_sandbox_side_imports_only_its_allow_list(graph):
     """Does every module of the sandbox side import only the standard library, torch,
-    torchvision, numpy, safetensors and the named extras (top-level and function-level)?"""
+    torchvision, numpy, safetensors, the named extras and its own package (top-level,
+    function-level and by `importlib.import_module`)?"""
     modules = sorted(graph.find_descendants(SANDBOX_SIDE) | {SANDBOX_SIDE})
     assert set(modules) >= WORKERS, "a worker left the sandbox side"
     wrong = []
     for module in modules:
-        allowed = set(sys.stdlib_module_names) | SANDBOX_ALLOWED | set(SANDBOX_EXTRAS)
-        if module not in WORKERS:
-            allowed |= LAUNCHER_EXTRAS
+        allowed = sandbox_allowed(module, modules)
         for imported in graph.find_modules_directly_imported_by(module):
-            if imported.partition(".")[0] in allowed:
+            own = imported == SANDBOX_SIDE or imported.startswith(f"{SANDBOX_SIDE}.")
+            if own or imported.partition(".")[0] in allowed:
                 continue
             lines = graph.get_import_details(importer=module, imported=imported)
             wrong.extend(f"{module} l.{line['line_number']}: {imported}" for line in lines)
+        for line, name in dynamic_imports(module):
+            if name is None or name.partition(".")[0] not in allowed:
+                wrong.append(f"{module} l.{line}: dynamic import of {name or 'a computed name'}")
     assert not wrong, "the sandbox side imports outside its allow-list:\n" + "\n".join(wrong)
 
 
