@@ -85,6 +85,11 @@ def layer_index(module: str) -> int:
     raise AssertionError(f"{module} sits in no layer of the layers contract")
 
 
+def module_tree(module: str) -> ast.Module:
+    """The parsed source of `module`, found without importing it (no side effects)."""
+    return ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+
+
 def function_level_imports(module: str) -> list[tuple[int, str]]:
     """(line, imported name) of every import statement inside a function of `module`."""
     found = []
@@ -96,11 +101,6 @@ def function_level_imports(module: str) -> list[tuple[int, str]]:
                 elif isinstance(inner, ast.ImportFrom) and inner.level == 0:
                     found.append((inner.lineno, inner.module))
     return sorted(set(found))
-
-
-def module_tree(module: str) -> ast.Module:
-    """The parsed source of `module`, found without importing it (no side effects)."""
-    return ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
 
 
 def sandbox_allowed(module: str, modules: list[str]) -> set[str]:
