@@ -23,8 +23,10 @@ Every text cell of the CSVs passes through `facekit.base.spreadsheet.inert_cell`
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import csv
 import hashlib
+import importlib.metadata
 import json
 import multiprocessing
 import os
@@ -36,6 +38,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from tqdm import tqdm
+
+from autograder import judge
+from autograder.judge.class_report import write_class_report
+from autograder.judge.judge import default_limits
+from autograder.judge.rubric import load_rubric
 from autograder.sandbox import Limits, describe_isolation, isolation_report
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
@@ -223,12 +231,10 @@ def find_submissions(paths: Iterable[Path]) -> list[NotebookSubmission]:
 def grader_fingerprint(limits: Limits | None) -> str:
     """A hash of everything that can change a grade: the judge, rubric, reference, sandbox and
     limits, and the grading environment (interpreter, its prefix, torch and safetensors)."""
-    from importlib.metadata import version  # noqa: PLC0415
-
     environment = {
         "limits": asdict(limits) if limits else "the judge's default limits",
         "interpreter": [sys.executable, sys.prefix, sys.version],
-        "packages": {name: version(name) for name in ("torch", "safetensors")},
+        "packages": {name: importlib.metadata.version(name) for name in ("torch", "safetensors")},
     }
     digest = hashlib.sha256(json.dumps(environment, sort_keys=True).encode())
     for root, pattern in _FINGERPRINT_GLOBS:
@@ -241,8 +247,6 @@ def grader_fingerprint(limits: Limits | None) -> str:
 def describe_limits(limits: Limits | None) -> str:
     """The limits a notebook is graded under, for a person."""
     if limits is None:
-        from autograder.judge.judge import default_limits  # noqa: PLC0415
-
         limits = default_limits()
     return (
         f"memory {limits.memory_bytes / 2**30:g} GiB, CPU {limits.cpu_seconds} s, "
@@ -259,16 +263,12 @@ def check_grader(limits: Limits | None = None) -> None:
     fingerprint = grader_fingerprint(limits)
     if fingerprint in _SELF_TESTS_PASSED:
         return
-    from importlib.metadata import version  # noqa: PLC0415
-
-    from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
-
     setting = (
-        f"interpreter {sys.executable} (torch {version('torch')}); limits: "
+        f"interpreter {sys.executable} (torch {importlib.metadata.version('torch')}); limits: "
         f"{describe_limits(limits)}"
     )
     try:
-        report = grade_notebook(SOLUTION_NOTEBOOK, limits=limits)
+        report = judge.grade_notebook(SOLUTION_NOTEBOOK, limits=limits)
     except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
         told = f"{type(error).__name__}: {error}"
         raise GraderFault(
@@ -333,10 +333,8 @@ def grade_submission(
             outcome.status, outcome.total, outcome.reason = UNREADABLE, 0.0, problem
             _write_unreadable_report(out_dir / folder, problem)
         else:
-            from autograder.judge import grade_notebook  # noqa: PLC0415 - heavy (torch)
-
             reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws one
-            report = grade_notebook(submission.notebook, limits=limits, **reproduce)
+            report = judge.grade_notebook(submission.notebook, limits=limits, **reproduce)
             report.write(out_dir / folder)
             outcome.points = {k: float(v) for k, v in report.component_points().items()}
             outcome.total, outcome.max_total = float(report.total), float(report.max_total)
@@ -430,8 +428,6 @@ def grade_batch(
     staff reproduce a report with its seed. gradebook.csv and batch_log.csv hold every student
     ever graded into `out_dir`, this batch's rows replacing theirs.
     """
-    from tqdm import tqdm  # noqa: PLC0415
-
     if jobs < 1:
         raise BatchError(f"--jobs must be at least 1, got {jobs}")
     log(describe_isolation(isolation_report()))
@@ -494,8 +490,6 @@ def grade_batch(
                     bar.update()
     for student, outcome in records.items():  # this batch's rows say whether they were cached
         records[student] = outcomes.get(student, outcome)
-    from autograder.judge.class_report import write_class_report  # noqa: PLC0415 - heavy (torch)
-
     ordered = [records[student] for student in sorted(records)]
     write_gradebook(ordered, out_dir)
     write_class_report(out_dir, [outcome.report for outcome in ordered if outcome.status == GRADED])
@@ -505,12 +499,8 @@ def grade_batch(
 def component_ids(outcomes: Sequence[Outcome]) -> list[str]:
     """Gradebook columns: the rubric's components in order, then any others a report gave."""
     ids: list[str] = []
-    try:
-        from autograder.judge.rubric import load_rubric  # noqa: PLC0415
-
+    with contextlib.suppress(Exception):  # without a rubric the reports still name them
         ids = [component.id for component in load_rubric().components]
-    except Exception:  # noqa: BLE001, S110 - without a rubric the reports still name them
-        pass
     for outcome in outcomes:
         ids.extend(key for key in outcome.points if key not in ids)
     return ids
@@ -523,7 +513,7 @@ def write_gradebook(outcomes: Sequence[Outcome], out_dir: Path) -> None:
     text cell is made inert for spreadsheets (student names, paths and messages are the
     student's text).
     """
-    import pandas as pd  # noqa: PLC0415
+    import pandas as pd  # noqa: PLC0415 - heavy (pandas), for the gradebook only
 
     columns = component_ids(outcomes)
     rows = []

@@ -136,7 +136,8 @@ def grade(notebook: Path, work: Path, allow_weaker: tuple[str, ...] = ()) -> dic
     """Gradescope results of `notebook` from the batch grader; None on a grader fault.
 
     `allow_weaker`: sandbox protections the container lacks that staff accept going without."""
-    from autograder.batch import GRADED, NotebookSubmission, grade_batch  # noqa: PLC0415 - torch
+    # Imported inside main's try: a judge that cannot even import is the grader's fault (exit 3).
+    from autograder.batch import GRADED, NotebookSubmission, grade_batch  # noqa: PLC0415
     from autograder.judge.judge import default_limits  # noqa: PLC0415
 
     graded = work / "graded"
@@ -163,7 +164,7 @@ def main() -> int:
     results_path.unlink(missing_ok=True)
     print(f"facekit gradescope: kit at {REPO_ROOT}, Python {sys.executable}")
     try:
-        from autograder.judge.rubric import load_rubric  # noqa: PLC0415
+        from autograder.judge.rubric import load_rubric  # noqa: PLC0415 - inside the try, as above
 
         ids = tuple(component.id for component in load_rubric().components)
         settings = load_settings(root / "source" / SETTINGS_NAME, ids)

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from autograder.judge.findings import Difference, Finding, Pattern
 from autograder.judge.prepare import PreparedCase
 from autograder.judge.runner import ErrorInfo
+from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import Check, DType, Mode, Status
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
@@ -197,8 +198,6 @@ KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] 
 
 def _reference_block(prepared: PreparedCase) -> torch.nn.Module:
     """The reference block of this case with the case's weights and mode (for bug variants)."""
-    from facekit.notebook.reference import load_reference
-
     block_class = getattr(load_reference(), prepared.component.class_name)
     with torch.random.fork_rng():
         module = block_class(**prepared.case.ctor).to(prepared.case.dtype.torch)

@@ -12,7 +12,6 @@ import ast
 import dataclasses
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from autograder.judge import feedback, policy
 from autograder.judge.checks import contract_checks, drop_path_checks
@@ -21,11 +20,9 @@ from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_ca
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
+from autograder.sandbox import Limits
 from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
 from facekit.sandbox_side.judge_worker import Check, GradientCheck, Objective, Status
-
-if TYPE_CHECKING:
-    from autograder.sandbox import Limits
 
 MAX_PROBLEMS_PER_CHECK = 4
 _LABEL_GRADE_ID = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
@@ -34,8 +31,6 @@ _LABEL_GRADE_ID = re.compile(r"\(([A-Za-z0-9_]+)\)\s*$")
 def default_limits() -> Limits:
     """Sandbox limits for one notebook: every case runs in one worker process, and every run of
     it (restarts after a crash included) shares `wall_seconds`."""
-    from autograder.sandbox import Limits
-
     return Limits(cpu_seconds=60, wall_seconds=90.0)
 
 

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
+from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import CaseFailure, Objective, run_case
 
 
@@ -196,6 +197,4 @@ def prepare_cases(
 @functools.lru_cache(maxsize=2)
 def prepared_cases(grading_seed: int) -> tuple[PreparedCase, ...]:
     """The kit's rubric prepared against the kit's reference for one grading seed."""
-    from facekit.notebook.reference import load_reference
-
     return prepare_cases(load_rubric(), load_reference(), grading_seed)

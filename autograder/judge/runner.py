@@ -26,7 +26,12 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save_file
 
 from autograder.judge.prepare import PreparedCase
-from facekit.base.untrusted import UntrustedFileError, load_untrusted_json, read_untrusted_bytes
+from facekit.base.untrusted import (
+    UntrustedFileError,
+    load_untrusted_json,
+    read_untrusted_bytes,
+    remove_untrusted_tree,
+)
 from facekit.sandbox_side import judge_worker
 from facekit.sandbox_side.judge_worker import WORKER_STATUSES, Status
 
@@ -257,7 +262,6 @@ def _start_failure(result, limits) -> str:
 def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
     """Answers for every prepared case from one worker process (more only after a crash)."""
     from autograder.sandbox import run_sandboxed
-    from facekit.base.untrusted import remove_untrusted_tree
 
     answers: dict[int, Answer] = {}
     indices = [case.request["index"] for case in prepared]

@@ -44,6 +44,7 @@ from autograder.scoring import (
 )
 from facekit.base.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook
+from facekit.notebook.reference import load_reference, reference_source
 from facekit.sandbox_side import inference
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 from facekit.training.data import DataError, test_image_ids
@@ -301,8 +302,6 @@ def self_test(
 ) -> None:
     """Run a tiny reference Network through the same sandbox path and limits; GraderFault if
     it fails or its tensors differ from the same Network evaluated here."""
-    from facekit.notebook.reference import load_reference, reference_source
-
     reference = load_reference()
     torch.manual_seed(0)
     model = reference.Network(len(competition.class_names), **SELF_TEST_NETWORK).eval()

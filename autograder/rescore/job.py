@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from safetensors.torch import load, save_file
 
 from autograder.sandbox import Limits, SandboxResult, run_sandboxed
 from facekit.base.untrusted import UntrustedFileError, read_untrusted_bytes, remove_untrusted_tree
@@ -66,8 +67,6 @@ class JobResult:
 
 
 def _fill(workdir: Path, network: Network, images: Sequence[Path], order: list[int], job: dict):
-    from safetensors.torch import save_file
-
     (workdir / "images").mkdir()
     for position, index in enumerate(order):
         shutil.copyfile(images[index], workdir / "images" / f"{position:06d}")
@@ -109,8 +108,6 @@ def check_outputs(tensors: dict[str, torch.Tensor], rows: int, num_classes: int)
 
 def read_outputs(workdir: Path, rows: int, num_classes: int) -> Outputs:
     """The worker's tensors from `workdir`, bounded and checked (rows in the sandbox's order)."""
-    from safetensors.torch import load
-
     limit = rows * (4 * MAX_EMBEDDING_DIM + 12 * TOP_K) + _HEADER_BYTES
     try:
         data = read_untrusted_bytes(workdir, OUTPUTS, limit)

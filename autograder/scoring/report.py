@@ -18,7 +18,7 @@ def format_score(score: TaskScore, filename: str) -> str:
 
 def save_roc_plot(curve: RocCurve, auc: float, eer: float, path: Path, title: str) -> None:
     """Write the ROC curve with its AUC and its EER point to `path` (PNG, PDF... by suffix)."""
-    import matplotlib
+    import matplotlib  # heavy, only when a plot is asked for; the backend choice is process-wide
 
     matplotlib.use("Agg")  # files only: never open a window
     import matplotlib.pyplot as plt

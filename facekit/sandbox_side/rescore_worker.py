@@ -21,14 +21,15 @@ import json
 import sys
 from pathlib import Path
 
+import torch
+from safetensors.torch import load_file, save_file
+
 WORKDIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(WORKDIR))
 
 
 def main() -> int:
-    import facekit_inference as inference
-    import torch
-    from safetensors.torch import load_file, save_file
+    import facekit_inference as inference  # the copy in the sandbox's folder, put on sys.path above
 
     job = json.loads((WORKDIR / "job.json").read_text())
     if job["threads"]:
@@ -41,7 +42,7 @@ def main() -> int:
     preprocessing = inference.Preprocessing.from_dict(job["preprocessing"])
     paths = [WORKDIR / "images" / name for name in job["images"]]
 
-    import student_module
+    import student_module  # the student's code runs from here on, under the settings above
 
     model = student_module.Network(job["num_classes"], **job["network_kwargs"])
     # strict: every tensor must match a name and shape of the student's own Network.

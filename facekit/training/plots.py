@@ -7,7 +7,7 @@ import pandas as pd
 
 def plot_curves(metrics_csv: Path, out_png: Path) -> None:
     """Loss, accuracies, validation AUC and learning rate per epoch, one panel each."""
-    import matplotlib
+    import matplotlib  # heavy, only when plotting; the backend choice below is process-wide
 
     matplotlib.use("Agg")  # files only: training runs headless
     import matplotlib.pyplot as plt

@@ -26,6 +26,8 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from facekit.base.layout import CLS_TEST, TEST_PAIRS, VAL_PAIRS, VER_IMAGES
+from facekit.base.metrics import roc_auc, roc_curve
+from facekit.notebook.reference import load_reference
 from facekit.sandbox_side import inference
 from facekit.training import distributed
 from facekit.training.checkpoint import (
@@ -95,8 +97,6 @@ def parameter_count(module: nn.Module) -> int:
 
 def val_auc(network: nn.Module, comp: Path, config: TrainConfig, device: torch.device) -> float:
     """ROC AUC of cosine scores on the labelled validation pairs."""
-    from facekit.base.metrics import roc_auc, roc_curve
-
     pairs = inference.read_rows(comp / VAL_PAIRS)
     scores = inference.pair_scores(
         network,
@@ -122,8 +122,6 @@ class Trainer:
     """Holds the state of one run; `run()` trains to the end (or `stop_after`) and evaluates."""
 
     def __init__(self, config: TrainConfig, comp: Path, run_dir: Path, resume: bool = False):
-        from facekit.notebook.reference import load_reference
-
         self.config, self.comp, self.run_dir = config, Path(comp), Path(run_dir)
         if config.run.threads:
             torch.set_num_threads(config.run.threads)
