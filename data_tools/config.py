@@ -1,8 +1,8 @@
 """Options of the competition builder, in a module light enough for the CLI to import."""
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-from data_tools.errors import DataToolsError, require
+from data_tools.errors import require
 
 
 @dataclass(frozen=True)
@@ -62,15 +62,6 @@ class BuildConfig:
             "below 1",
             self.dev_fraction + self.test_fraction,
         )
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "BuildConfig":
-        """A config from a mapping; an unknown key is an error, not silently ignored."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise DataToolsError(f"unknown build option(s) {unknown}; known: {sorted(known)}")
-        return cls(**values)
 
 
 def _option(field_name: str) -> str:

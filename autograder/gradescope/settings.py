@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from autograder.sandbox import REQUIRED_PROTECTIONS
-from facekit.training.config import ConfigError, dataclass_from_table, read_toml
+from facekit.base.course import course_tables
+from facekit.base.tables import Where, read_toml, setting
 
-VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 Visibility = Literal["visible", "after_due_date", "after_published", "hidden"]
 TABLE = "gradescope"
 
@@ -28,7 +28,7 @@ class GradescopeSettings:
     test_visibility: Visibility = field(
         default="visible", metadata={"help": "every component's test not listed in `tests`"}
     )
-    tests: dict[str, Any] = field(
+    tests: dict[str, Visibility] = field(
         default_factory=dict,
         metadata={"help": "rubric component id -> visibility of that component's test"},
     )
@@ -61,30 +61,37 @@ class GradescopeSettings:
         return "\n".join(lines) + "\n"
 
 
-def settings_from_table(raw: dict[str, Any], source: str, component_ids: tuple[str, ...]):
-    """Checked settings from a parsed TOML file's `[gradescope]` table (absent: the defaults).
+@dataclass(frozen=True)
+class GradescopeTables:
+    """The course file's tables that `facekit gradescope-bundle` reads (the others are ignored)."""
+
+    gradescope: GradescopeSettings = setting(
+        "who sees which part of a Gradescope result, and when", factory=GradescopeSettings
+    )
+
+
+def settings_from_table(
+    raw: dict[str, Any], source: str, component_ids: tuple[str, ...]
+) -> GradescopeSettings:
+    """Checked settings from a parsed course file's `[gradescope]` table (absent: the defaults).
 
     Raises ConfigError naming the file and key for an unknown key, component or visibility.
     """
-    settings = dataclass_from_table(GradescopeSettings, raw.get(TABLE, {}), source, f"{TABLE}.")
-    for component, shown in settings.tests.items():
-        where = f"{source}: {TABLE}.tests.{component}"
+    settings = course_tables(raw, source, GradescopeTables).gradescope
+    where = Where(source, (TABLE,))
+    for component in settings.tests:
         if component not in component_ids:
-            raise ConfigError(
-                f"{where}: no rubric component of that id (known: {', '.join(component_ids)})"
+            raise Where(source, (TABLE, "tests"), (component,)).error(
+                f"no rubric component of that id (known: {', '.join(component_ids)})"
             )
-        if shown not in VISIBILITIES:
-            choices = ", ".join(repr(choice) for choice in VISIBILITIES)
-            raise ConfigError(f"{where}: expected one of {choices}, got {shown!r}")
     unknown = sorted(set(settings.allow_weaker_sandbox) - set(REQUIRED_PROTECTIONS))
     if unknown:
-        raise ConfigError(
-            f"{source}: {TABLE}.allow_weaker_sandbox: unknown protection {unknown[0]!r} (known: "
-            f"{', '.join(sorted(REQUIRED_PROTECTIONS))})"
+        raise where.at("allow_weaker_sandbox").error(
+            f"unknown protection {unknown[0]!r} (known: {', '.join(sorted(REQUIRED_PROTECTIONS))})"
         )
     return settings
 
 
 def load_settings(path: Path, component_ids: tuple[str, ...]) -> GradescopeSettings:
-    """The `[gradescope]` table of a TOML file (a course file may hold other tools' tables)."""
+    """The `[gradescope]` table of a course file (it may hold other tools' tables)."""
     return settings_from_table(read_toml(path), str(path), component_ids)

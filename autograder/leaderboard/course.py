@@ -1,8 +1,9 @@
-"""The leaderboard's tables of the course file: `[leaderboard]` settings, `[phases]`, `[late]`.
+"""The leaderboard's tables of the course file: `[leaderboard]`, `[phases]`, `[late]`, `[metrics]`.
 
-Other tools' tables are ignored, and so are `[leaderboard.<task>]` (the grade cutoffs that
-`facekit grades` reads). Inside the leaderboard's own tables an unknown key is an error naming
-the table and the key. Times are TOML date-times with an offset (`2026-12-01T23:59:00Z`).
+Other tools' tables are ignored (`facekit.base.course`); `[leaderboard]` is shared with `facekit
+grades`, whose `[leaderboard.<task>]` cutoffs are checked here too but not used. Inside these
+tables an unknown key is an error naming the table and the key. Times are TOML date-times with an
+offset (`2026-12-01T23:59:00Z`).
 
     [leaderboard]
     final_submissions = 2          # chosen by each student for the private ranking
@@ -26,25 +27,12 @@ import csv
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from autograder.leaderboard.errors import SetupError
-from autograder.scoring import CourseConfigError, TaskMetric, load_task_metrics
-from facekit.training.config import ConfigError, dataclass_from_table, read_toml
-
-LEADERBOARD_SUBTABLES = ("classification", "verification")
-"""`[leaderboard.<task>]` tables: the grade cutoffs, read by `facekit grades`, not here."""
-
-
-@dataclass(frozen=True)
-class LeaderboardSettings:
-    """The `[leaderboard]` table's own keys."""
-
-    final_submissions: int = field(
-        default=0,
-        metadata={"help": "submissions each student may choose for the private ranking; "
-                  "0 = none to choose, the best public one counts"},
-    )  # fmt: skip
+from autograder.scoring import TaskMetric, load_task_metrics
+from autograder.scoring.course_config import LeaderboardTable, metrics_table, task_metrics
+from facekit.base.course import load_course_config
+from facekit.base.tables import Where, setting
 
 
 @dataclass(frozen=True)
@@ -77,14 +65,26 @@ class LatePolicy:
     days: int = field(default=0, metadata={"help": "late days each student may use"})
     penalty_per_day: float = field(default=0.0, metadata={"help": "score fraction lost per day"})
     max_penalty: float = field(default=1.0, metadata={"help": "cap on the total penalty"})
-    extensions: str = field(default="", metadata={"help": "CSV student,extra_days"})
+    extensions: str = field(
+        default="", metadata={"help": "CSV student,extra_days (relative to the course file)"}
+    )
+
+
+@dataclass(frozen=True)
+class LeaderboardTables:
+    """The course file's tables the leaderboard reads (the others are ignored)."""
+
+    leaderboard: LeaderboardTable = setting("leaderboard settings", factory=LeaderboardTable)
+    phases: Phases = setting("an optional checkpoint and the final phase", factory=Phases)
+    late: LatePolicy = setting("late days", factory=LatePolicy)
+    metrics: dict[str, str] = metrics_table()
 
 
 @dataclass(frozen=True)
 class CourseSettings:
     """Everything the leaderboard reads from the course file (all optional)."""
 
-    leaderboard: LeaderboardSettings = field(default_factory=LeaderboardSettings)
+    leaderboard: LeaderboardTable = field(default_factory=LeaderboardTable)
     phases: Phases = field(default_factory=Phases)
     late: LatePolicy = field(default_factory=LatePolicy)
     extensions: dict[str, int] = field(default_factory=dict)
@@ -93,29 +93,19 @@ class CourseSettings:
     """Each task's metric, from the course file's `[metrics]` (default: accuracy, ROC AUC)."""
 
 
-def _phase(table: Any, path: Path, name: str) -> Phase | None:
-    if table is None:
+def _checked_phase(phase: Phase | None, where: Where) -> Phase | None:
+    if phase is None:
         return None
-    if isinstance(table, dict):
-        for key in ("deadline", "cutoff"):
-            if key in table and not isinstance(table[key], datetime):
-                raise SetupError(
-                    f"{path}: [phases.{name}] {key}: expected a TOML date-time like "
-                    f"2026-12-01T23:59:00Z, found {table[key]!r}"
-                )
-            if isinstance(table.get(key), datetime) and table[key].tzinfo is None:
-                raise SetupError(
-                    f"{path}: [phases.{name}] {key}: give a UTC offset, e.g. {table[key]}Z"
-                )
-        if "deadline" not in table:
-            raise SetupError(f"{path}: [phases.{name}]: missing key 'deadline'")
-    phase = dataclass_from_table(Phase, table, str(path), f"phases.{name}.")
+    for key in ("deadline", "cutoff"):
+        value = getattr(phase, key)
+        if value is not None and value.tzinfo is None:
+            raise where.at(key).error(f"give a UTC offset, e.g. {value.isoformat()}Z")
     if phase.closes < phase.deadline:
-        raise SetupError(f"{path}: [phases.{name}]: cutoff is before the deadline")
+        raise where.error("cutoff is before the deadline")
     if not 0.0 <= phase.multiplier <= 1.0:
-        raise SetupError(f"{path}: [phases.{name}] multiplier must be within 0..1")
-    if name == "final" and phase.multiplier != 1.0:
-        raise SetupError(f"{path}: [phases.final]: multiplier is for the checkpoint only")
+        raise where.error("multiplier must be within 0..1")
+    if where.table[-1] == "final" and phase.multiplier != 1.0:
+        raise where.error("multiplier is for the checkpoint only")
     return phase
 
 
@@ -152,45 +142,28 @@ def load_course(path: Path | None) -> CourseSettings:
     """The leaderboard's settings from the course file at `path` (None: all defaults)."""
     if path is None:
         return CourseSettings()
-    try:
-        raw = read_toml(path)
-        board = raw.get("leaderboard", {})
-        if not isinstance(board, dict):
-            raise SetupError(f"{path}: [leaderboard] must be a table")
-        own = {k: v for k, v in board.items() if k not in LEADERBOARD_SUBTABLES}
-        settings = dataclass_from_table(LeaderboardSettings, own, str(path), "leaderboard.")
-        phases_table = raw.get("phases", {})
-        if not isinstance(phases_table, dict):
-            raise SetupError(f"{path}: [phases] must be a table")
-        unknown = sorted(set(phases_table) - {"checkpoint", "final"})
-        if unknown:
-            raise SetupError(
-                f"{path}: [phases]: unknown key 'phases.{unknown[0]}' "
-                "(known keys: checkpoint, final)"
-            )
-        phases = Phases(
-            checkpoint=_phase(phases_table.get("checkpoint"), path, "checkpoint"),
-            final=_phase(phases_table.get("final"), path, "final"),
-        )
-        late = dataclass_from_table(LatePolicy, raw.get("late", {}), str(path), "late.")
-    except ConfigError as error:
-        raise SetupError(str(error)) from None
-    if settings.final_submissions < 0:
-        raise SetupError(f"{path}: [leaderboard] final_submissions must be >= 0")
+    source = str(path)
+    tables = load_course_config(path, LeaderboardTables)
+    phases = Phases(
+        checkpoint=_checked_phase(
+            tables.phases.checkpoint, Where(source, ("phases", "checkpoint"))
+        ),
+        final=_checked_phase(tables.phases.final, Where(source, ("phases", "final"))),
+    )
+    if tables.leaderboard.final_submissions < 0:
+        raise Where(source, ("leaderboard",)).error("final_submissions must be >= 0")
+    late = tables.late
     if late.days < 0 or not 0 <= late.penalty_per_day <= 1 or not 0 <= late.max_penalty <= 1:
-        raise SetupError(
-            f"{path}: [late]: expected days >= 0 and penalty_per_day, max_penalty within 0..1"
+        raise Where(source, ("late",)).error(
+            "expected days >= 0 and penalty_per_day, max_penalty within 0..1"
         )
     if late.days and (phases.final is None or phases.final.cutoff is None):
-        raise SetupError(
-            f"{path}: [late] days needs a late window: set [phases.final] cutoff after deadline"
+        raise Where(source, ("late",)).error(
+            "days needs a late window: set [phases.final] cutoff after deadline"
         )
     extensions = read_extensions(Path(path).parent / late.extensions) if late.extensions else {}
-    try:
-        metrics = load_task_metrics(Path(path))
-    except CourseConfigError as error:
-        raise SetupError(str(error)) from None
-    return CourseSettings(settings, phases, late, extensions, metrics)
+    metrics = task_metrics(tables.metrics, source)
+    return CourseSettings(tables.leaderboard, phases, late, extensions, metrics)
 
 
 def extension(settings: CourseSettings, student: str) -> timedelta:

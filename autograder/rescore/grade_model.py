@@ -42,11 +42,13 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
+from facekit.base.course import load_course_config
+from facekit.base.errors import ConfigError
 from facekit.base.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
+from facekit.base.tables import setting
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook
 from facekit.notebook.reference import load_reference, reference_source
 from facekit.sandbox_side import inference
-from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 from facekit.training.data import DataError, test_image_ids
 
 # Allowed preprocessing statistics (pixels are scaled to [0, 1] first).
@@ -113,17 +115,18 @@ class GradeModelConfig:
         )
 
 
-def load_course_config(path: Path) -> GradeModelConfig:
-    """The `[grade_model]` table of a course TOML (other tables belong to other tools).
+@dataclass(frozen=True)
+class GradeModelTables:
+    """The course file's tables that `facekit grade-model` reads (the others are ignored)."""
 
-    The kit ships configs/grade_model.toml; a course may keep the table in a shared file.
-    """
-    raw = read_toml(path)
-    if "grade_model" not in raw:
-        raise ConfigError(f"{path}: no [grade_model] table (expected max_parameters and limits)")
-    return dataclass_from_table(
-        GradeModelConfig, raw.get("grade_model", {}), str(path), "grade_model."
+    grade_model: GradeModelConfig = setting(
+        "parameter budget, allowed preprocessing, reproduction tolerances, worker limits"
     )
+
+
+def load_grade_model_config(path: Path) -> GradeModelConfig:
+    """The `[grade_model]` table of a course file (the kit ships configs/grade_model.toml)."""
+    return load_course_config(path, GradeModelTables).grade_model
 
 
 @dataclass
@@ -353,7 +356,7 @@ def grade_model(
     """Re-score `checkpoint` with the Network of `notebook` (sandboxed); see module docstring."""
     comp = Path(comp)
     try:
-        course = load_course_config(course_config) if course_config else GradeModelConfig()
+        course = load_grade_model_config(course_config) if course_config else GradeModelConfig()
     except ConfigError as error:
         raise RescoreError(str(error)) from None
     if not Path(notebook).is_file():

@@ -11,19 +11,14 @@ from autograder.scoring.submission import ParsedSubmission, parse_submission
 from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
-from facekit.base.errors import (
-    CourseConfigError,
-    InvalidSubmission,
-    KeysError,
-    SubmissionProblem,
-)
+from facekit.base.errors import ConfigError, InvalidSubmission, KeysError, SubmissionProblem
 from facekit.base.keys import Keys, load_keys
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "DEFAULT_METRICS",
     "TASKS",
-    "CourseConfigError",
+    "ConfigError",
     "InvalidSubmission",
     "Keys",
     "KeysError",

@@ -1,21 +1,21 @@
 """The grading tables of the course file (TOML): points, cutoffs, metrics, manual components.
 
-One course file holds a table per tool. Grades read `[components]`, `[leaderboard]`,
-`[manual]`, `[metrics]` and `[grades]`; the scorer, the Kaggle bundle and the leaderboard read
-`[metrics]` (`load_task_metrics`). Tables of other tools (`[grade_model]`, `[late]`, ...) are
+One course file holds a table per tool (`facekit.base.course`). Grades read `[components]`,
+`[leaderboard]`, `[manual]`, `[metrics]` and `[grades]` (`GradesTables`); the scorer, the Kaggle
+bundle and the leaderboard read `[metrics]` (`load_task_metrics`). The other tools' tables are
 ignored; an unknown key inside one of these tables is an error naming the table and the key, so
-a typo never silently drops points. See `course_example.toml` for a documented example.
+a typo never silently drops points. `course_example.toml` is a documented example of every table.
 """
 
 import re
-import tomllib
-from dataclasses import MISSING, dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.scoring.task_metrics import DEFAULT_METRICS, MetricError, TaskMetric, parse_metric
 from facekit.base.contract import COMPONENTS, TASKS
-from facekit.base.errors import CourseConfigError
+from facekit.base.course import load_course_config
+from facekit.base.tables import Where, setting
 
 _MANUAL_NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -62,7 +62,55 @@ class GradesOptions:
 
 
 @dataclass(frozen=True)
-class CourseConfig:
+class LeaderboardTable:
+    """The `[leaderboard]` table: the leaderboard's own keys and, for `facekit grades`, one
+    `[leaderboard.<task>]` sub-table of grade cutoffs per task."""
+
+    final_submissions: int = setting(
+        "submissions each student may choose for the private ranking; 0 = none to choose, "
+        "the best public one counts",
+        0,
+    )
+    cutoffs: dict[str, LeaderboardCutoffs] = setting(
+        "points for a task's private leaderboard score", {}, keys=TASKS, subtables=True
+    )
+
+
+def metrics_table() -> Any:
+    """The `[metrics]` field of a tool's course tables: a metric text per task."""
+    return setting(
+        'leaderboard metric per task, e.g. "0.5*accuracy + 0.5*(1 - eer)" (default: accuracy, '
+        "roc_auc)",
+        {},
+        keys=TASKS,
+    )
+
+
+@dataclass(frozen=True)
+class MetricsTables:
+    """The course file's tables that `facekit score`, `kaggle-bundle` and the leaderboard's
+    scorer read."""
+
+    metrics: dict[str, str] = metrics_table()
+
+
+@dataclass(frozen=True)
+class GradesTables:
+    """The course file's tables that `facekit grades` reads (the others are ignored)."""
+
+    components: dict[str, float] = setting(
+        "maximum points per notebook component (the judge rubric's maxima)", keys=COMPONENTS
+    )
+    leaderboard: LeaderboardTable = setting("grade cutoffs per task, leaderboard settings")
+    manual: dict[str, float] = setting(
+        "maximum points per manual component (given with facekit grades --manual)", {}
+    )
+    metrics: dict[str, str] = metrics_table()
+    grades: GradesOptions = setting("how LMS exports name the assignment", factory=GradesOptions)
+
+
+@dataclass(frozen=True)
+class GradesConfig:
     """Maximum points per notebook component and per manual component (in config order),
     cutoffs and metric per task, and export options."""
 
@@ -83,83 +131,14 @@ class CourseConfig:
         return self.components.get(component, self.manual.get(component))
 
 
-def read_course_file(path: Path) -> dict[str, Any]:
-    """All tables of the course TOML at `path`; raises CourseConfigError."""
-    try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as error:
-        raise CourseConfigError(f"{path}: cannot read the course file: {error}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
-        raise CourseConfigError(f"{path}: not valid TOML: {error}") from None
-
-
-def _number(value: Any, where: str) -> float:
-    # bool is an int subclass in Python; `true` is never a number of points.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CourseConfigError(f"{where}: expected a number, found {value!r}")
-    return float(value)
-
-
-def _table(value: Any, where: str) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise CourseConfigError(f"{where}: expected a table, found {value!r}")
-    return value
-
-
-def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
-    for key in table:
-        if key not in allowed:
-            raise CourseConfigError(
-                f"{where}: unknown key {key!r} (expected one of: {', '.join(allowed)})"
-            )
-
-
-def _cutoffs(table: dict[str, Any], where: str) -> LeaderboardCutoffs:
-    names = tuple(spec.name for spec in fields(LeaderboardCutoffs))
-    _check_keys(table, names, where)
-    for spec in fields(LeaderboardCutoffs):
-        if spec.name not in table and spec.default is MISSING:
-            raise CourseConfigError(f"{where}: missing key {spec.name!r}")
-    cutoffs = LeaderboardCutoffs(
-        **{name: _number(value, f"{where}.{name}") for name, value in table.items()}
-    )
-    if not cutoffs.low < cutoffs.high:
-        raise CourseConfigError(
-            f"{where}: expected low < high, found low={cutoffs.low}, high={cutoffs.high}"
-        )
-    if cutoffs.points < 0 or cutoffs.bonus < 0:
-        raise CourseConfigError(f"{where}: points and bonus must be >= 0")
-    if cutoffs.bonus and not cutoffs.bonus_at > cutoffs.high:
-        raise CourseConfigError(
-            f"{where}: expected bonus_at > high, found bonus_at={cutoffs.bonus_at}, "
-            f"high={cutoffs.high}"
-        )
-    return cutoffs
-
-
-def _points_table(
-    document: dict[str, Any], name: str, allowed: tuple[str, ...] | None, path: Path
-) -> dict[str, float]:
-    table = _table(document.get(name, {}), f"{path}: [{name}]")
-    if allowed is not None:
-        _check_keys(table, allowed, f"{path}: [{name}]")
-    points = {key: _number(value, f"{path}: {name}.{key}") for key, value in table.items()}
-    if any(value < 0 for value in points.values()):
-        raise CourseConfigError(f"{path}: [{name}]: points must be >= 0")
-    return points
-
-
-def _metrics(document: dict[str, Any], path: Path) -> dict[str, TaskMetric]:
-    table = _table(document.get("metrics", {}), f"{path}: [metrics]")
-    _check_keys(table, TASKS, f"{path}: [metrics]")
+def task_metrics(table: dict[str, str], source: str) -> dict[str, TaskMetric]:
+    """Each task's metric from a checked `[metrics]` table (absent tasks: the defaults)."""
     metrics = dict(DEFAULT_METRICS)
     for task, text in table.items():
-        if not isinstance(text, str):
-            raise CourseConfigError(f"{path}: metrics.{task}: expected a string, found {text!r}")
         try:
             metrics[task] = parse_metric(task, text)
         except MetricError as error:
-            raise CourseConfigError(f"{path}: [metrics]: {error}") from None
+            raise Where(source, ("metrics",)).error(str(error)) from None
     return metrics
 
 
@@ -168,58 +147,66 @@ def load_task_metrics(path: Path | None) -> dict[str, TaskMetric]:
 
     The one entry point for the scorer, the Kaggle bundle and the leaderboard: pass the result's
     `[task]` to `score_parsed` / `score_submission`. None, or a file without `[metrics]`, gives
-    the defaults (accuracy, ROC AUC). Raises CourseConfigError naming the file and the key.
+    the defaults (accuracy, ROC AUC). Raises ConfigError naming the file and the key.
     """
-    return dict(DEFAULT_METRICS) if path is None else _metrics(read_course_file(path), path)
+    if path is None:
+        return dict(DEFAULT_METRICS)
+    return task_metrics(load_course_config(path, MetricsTables).metrics, str(path))
 
 
-def _options(document: dict[str, Any], path: Path) -> GradesOptions:
-    where = f"{path}: [grades]"
-    table = _table(document.get("grades", {}), where)
-    _check_keys(table, tuple(spec.name for spec in fields(GradesOptions)), where)
-    assignment = table.get("assignment", GradesOptions.assignment)
-    if not isinstance(assignment, str) or not assignment.strip():
-        raise CourseConfigError(f"{where}: assignment: expected a title, found {assignment!r}")
-    assignment_id = table.get("canvas_assignment_id")
-    if assignment_id is not None and (
-        isinstance(assignment_id, bool) or not isinstance(assignment_id, int) or assignment_id < 1
-    ):
-        raise CourseConfigError(
-            f"{where}: canvas_assignment_id: expected a positive integer, found {assignment_id!r}"
+def _checked_cutoffs(cutoffs: LeaderboardCutoffs, where: Where) -> LeaderboardCutoffs:
+    if not cutoffs.low < cutoffs.high:
+        raise where.error(f"expected low < high, found low={cutoffs.low}, high={cutoffs.high}")
+    if cutoffs.points < 0 or cutoffs.bonus < 0:
+        raise where.error("points and bonus must be >= 0")
+    if cutoffs.bonus and not cutoffs.bonus_at > cutoffs.high:
+        raise where.error(
+            f"expected bonus_at > high, found bonus_at={cutoffs.bonus_at}, high={cutoffs.high}"
         )
-    return GradesOptions(assignment.strip(), assignment_id)
+    return cutoffs
 
 
-def load_course_config(path: Path) -> CourseConfig:
-    """Read and check the grading tables of the course file at `path`; raises CourseConfigError."""
-    document = read_course_file(path)
-    for key in ("components", "leaderboard"):
-        if key not in document:
-            raise CourseConfigError(f"{path}: missing table [{key}]")
-    components = _points_table(document, "components", COMPONENTS, path)
+def _checked_points(points: dict[str, float], where: Where) -> dict[str, float]:
+    if any(value < 0 for value in points.values()):
+        raise where.error("points must be >= 0")
+    return points
 
-    leaderboard_table = _table(document["leaderboard"], f"{path}: [leaderboard]")
-    leaderboard_table = {k: v for k, v in leaderboard_table.items() if isinstance(v, dict)}
-    _check_keys(leaderboard_table, TASKS, f"{path}: [leaderboard]")
+
+def _checked_options(options: GradesOptions, where: Where) -> GradesOptions:
+    if not options.assignment.strip():
+        raise where.error(f"assignment: expected a title, found {options.assignment!r}")
+    if options.canvas_assignment_id is not None and options.canvas_assignment_id < 1:
+        raise where.error(
+            "canvas_assignment_id: expected a positive integer, found "
+            f"{options.canvas_assignment_id!r}"
+        )
+    return GradesOptions(options.assignment.strip(), options.canvas_assignment_id)
+
+
+def load_grades_config(path: Path) -> GradesConfig:
+    """The grading tables of the course file at `path`, checked; raises ConfigError."""
+    source = str(path)
+    tables = load_course_config(path, GradesTables)
+    components = _checked_points(tables.components, Where(source, ("components",)))
     leaderboard = {}
     for task in TASKS:
-        where = f"{path}: [leaderboard.{task}]"
-        if task not in leaderboard_table:
-            raise CourseConfigError(f"{path}: missing table [leaderboard.{task}]")
-        leaderboard[task] = _cutoffs(_table(leaderboard_table[task], where), where)
-
-    manual = _points_table(document, "manual", None, path)
+        if task not in tables.leaderboard.cutoffs:
+            raise Where(source).error(f"missing table [leaderboard.{task}]")
+        where = Where(source, ("leaderboard", task))
+        leaderboard[task] = _checked_cutoffs(tables.leaderboard.cutoffs[task], where)
+    manual = _checked_points(tables.manual, Where(source, ("manual",)))
     for name in manual:
         if not _MANUAL_NAME.fullmatch(name) or name in COMPONENTS or name in TASKS:
-            raise CourseConfigError(
-                f"{path}: [manual]: {name!r} cannot name a manual component (use lower-case "
+            raise Where(source, ("manual",)).error(
+                f"{name!r} cannot name a manual component (use lower-case "
                 "letters, digits and _, and no notebook component or task name)"
             )
-    metrics = _metrics(document, path)
+    metrics = task_metrics(tables.metrics, source)
     for task, metric in metrics.items():
         if leaderboard[task].high > metric.best:
-            raise CourseConfigError(
-                f"{path}: [leaderboard.{task}]: high={leaderboard[task].high} is above the best "
-                f"value of the metric {metric.name!r} ({metric.best:g})"
+            raise Where(source, ("leaderboard", task)).error(
+                f"high={leaderboard[task].high} is above the best value of the metric "
+                f"{metric.name!r} ({metric.best:g})"
             )
-    return CourseConfig(components, leaderboard, manual, metrics, _options(document, path))
+    options = _checked_options(tables.grades, Where(source, ("grades",)))
+    return GradesConfig(components, leaderboard, manual, metrics, options)

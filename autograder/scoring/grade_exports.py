@@ -9,7 +9,7 @@ import csv
 import io
 from pathlib import Path
 
-from autograder.scoring.course_config import CourseConfig
+from autograder.scoring.course_config import GradesConfig
 from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.grades import StudentGrade
 from facekit.base.contract import (
@@ -33,7 +33,7 @@ def _overrides_text(grade: StudentGrade) -> str:
     return "; ".join(f"{o.component}={o.points:g} ({o.reason})" for o in grade.overrides)
 
 
-def _generic_row(grade: StudentGrade, config: CourseConfig) -> list[str]:
+def _generic_row(grade: StudentGrade, config: GradesConfig) -> list[str]:
     task_columns = []
     for task in TASKS:
         score = grade.scores[task]
@@ -51,14 +51,14 @@ def _generic_row(grade: StudentGrade, config: CourseConfig) -> list[str]:
     ]
 
 
-def possible_points(config: CourseConfig) -> float:
+def possible_points(config: GradesConfig) -> float:
     """The assignment's maximum without bonus: notebook, manual and leaderboard points."""
     leaderboard = sum(cutoffs.points for cutoffs in config.leaderboard.values())
     return sum(config.components.values()) + sum(config.manual.values()) + leaderboard
 
 
 def grades_rows(
-    grades: list[StudentGrade], config: CourseConfig, export_format: str
+    grades: list[StudentGrade], config: GradesConfig, export_format: str
 ) -> tuple[list[list[str]], list[list[str]]]:
     """(header rows, one row per student) of `export_format`; each row starts with the student.
 
@@ -111,7 +111,7 @@ def grades_rows(
 
 
 def grades_csv(
-    grades: list[StudentGrade], config: CourseConfig, export_format: str = "generic"
+    grades: list[StudentGrade], config: GradesConfig, export_format: str = "generic"
 ) -> str:
     """The whole CSV text of `export_format`."""
     header, rows = grades_rows(grades, config, export_format)

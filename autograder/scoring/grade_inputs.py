@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.scoring.course_config import CourseConfig
+from autograder.scoring.course_config import GradesConfig
 from facekit.base.csv_reader import CsvRows, read_text
 from facekit.base.errors import GradesInputError, ProblemList
 
@@ -138,7 +138,7 @@ def _check_student(
 
 
 def read_manual(
-    path: Path, config: CourseConfig, students: set[str] | None = None
+    path: Path, config: GradesConfig, students: set[str] | None = None
 ) -> dict[str, dict[str, float]]:
     """`{student: {manual component: points}}` from `student,<manual components>` (any order).
 
@@ -179,7 +179,7 @@ def read_manual(
 
 
 def read_overrides(
-    path: Path, config: CourseConfig, students: set[str] | None = None
+    path: Path, config: GradesConfig, students: set[str] | None = None
 ) -> tuple[Override, ...]:
     """The overrides CSV (`OVERRIDE_COLUMNS`): a known student (one of `students`; None: any
     name) and component, points within the component's range, a reason; one override per

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from autograder.scoring.course_config import CourseConfig
+from autograder.scoring.course_config import GradesConfig
 from autograder.scoring.grade_inputs import (
     Override,
     RosterEntry,
@@ -64,7 +64,7 @@ class StudentGrade:
         return round(self.notebook_total + extra, 2)
 
 
-def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, float] | None]:
+def read_gradebook(path: Path, config: GradesConfig) -> dict[str, dict[str, float] | None]:
     """`{student: {component: points}}` from the judge's gradebook, checked against `config`.
 
     A row whose cells are all empty (the judge could not grade that notebook) maps to None.
@@ -117,7 +117,7 @@ def read_gradebook(path: Path, config: CourseConfig) -> dict[str, dict[str, floa
 
 
 def _check_gradebook_header(
-    header: tuple[str, ...], config: CourseConfig, problems: ProblemList
+    header: tuple[str, ...], config: GradesConfig, problems: ProblemList
 ) -> None:
     if header[:1] != (GRADEBOOK_STUDENT_COLUMN,) or header[-1:] != (GRADEBOOK_TOTAL_COLUMN,):
         problems.add(
@@ -165,7 +165,7 @@ def read_leaderboard_export(path: Path) -> dict[tuple[str, str], float | None]:
 
 
 def compute_grades(
-    config: CourseConfig,
+    config: GradesConfig,
     gradebook: dict[str, dict[str, float] | None],
     leaderboard: dict[tuple[str, str], float | None],
     *,

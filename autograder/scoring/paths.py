@@ -3,4 +3,4 @@
 from pathlib import Path
 
 COURSE_EXAMPLE = Path(__file__).resolve().parent / "course_example.toml"
-"""A documented example of the course config read by `facekit grades`."""
+"""A documented example of the course file, holding every tool's tables."""

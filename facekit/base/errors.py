@@ -106,8 +106,9 @@ class GradesInputError(Exception):
     overrides) is invalid: the person's input (exit 1)."""
 
 
-class CourseConfigError(Exception):
-    """The course file is missing or invalid: a staff setup error (exit 2)."""
+class ConfigError(SetupError):
+    """A config file the staff wrote (course file, rubric, training config) is missing or
+    invalid; the message names the file, the table and the key (`facekit.base.tables`)."""
 
 
 class ProblemList:

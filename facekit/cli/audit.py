@@ -5,13 +5,18 @@ import os
 import sys
 from pathlib import Path
 
+from facekit.cli.config_help import HelpFormatter, course_epilog
+
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `audit` command."""
+    from autograder.rescore.grade_model import GradeModelTables
+
     parser = subcommands.add_parser(
         "audit",
         help="re-score every student's checkpoint and label who reproduces their CSVs",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(GradeModelTables, "--course-config"),
+        formatter_class=HelpFormatter,
         description="For each CLASS/<student>/ (notebook, checkpoint, final CSVs): grade-model "
         "in the sandbox, then one label: uses library modules, could not run, over budget, "
         "does not reproduce, or reproduces. Resumable: unchanged students are not redone.",
@@ -20,7 +25,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", type=Path, required=True, help="competition directory")
     parser.add_argument("--keys", type=Path, required=True, help="hidden answer-key directory")
     parser.add_argument("--out", type=Path, required=True, help="folder for the audit")
-    parser.add_argument("--course-config", type=Path, default=None, help="course TOML")
+    parser.add_argument(
+        "--course-config", type=Path, default=None, help="course file ([grade_model] table)"
+    )
     parser.add_argument("--only", nargs="+", default=[], help="audit only these students")
     parser.add_argument(
         "--scores", type=Path, default=None, help="CSV student,score: pick by --top/--cutoffs"

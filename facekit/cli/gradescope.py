@@ -5,12 +5,15 @@ import sys
 from pathlib import Path
 
 from facekit.base.paths import REPO_ROOT
+from facekit.cli.config_help import HelpFormatter, course_epilog
 
 DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `facekit gradescope-bundle`."""
+    from autograder.gradescope.settings import GradescopeTables  # noqa: PLC0415
+
     parser = subcommands.add_parser(
         "gradescope-bundle",
         help="write autograder.zip for a Gradescope programming assignment",
@@ -19,14 +22,15 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "/autograder/submission/ into /autograder/results/results.json), a README with the "
         "container settings to choose, and the kit's source tree with the reference notebook "
         "(students never see the zip).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(GradescopeTables, "--config"),
+        formatter_class=HelpFormatter,
     )
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
     parser.add_argument(
         "--config",
         type=Path,
         default=DEFAULT_SETTINGS,
-        help="TOML file whose [gradescope] table sets who sees which test when",
+        help="course file whose [gradescope] table sets who sees which test when",
     )
     parser.set_defaults(handler=run_bundle)
 
@@ -36,7 +40,7 @@ def run_bundle(args: argparse.Namespace) -> int:
     from autograder.gradescope.bundle import BundleError, build_bundle  # noqa: PLC0415
     from autograder.gradescope.settings import load_settings  # noqa: PLC0415
     from autograder.judge.rubric import load_rubric  # noqa: PLC0415
-    from facekit.training.config import ConfigError  # noqa: PLC0415
+    from facekit.base.errors import ConfigError  # noqa: PLC0415
 
     try:
         ids = tuple(component.id for component in load_rubric().components)

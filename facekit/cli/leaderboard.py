@@ -35,6 +35,8 @@ from pathlib import Path
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.errors import LeaderboardError, SetupError
 from facekit.base.contract import TASKS
+from facekit.base.errors import ConfigError
+from facekit.cli.config_help import HelpFormatter, course_epilog
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
@@ -58,7 +60,7 @@ def _run(action, command: str = "leaderboard") -> int:
     """
     try:
         return action()
-    except SetupError as error:
+    except (SetupError, ConfigError) as error:
         print(f"facekit {command}: {error}", file=sys.stderr)
         return 2
     except LeaderboardError as error:
@@ -281,6 +283,8 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add the `leaderboard` actions (serve, roster, deadline, export, ...) and `submit`."""
+    from autograder.leaderboard.course import LeaderboardTables
+
     formatter = argparse.ArgumentDefaultsHelpFormatter
     group = subcommands.add_parser(
         "leaderboard",
@@ -295,7 +299,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="serve the leaderboard over HTTP",
         description=f"Serve the leaderboard. Staff routes need the token in ${STAFF_TOKEN_ENV} "
         "(they are off without it).",
-        formatter_class=formatter,
+        epilog=course_epilog(LeaderboardTables, "--course"),
+        formatter_class=HelpFormatter,
     )
     _add_db(serve)
     _add_course(serve)

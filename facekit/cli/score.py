@@ -10,6 +10,7 @@ from pathlib import Path
 
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
+from facekit.cli.config_help import HelpFormatter, course_epilog
 
 EXIT_INVALID_INPUT = 1
 EXIT_USAGE = 2  # also staff setup: answer keys, course file
@@ -26,7 +27,7 @@ def _score(args: argparse.Namespace) -> int:
     from autograder.scoring.report import format_score, save_roc_plot
     from autograder.scoring.score import score_parsed
     from autograder.scoring.submission import parse_submission
-    from facekit.base.errors import CourseConfigError, InvalidSubmission, KeysError
+    from facekit.base.errors import ConfigError, InvalidSubmission, KeysError
     from facekit.base.keys import load_keys
     from facekit.base.metrics import roc_auc, roc_curve
 
@@ -36,7 +37,7 @@ def _score(args: argparse.Namespace) -> int:
         )
     try:
         metric = load_task_metrics(args.course)[args.task]
-    except CourseConfigError as error:
+    except ConfigError as error:
         return _fail("score", str(error), EXIT_USAGE)
     try:
         keys = load_keys(args.task, args.keys)
@@ -64,17 +65,17 @@ def _score(args: argparse.Namespace) -> int:
 
 
 def _grades(args: argparse.Namespace) -> int:
-    from autograder.scoring.course_config import load_course_config
+    from autograder.scoring.course_config import load_grades_config
     from autograder.scoring.grade_exports import grades_rows, write_grades
     from autograder.scoring.grade_inputs import read_manual, read_overrides, read_roster
     from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
-    from facekit.base.errors import CourseConfigError, GradesInputError
+    from facekit.base.errors import ConfigError, GradesInputError
 
     if args.format != "generic" and args.roster is None:
         return _fail("grades", f"--format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
     try:
-        config = load_course_config(args.config)
-    except CourseConfigError as error:
+        config = load_grades_config(args.config)
+    except ConfigError as error:
         return _fail("grades", str(error), EXIT_USAGE)
     if args.manual is None and config.manual:
         return _fail(
@@ -117,13 +118,13 @@ def _grades(args: argparse.Namespace) -> int:
 def _kaggle_bundle(args: argparse.Namespace) -> int:
     from autograder.scoring.course_config import load_task_metrics
     from autograder.scoring.kaggle import write_kaggle_bundle
-    from facekit.base.errors import CourseConfigError, KeysError
+    from facekit.base.errors import ConfigError, KeysError
 
     try:
         written = write_kaggle_bundle(
             args.keys, args.out, args.comp, load_task_metrics(args.course)
         )
-    except CourseConfigError as error:
+    except ConfigError as error:
         return _fail("kaggle-bundle", str(error), EXIT_USAGE)
     except KeysError as error:
         return _fail("kaggle-bundle", str(error), EXIT_USAGE)
@@ -138,12 +139,15 @@ def _kaggle_bundle(args: argparse.Namespace) -> int:
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `score`, `grades` and `kaggle-bundle`."""
+    from autograder.scoring.course_config import GradesTables, MetricsTables
+
     score = subcommands.add_parser(
         "score",
         help="validate a submission CSV against the answer keys and score it",
         description="Validate a submission CSV (every problem is reported with file, line and "
         "column) and print its public, private and overall scores.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(MetricsTables, "--course"),
+        formatter_class=HelpFormatter,
     )
     score.add_argument("task", choices=TASKS, help="which leaderboard task the CSV is for")
     score.add_argument("submission", type=Path, help="the submission CSV")
@@ -165,7 +169,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Notebook points from the judge's gradebook plus leaderboard points from "
         "each student's PRIVATE score (cutoffs in the course config), manual components and "
         "overrides, one row per student, as a generic, Canvas or Gradescope CSV.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(GradesTables, "--config"),
+        formatter_class=HelpFormatter,
     )
     grades.add_argument(
         "--config",
@@ -220,7 +225,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Write OUT/<task>/solution.csv (with Kaggle's Usage column), "
         "OUT/<task>/sample_submission.csv and OUT/<task>/evaluation.md (the metric, for the "
         "competition's description) for classification and verification.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(MetricsTables, "--course"),
+        formatter_class=HelpFormatter,
     )
     bundle.add_argument(
         "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"

@@ -9,13 +9,10 @@ import sys
 from pathlib import Path
 
 from facekit.base.paths import REPO_ROOT
+from facekit.cli.config_help import HelpFormatter, course_epilog
 
 CONFIGS_DIR = REPO_ROOT / "configs"
 DEFAULT_COURSE_CONFIG = CONFIGS_DIR / "grade_model.toml"
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Defaults in the help, and the epilog's one-key-per-line list kept as written."""
 
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,8 +35,9 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_train(args: argparse.Namespace) -> int:
     """Handler of `facekit train`."""
+    from facekit.base.errors import ConfigError
     from facekit.training.checkpoint import CheckpointError
-    from facekit.training.config import ConfigError, load_config
+    from facekit.training.config import load_config
     from facekit.training.data import DataError
     from facekit.training.trainer import train
 
@@ -127,7 +125,9 @@ def run_grade_model(args: argparse.Namespace) -> int:
 
 def register(subcommands: argparse._SubParsersAction) -> None:
     """Add `train` and `grade-model`."""
-    from facekit.training.config import describe_fields
+    from autograder.rescore.grade_model import GradeModelTables
+    from facekit.base.tables import describe_keys
+    from facekit.training.config import TrainConfig
 
     train = subcommands.add_parser(
         "train",
@@ -135,8 +135,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         description="Train the reference Network with a margin head on a competition directory; "
         "writes checkpoints, metrics.csv, curves.png and both submission CSVs to --out. "
         "Multi-GPU: torchrun --nproc_per_node=N -m facekit.training (same options).",
-        epilog="config keys (TOML tables [model] [head] [aux] [data] [optim] [run]):\n  "
-        + "\n  ".join(describe_fields()),
+        epilog="config keys (TOML tables [model] [head] [aux] [data] [optim] [run]):\n"
+        + describe_keys(TrainConfig),
         formatter_class=HelpFormatter,
     )
     add_train_arguments(train)
@@ -152,7 +152,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "A tiny reference Network runs through the same sandbox first. Exit status: 0 "
         "reproduces; 1 flagged (does not reproduce, could not run, over budget, invalid "
         "notebook or checkpoint); 2 staff setup or usage; 3 the grader's self-test failed.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=course_epilog(GradeModelTables, "--course-config"),
+        formatter_class=HelpFormatter,
     )
     add_grade_model_arguments(grade)
     grade.set_defaults(handler=run_grade_model)

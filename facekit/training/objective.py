@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from facekit.training.config import ConfigError, TrainConfig
+from facekit.base.errors import ConfigError
+from facekit.training.config import TrainConfig
 
 HEAD_CLASSES = {"arcface": "ArcFace", "cosface": "CosFace", "sphereface": "SphereFace"}
 

@@ -104,12 +104,6 @@ def test_bad_options_are_refused(config, message):
         BuildConfig(**config)
 
 
-def test_unknown_option_is_an_error():
-    """Does a config mapping with a typo fail instead of being ignored?"""
-    with pytest.raises(DataToolsError, match=r"unknown build option\(s\) \['min_image'\]"):
-        BuildConfig.from_dict({"min_image": 3})
-
-
 def test_bad_paths_are_refused(tmp_path, synth_source):
     """Missing source, keys inside the competition, existing output: each a clear error."""
     with pytest.raises(DataToolsError, match="does not exist"):

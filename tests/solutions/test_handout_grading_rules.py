@@ -15,7 +15,7 @@ from autograder.judge.judge import default_limits
 from autograder.judge.rubric import Case, Component, load_rubric
 from autograder.judge.runner import CASE_SECONDS
 from autograder.leaderboard.config import LeaderboardConfig
-from autograder.rescore.grade_model import load_course_config
+from autograder.rescore.grade_model import load_grade_model_config
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.cli.train import DEFAULT_COURSE_CONFIG
 from facekit.notebook.extract import read_notebook
@@ -82,7 +82,7 @@ def grading_rules(reference) -> str:
     daily = next(
         f.default for f in dataclasses.fields(LeaderboardConfig) if f.name == "daily_limit"
     )
-    budget = load_course_config(DEFAULT_COURSE_CONFIG).max_parameters
+    budget = load_grade_model_config(DEFAULT_COURSE_CONFIG).max_parameters
     total = sum(component.max_points for component in rubric.components)
     special = [
         (component, case)

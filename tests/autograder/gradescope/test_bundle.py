@@ -93,7 +93,7 @@ def test_settings_travel_in_the_zip(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('[gradescope]\nvisibility = "soon"\n', "gradescope.visibility: expected one of"),
+        ('[gradescope]\nvisibility = "soon"\n', "[gradescope] visibility: expected one of"),
         ('[gradescope.tests]\nresnet = "hidden"\n', "no rubric component of that id"),
         ("[gradescope\n", "not valid TOML"),
     ],

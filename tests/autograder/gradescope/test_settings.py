@@ -3,14 +3,14 @@
 import pytest
 
 from autograder.gradescope.settings import GradescopeSettings, settings_from_table
-from facekit.training.config import ConfigError
+from facekit.base.errors import ConfigError
 
 IDS = ("basic_block", "network")
 
 
 def test_defaults_show_everything():
-    """Does a file without a [gradescope] table show every result at once?"""
-    settings = settings_from_table({"other_tool": {}}, "course.toml", IDS)
+    """Does a course file without a [gradescope] table show every result at once?"""
+    settings = settings_from_table({"grade_model": {"batch": "ignored"}}, "course.toml", IDS)
     assert settings == GradescopeSettings()
     assert settings.for_component("network") == "visible"
 
@@ -26,12 +26,15 @@ def test_component_overrides_the_default():
 @pytest.mark.parametrize(
     ("table", "message"),
     [
-        ({"visibilty": "hidden"}, "unknown key 'gradescope.visibilty'"),
-        ({"visibility": "later"}, "gradescope.visibility: expected one of"),
-        ({"test_visibility": True}, "gradescope.test_visibility: expected one of"),
-        ({"tests": {"netwrk": "hidden"}}, "tests.netwrk: no rubric component of that id"),
-        ({"tests": {"network": "secret"}}, "tests.network: expected one of"),
-        ({"tests": "hidden"}, "gradescope.tests: expected a table"),
+        ({"visibilty": "hidden"}, "[gradescope] unknown key 'visibilty'"),
+        ({"visibility": "later"}, "[gradescope] visibility: expected one of"),
+        ({"test_visibility": True}, "[gradescope] test_visibility: expected one of"),
+        (
+            {"tests": {"netwrk": "hidden"}},
+            "[gradescope.tests] netwrk: no rubric component of that id",
+        ),
+        ({"tests": {"network": "secret"}}, "[gradescope.tests] network: expected one of"),
+        ({"tests": "hidden"}, "[gradescope] tests: expected a table"),
     ],
 )
 def test_bad_settings_name_file_and_key(table, message):
@@ -39,6 +42,12 @@ def test_bad_settings_name_file_and_key(table, message):
     with pytest.raises(ConfigError, match="course.toml") as error:
         settings_from_table({"gradescope": table}, "course.toml", IDS)
     assert message in str(error.value)
+
+
+def test_unknown_table_is_named():
+    """Is a top-level table no tool reads (a misspelt [gradescope]) an error naming it?"""
+    with pytest.raises(ConfigError, match=r"course.toml: unknown table \[gradescop\]"):
+        settings_from_table({"gradescop": {}}, "course.toml", IDS)
 
 
 def test_toml_round_trip():
@@ -54,7 +63,6 @@ def test_allow_weaker_sandbox_names_are_checked_and_kept(tmp_path):
     """Are the sandbox protections a course accepts going without checked by name and carried
     into the bundle's copy of the table?"""
     from autograder.gradescope.settings import load_settings
-    from facekit.training.config import ConfigError
 
     ids = ("basic_block",)
     good = tmp_path / "good.toml"

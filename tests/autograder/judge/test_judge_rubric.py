@@ -2,7 +2,8 @@
 
 import pytest
 
-from autograder.judge.rubric import RUBRIC_PATH, RubricError, load_rubric, load_rubric_file
+from autograder.judge.rubric import RUBRIC_PATH, load_rubric, load_rubric_file
+from facekit.base.errors import ConfigError
 
 CONTRACT = {
     "basic_block": "BasicBlock",
@@ -41,10 +42,19 @@ def test_rubric_has_the_required_edge_cases():
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (('mode = "eval"', 'mdoe = "eval"'), "unknown key(s) ['mdoe']"),
-        (('dtype = "float64"', 'dtype = "float16"'), "'float16' is not one of"),
-        (("[tolerance.float32]", "[tolerance.float32]\nabsolute = 1"), "unknown key(s)"),
-        (('kind = "labels"', 'kind = "label"'), "'label' is not one of"),
+        (('mode = "eval"', 'mdoe = "eval"'), "[components[0].cases[2]] unknown key 'mdoe'"),
+        (
+            ('dtype = "float64"', 'dtype = "float16"'),
+            "dtype: expected one of 'float32', 'float64', got 'float16'",
+        ),
+        (
+            ("[tolerance.float32]", "[tolerance.float32]\nabsolute = 1"),
+            "[tolerance.float32] unknown key 'absolute'",
+        ),
+        (
+            ('kind = "labels"', 'kind = "label"'),
+            "kind: expected one of 'randn', 'labels', 'label_rows', got 'label'",
+        ),
         (
             ('requires = ["mixed_labels_with_singleton"]', 'requires = ["mixed"]'),
             "unknown case(s) ['mixed']",
@@ -56,6 +66,6 @@ def test_typos_are_errors(tmp_path, edit, message):
     text = RUBRIC_PATH.read_text(encoding="utf-8").replace(*edit, 1)
     path = tmp_path / "rubric.toml"
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(RubricError) as error:
+    with pytest.raises(ConfigError) as error:
         load_rubric_file(path)
     assert message in str(error.value)

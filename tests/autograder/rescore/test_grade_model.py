@@ -20,13 +20,13 @@ from autograder.rescore.grade_model import (
     GradeModelReport,
     SubmissionError,
     checked_preprocessing,
-    load_course_config,
+    load_grade_model_config,
 )
+from facekit.base.errors import ConfigError
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 from facekit.cli.train import DEFAULT_COURSE_CONFIG
 from facekit.sandbox_side.inference import Preprocessing
-from facekit.training.config import ConfigError
 
 
 class TouchOnUnpickle:
@@ -244,16 +244,20 @@ def test_missing_notebook_is_a_clear_error(tiny_run, tmp_path: Path, capsys):
 
 def test_shipped_grade_model_config_parses():
     """configs/grade_model.toml loads, with a budget that fits the reference ResNet-18."""
-    config = load_course_config(DEFAULT_COURSE_CONFIG)
+    config = load_grade_model_config(DEFAULT_COURSE_CONFIG)
     assert config.max_parameters >= 11_000_000
 
 
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("[grade_model]\nmax_params = 5\n", "unknown key 'grade_model.max_params'"),
-        ("[grading]\nmax_parameters = 5\n", "no [grade_model] table"),
-        ("[grade_model]\nmax_parameters = 'many'\n", "grade_model.max_parameters: expected int"),
+        ("[grade_model]\nmax_params = 5\n", "[grade_model] unknown key 'max_params'"),
+        ("[grading]\nmax_parameters = 5\n", "unknown table [grading]"),
+        ("[metrics]\n", "missing table [grade_model]"),
+        (
+            "[grade_model]\nmax_parameters = 'many'\n",
+            "[grade_model] max_parameters: expected an integer",
+        ),
     ],
 )
 def test_bad_grade_model_config_is_named(tmp_path: Path, text: str, expected: str):
@@ -261,5 +265,5 @@ def test_bad_grade_model_config_is_named(tmp_path: Path, text: str, expected: st
     path = tmp_path / "course.toml"
     path.write_text(text)
     with pytest.raises(ConfigError) as error:
-        load_course_config(path)
+        load_grade_model_config(path)
     assert str(path) in str(error.value) and expected in str(error.value)

@@ -235,8 +235,8 @@ def test_override_of_an_ungraded_notebook(course: dict[str, Path], tmp_path: Pat
     ("change", "words"),
     [
         (("readme = 5", "README = 5"), "'README' cannot name a manual component"),
-        (("readme = 5", "arcface_bonus = true"), "manual.arcface_bonus: expected a number"),
-        (('assignment = "HW2P2"', 'assignmnet = "HW2P2"'), "[grades]: unknown key 'assignmnet'"),
+        (("readme = 5", "arcface_bonus = true"), "[manual] arcface_bonus: expected a number"),
+        (('assignment = "HW2P2"', 'assignmnet = "HW2P2"'), "[grades] unknown key 'assignmnet'"),
         (("canvas_assignment_id = 4242", "canvas_assignment_id = -1"), "positive integer"),
         (("[late]", '[metrics]\nverification = "eer"\n[late]'), "eer is lower-is-better"),
         (("high = 0.95", "high = 1.5"), "above the best value of the metric 'roc_auc'"),

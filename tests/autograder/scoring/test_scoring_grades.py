@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from autograder.scoring.course_config import LeaderboardCutoffs, load_course_config
+from autograder.scoring.course_config import LeaderboardCutoffs, load_grades_config
 from autograder.scoring.grade_exports import grades_csv
 from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
 from facekit.base.contract import grades_columns
-from facekit.base.errors import CourseConfigError, GradesInputError
+from facekit.base.errors import ConfigError, GradesInputError
 from facekit.cli.main import main
 
 CONFIG = """
@@ -62,7 +62,7 @@ def test_example_config_matches_the_judge_rubric() -> None:
     """The shipped example is valid and its component maxima are the judge rubric's."""
     from autograder.judge.rubric import load_rubric
 
-    config = load_course_config(COURSE_EXAMPLE)
+    config = load_grades_config(COURSE_EXAMPLE)
     rubric = {component.id: component.max_points for component in load_rubric().components}
     assert config.components == rubric
     assert config.leaderboard["verification"].bonus == 0.0
@@ -74,7 +74,7 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
     """A gradebook written by the batch grader (a grader error included) is read as intended."""
     from autograder.batch import GRADEBOOK_NAME, GRADED, GRADER_ERROR, Outcome, write_gradebook
 
-    config = load_course_config(COURSE_EXAMPLE)
+    config = load_grades_config(COURSE_EXAMPLE)
     full = {name: float(points) for name, points in config.components.items()}
     outcomes = [
         Outcome("ann", "ann.ipynb", GRADED, points=full, total=sum(full.values())),
@@ -92,13 +92,16 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "words"),
     [
-        (("[components]", "[component]"), "missing table [components]"),
-        (("basic_block = 10", "basic_blok = 10"), "unknown key 'basic_blok'"),
-        (("bonus = 4", "bonnus = 4"), "[leaderboard.classification]: unknown key 'bonnus'"),
-        (("low = 0.8\n", ""), "[leaderboard.verification]: missing key 'low'"),
+        (("[components]", "[component]"), "unknown table [component]"),
+        (("basic_block = 10", "basic_blok = 10"), "[components] unknown key 'basic_blok'"),
+        (("bonus = 4", "bonnus = 4"), "[leaderboard.classification] unknown key 'bonnus'"),
+        (("low = 0.8\n", ""), "[leaderboard.verification] missing key 'low'"),
         (("high = 0.9\n", "high = 0.4\n"), "expected low < high, found low=0.5, high=0.4"),
-        (("points = 20\nbonus", "points = 'many'\nbonus"), "expected a number, found 'many'"),
-        (("arcface = 10", "arcface = true"), "components.arcface: expected a number, found True"),
+        (
+            ("points = 20\nbonus", "points = 'many'\nbonus"),
+            "[leaderboard.classification] points: expected a number, got 'many'",
+        ),
+        (("arcface = 10", "arcface = true"), "[components] arcface: expected a number, got True"),
         (("bonus_at = 0.95", "bonus_at = 0.9"), "expected bonus_at > high"),
         (("[leaderboard.verification]", "[leaderboard.detection]"), "unknown key 'detection'"),
         (("low = 0.5", "low = = 0.5"), "not valid TOML"),
@@ -107,11 +110,11 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
 def test_config_errors_name_key_and_file(
     inputs: dict[str, Path], change: tuple[str, str], words: str
 ) -> None:
-    """Each config defect is a CourseConfigError naming the file and the key."""
+    """Each config defect is a ConfigError naming the file and the key."""
     assert change[0] in CONFIG
     inputs["config"].write_text(CONFIG.replace(*change, 1))
-    with pytest.raises(CourseConfigError) as caught:
-        load_course_config(inputs["config"])
+    with pytest.raises(ConfigError) as caught:
+        load_grades_config(inputs["config"])
     assert str(inputs["config"]) in str(caught.value)
     assert words in str(caught.value)
 
@@ -135,7 +138,7 @@ def test_config_errors_name_key_and_file(
 def test_gradebook_errors(inputs: dict[str, Path], text: str, words: str) -> None:
     """A defective gradebook names the file, line and column."""
     inputs["gradebook"].write_text(text)
-    config = load_course_config(inputs["config"])
+    config = load_grades_config(inputs["config"])
     with pytest.raises(GradesInputError, match="gradebook.csv") as caught:
         read_gradebook(inputs["gradebook"], config)
     assert words in str(caught.value)
@@ -160,7 +163,7 @@ def test_leaderboard_export_errors(inputs: dict[str, Path], text: str, words: st
 
 def test_grades_join_and_warnings(inputs: dict[str, Path]) -> None:
     """Private scores give the points; a student missing on one side gets 0 and a warning."""
-    config = load_course_config(inputs["config"])
+    config = load_grades_config(inputs["config"])
     grades, warnings = compute_grades(
         config,
         read_gradebook(inputs["gradebook"], config),
@@ -207,15 +210,3 @@ def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
     path = tmp_path / "final_scores.csv"
     path.write_text(final_scores_csv([FinalScore("ann", "verification", 0.9, 0.8765)]))
     assert read_leaderboard_export(path) == {("ann", "verification"): 0.8765}
-
-
-def test_one_course_file_for_every_tool(tmp_path: Path) -> None:
-    """grades and grade-model read the same course file, each ignoring the other's tables."""
-    from autograder.rescore.grade_model import load_course_config as load_grade_model_config
-    from facekit.base.paths import REPO_ROOT
-
-    course = tmp_path / "course.toml"
-    shared = (REPO_ROOT / "configs" / "grade_model.toml").read_text()
-    course.write_text(COURSE_EXAMPLE.read_text() + "\n" + shared + "\n[late]\ndays = 3\n")
-    assert load_course_config(course).components == load_course_config(COURSE_EXAMPLE).components
-    assert load_grade_model_config(course).max_parameters > 0

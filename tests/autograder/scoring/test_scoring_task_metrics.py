@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.scoring import (
-    CourseConfigError,
+    ConfigError,
     MetricError,
     load_task_metrics,
     parse_metric,
@@ -108,17 +108,17 @@ def test_course_file_metrics_ignore_other_tables(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ('[metrics]\ndetection = "accuracy"\n', "[metrics]: unknown key 'detection'"),
-        ('[metrics]\nverification = "eer"\n', "[metrics]: verification: eer is lower-is-better"),
-        ("[metrics]\nverification = 1\n", "metrics.verification: expected a string"),
+        ('[metrics]\ndetection = "accuracy"\n', "[metrics] unknown key 'detection'"),
+        ('[metrics]\nverification = "eer"\n', "[metrics] verification: eer is lower-is-better"),
+        ("[metrics]\nverification = 1\n", "[metrics] verification: expected a string"),
         ("[metrics\n", "not valid TOML"),
     ],
 )
 def test_course_file_metric_errors(tmp_path: Path, text: str, words: str) -> None:
-    """A bad [metrics] table is a CourseConfigError naming the file and the key."""
+    """A bad [metrics] table is a ConfigError naming the file and the key."""
     course = tmp_path / "course.toml"
     course.write_text(text)
-    with pytest.raises(CourseConfigError) as caught:
+    with pytest.raises(ConfigError) as caught:
         load_task_metrics(course)
     assert str(course) in str(caught.value) and words in str(caught.value)
 
