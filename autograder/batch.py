@@ -36,7 +36,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from autograder.errors import GraderFault
 from autograder.sandbox import Limits, describe_isolation, isolation_report
+from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.base.spreadsheet import inert_cell
@@ -65,12 +67,8 @@ _FINGERPRINT_GLOBS = (
 _SELF_TESTS_PASSED: set[str] = set()  # fingerprints whose self-test passed in this process
 
 
-class BatchError(Exception):
+class BatchError(SetupError):
     """The batch cannot start (no notebooks, two with one student name...): staff's input."""
-
-
-class GraderFault(Exception):
-    """The grader cannot judge anyone (its self-test on the reference failed): the kit's fault."""
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from facekit.base.errors import SetupError
 from facekit.sandbox_side.judge_worker import Check, DType, GradientCheck, Mode, Objective
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
@@ -27,8 +28,8 @@ CASE_ENUMS: dict[str, type[StrEnum]] = {
 }
 
 
-class RubricError(Exception):
-    """The rubric file is malformed: a grader fault, never a student's."""
+class RubricError(SetupError):
+    """The rubric file is malformed: staff setup, never a student's fault."""
 
 
 @dataclass(frozen=True)

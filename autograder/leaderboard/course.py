@@ -28,8 +28,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from autograder.leaderboard.errors import SetupError
 from autograder.scoring import CourseConfigError, TaskMetric, load_task_metrics
+from facekit.base.errors import SetupError
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 
 LEADERBOARD_SUBTABLES = ("classification", "verification")

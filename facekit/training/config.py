@@ -11,10 +11,11 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from facekit.base.errors import SetupError
 from facekit.sandbox_side.inference import IMAGE_SIZE, MEAN, STD, Preprocessing
 
 
-class ConfigError(Exception):
+class ConfigError(SetupError):
     """A training config file is missing, malformed or names something unknown."""
 
 
