@@ -4,8 +4,7 @@ import argparse
 from pathlib import Path
 
 from facekit.base.errors import InputError
-from facekit.cli.options import add_comp, add_keys, add_out
-from facekit.cli.score import COURSE_METRICS_HELP
+from facekit.cli.options import COURSE_METRICS_HELP, add_comp, add_keys, add_out
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

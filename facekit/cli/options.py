@@ -12,6 +12,9 @@ COMP_METAVAR = "COMP"
 COMP_HELP = "competition directory"
 KEYS_METAVAR = "KEYS"
 KEYS_HELP = "hidden answer-key directory (cls_test.csv, ver_test.csv)"
+COURSE_METRICS_HELP = (
+    "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
+)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):

@@ -6,11 +6,7 @@ from pathlib import Path
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 from facekit.base.errors import InputError, InvalidSubmission, SetupError
-from facekit.cli.options import add_keys
-
-COURSE_METRICS_HELP = (
-    "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
-)
+from facekit.cli.options import COURSE_METRICS_HELP, add_keys
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:

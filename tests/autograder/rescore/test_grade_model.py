@@ -23,8 +23,8 @@ from autograder.rescore.grade_model import (
     load_course_config,
 )
 from facekit.base.paths import SOLUTION_NOTEBOOK
-from facekit.cli.main import main as facekit
 from facekit.cli.grade_model import DEFAULT_COURSE_CONFIG
+from facekit.cli.main import main as facekit
 from facekit.sandbox_side.inference import Preprocessing
 from facekit.training.config import ConfigError
 
