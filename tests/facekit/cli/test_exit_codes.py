@@ -254,10 +254,16 @@ def test_help_documents_every_kind(capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        ["score", "verification", str(BAD_CSV), "--keys", "{broken_keys}"],
-        ["leaderboard", "serve", "--db", "{db}", "--keys", "{broken_keys}", "--port", "0"],
-        ["grade-model", "--notebook", "{text}", "--checkpoint", "{text}", "--comp", "{comp}"]
-        + ["--keys", "{broken_keys}", WEAKER],
+        pytest.param(["score", "verification", str(BAD_CSV), "--keys", "{broken_keys}"]),
+        pytest.param(
+            ["leaderboard", "serve", "--db", "{db}", "--keys", "{broken_keys}", "--port", "0"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ["grade-model", "--notebook", "{text}", "--checkpoint", "{text}", "--comp", "{comp}"]
+            + ["--keys", "{broken_keys}", WEAKER],
+            marks=pytest.mark.slow,
+        ),
     ],
     ids=["score", "leaderboard serve", "grade-model"],
 )
