@@ -41,10 +41,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder import judge
+from autograder.errors import GraderFault
 from autograder.judge.class_report import write_class_report
 from autograder.judge.judge import default_limits
 from autograder.judge.rubric import load_rubric
 from autograder.sandbox import Limits, describe_isolation, isolation_report
+from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.base.spreadsheet import inert_cell
@@ -73,12 +75,8 @@ _FINGERPRINT_GLOBS = (
 _SELF_TESTS_PASSED: set[str] = set()  # fingerprints whose self-test passed in this process
 
 
-class BatchError(Exception):
+class BatchError(SetupError):
     """The batch cannot start (no notebooks, two with one student name...): staff's input."""
-
-
-class GraderFault(Exception):
-    """The grader cannot judge anyone (its self-test on the reference failed): the kit's fault."""
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ step "3/4 fixed-budget reference training on LFW (configs/lfw.toml)" \
 run="$out/lfw/arcface_seed0"
 step "4/4 facekit grade-model${gpu_flag[*]:+ ${gpu_flag[*]}} on that checkpoint" \
     "$python" -m facekit grade-model --notebook solutions/hw2p2_source.ipynb \
-    --checkpoint "$run/checkpoints/last.pt" --data "$out/lfw/comp" --keys "$out/lfw/keys" \
+    --checkpoint "$run/checkpoints/last.pt" --comp "$out/lfw/comp" --keys "$out/lfw/keys" \
     --submission "$run/submissions/classification.csv" "$run/submissions/verification.csv" \
     --out "$out/grade_model" "${gpu_flag[@]}"
 

@@ -1,8 +1,10 @@
 """The data tools' domain exception: a message for a person, caught by the CLI handler."""
 
+from facekit.base.errors import SetupError
 
-class DataToolsError(Exception):
-    """A problem with the user's input (paths, options, source images) that they can fix."""
+
+class DataToolsError(SetupError):
+    """Usage or setup the user can fix: paths, options, source images (exit 2)."""
 
 
 def require(ok: bool, option: str, expected: str, received: object) -> None:

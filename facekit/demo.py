@@ -1,33 +1,32 @@
-"""`facekit demo`: the whole course pipeline, end to end, on a small synthetic dataset.
+"""The demo pipeline (`facekit demo`): the whole course, end to end, on a small synthetic dataset.
 
 synthetic identities -> competition + hidden keys -> check -> handout release -> autograding of
 the reference and the handout -> tiny training run -> scoring of its two CSVs. Small enough for a
 CPU in a few minutes; every step calls the same code as the matching `facekit` command.
 """
 
-import argparse
 import json
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from facekit.base.errors import KitFault, SetupError
 from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
 # A file that marks a directory as the demo's own, so --overwrite never deletes anything else.
 MARKER = "demo.json"
 
 
-class DemoError(Exception):
-    """A demo step could not run or gave a result that shows the kit is broken; `step` names it
-    (empty when the demo could not start)."""
+class DemoError(KitFault):
+    """A demo step could not run or gave a result that shows the kit is broken; `step` names it.
+    `reason` is the message without the step."""
 
-    def __init__(self, message: str, step: str = "") -> None:
-        super().__init__(message)
-        self.step = step
+    def __init__(self, reason: str, step: str = "") -> None:
+        super().__init__(f"failed at step '{step}': {reason}" if step else reason)
+        self.reason, self.step = reason, step
 
 
 @dataclass(frozen=True)
@@ -43,70 +42,13 @@ class DemoConfig:
     jobs: int = 2  # notebooks graded at once
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `demo` command."""
-    parser = subcommands.add_parser(
-        "demo",
-        help="run the whole pipeline on a small synthetic dataset",
-        description="Synthetic data -> competition -> handout release -> autograding -> tiny "
-        "training run -> scoring, on CPU in a few minutes. Everything is written under --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    defaults = DemoConfig(out=Path("demo_out"))
-    parser.add_argument("--out", type=Path, default=defaults.out, help="directory to write into")
-    parser.add_argument("--identities", type=int, default=defaults.identities, help="identities")
-    parser.add_argument(
-        "--images-per-identity", type=int, default=defaults.images_per_identity, help="images each"
-    )
-    parser.add_argument("--size", type=int, default=defaults.size, help="image side in pixels")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for every step")
-    parser.add_argument(
-        "--train-config", type=Path, default=defaults.train_config, help="training config (TOML)"
-    )
-    parser.add_argument("--jobs", type=int, default=defaults.jobs, help="notebooks graded at once")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace an earlier demo's output in --out"
-    )
-    parser.set_defaults(handler=run_demo_command)
-
-
-def run_demo_command(args: argparse.Namespace) -> int:
-    """Run the demo from parsed arguments and print where everything went."""
-    config = DemoConfig(
-        out=args.out,
-        identities=args.identities,
-        images_per_identity=args.images_per_identity,
-        size=args.size,
-        seed=args.seed,
-        train_config=args.train_config,
-        jobs=args.jobs,
-    )
-    try:
-        prepare_output(config.out, args.overwrite)
-    except DemoError as error:
-        print(f"facekit demo: {error}", file=sys.stderr)
-        return 2
-    try:
-        summary = run_demo(config)
-    except DemoError as error:
-        print(
-            f"facekit demo: failed at step '{error.step}': {error} "
-            f"(details in {config.out / MARKER})",
-            file=sys.stderr,
-        )
-        return 3
-    print(f"\nsummary written to {config.out / MARKER}")
-    print(json.dumps(summary, indent=2))
-    return 0
-
-
 def prepare_output(out: Path, overwrite: bool) -> None:
     """Make `out` an empty directory, deleting an earlier demo there only when asked to."""
     if out.exists() and any(out.iterdir()):
         if not (out / MARKER).is_file():
-            raise DemoError(f"{out} is not empty and holds no earlier demo; choose another --out")
+            raise SetupError(f"{out} is not empty and holds no earlier demo; choose another --out")
         if not overwrite:
-            raise DemoError(f"{out} holds an earlier demo; pass --overwrite to replace it")
+            raise SetupError(f"{out} holds an earlier demo; pass --overwrite to replace it")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("{}\n")
@@ -119,7 +61,7 @@ def step(title: str, action: Callable[[], Any]) -> Any:
     try:
         result = action()
     except DemoError as error:
-        raise DemoError(str(error), error.step or title) from error
+        raise DemoError(error.reason, error.step or title) from error
     except Exception as error:  # noqa: BLE001 - the demo reports which step broke, and how
         raise DemoError(f"{type(error).__name__}: {error}", title) from error
     print(f"   done in {time.perf_counter() - started:.1f} s", flush=True)
@@ -138,8 +80,9 @@ def run_demo(config: DemoConfig) -> dict[str, Any]:
         _run_steps(config, summary)
         summary["ok"] = True
     except DemoError as error:
-        summary.update(failed_step=error.step, reason=str(error))
-        raise
+        summary.update(failed_step=error.step, reason=error.reason)
+        details = f"{error.reason} (details in {config.out / MARKER})"
+        raise DemoError(details, error.step) from error
     finally:
         (config.out / MARKER).write_text(json.dumps(summary, indent=2) + "\n")
     return summary

@@ -12,10 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from facekit.base.errors import SetupError
+
 CHECKPOINT_SUFFIXES = (".pt", ".pth")
 
 
-class AuditInputError(ValueError):
+class AuditInputError(SetupError):
     """The class folder or the scores file given by staff cannot be used (exit 2)."""
 
 

@@ -26,7 +26,8 @@ from autograder.audit.verdict import (
     Verdict,
     library_uses,
 )
-from autograder.rescore.grade_model import SubmissionError, grade_model
+from autograder.errors import SubmissionError
+from autograder.rescore.grade_model import grade_model
 from facekit.base.files import file_sha256, replacing
 
 RESULT_NAME = "audit.json"

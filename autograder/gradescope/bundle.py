@@ -20,6 +20,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 
 from autograder.gradescope.settings import GradescopeSettings
+from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
@@ -37,7 +38,7 @@ _SKIPPED_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can hold: no build time in the bytes
 
 
-class BundleError(Exception):
+class BundleError(SetupError):
     """The bundle cannot be built from this installation (staff setup)."""
 
 

@@ -25,6 +25,7 @@ import time
 import traceback
 from pathlib import Path
 
+from autograder.errors import SubmissionError
 from autograder.gradescope.bundle import SETTINGS_NAME
 from autograder.gradescope.settings import GradescopeSettings, load_settings
 from facekit.base.files import replacing
@@ -39,10 +40,6 @@ MAX_ENTRIES = 10_000  # files and folders looked at in the submission
 MAX_DEPTH = 8
 _IGNORED_FOLDERS = {".ipynb_checkpoints", "__MACOSX"}
 EXIT_GRADER_FAULT = 3
-
-
-class SubmissionError(Exception):
-    """The submission holds no single readable notebook: the student's zero, with this reason."""
 
 
 def _shown(relative: str) -> str:

@@ -8,7 +8,6 @@ report, both recording the seed).
 """
 
 from autograder.judge.judge import grade_notebook
-from autograder.judge.prepare import JudgeError
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 
-__all__ = ["CaseResult", "ComponentResult", "JudgeError", "StudentReport", "grade_notebook"]
+__all__ = ["CaseResult", "ComponentResult", "StudentReport", "grade_notebook"]

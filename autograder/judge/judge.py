@@ -40,7 +40,7 @@ def grade_notebook(
     """Grade one submitted notebook against the rubric. Never raises for a student's fault
     (unreadable notebook, broken code, crashes, hangs): those score zero with a message.
     `seed` None draws a fresh grading seed; staff pass the one a report records to reproduce
-    that grading. Raises JudgeError when the grader itself is broken (reference, rubric)."""
+    that grading. Raises GraderFault when the grader itself is broken (reference, rubric)."""
     rubric = load_rubric()
     seed = new_grading_seed() if seed is None else int(seed)
     contract = {component.id: component.class_name for component in rubric.components}

@@ -18,13 +18,10 @@ from types import ModuleType
 import torch
 from torch import nn
 
+from autograder.errors import GraderFault
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import CaseFailure, Objective, run_case
-
-
-class JudgeError(Exception):
-    """The grader itself is broken (reference, rubric, sandbox): staff must fix it, not students."""
 
 
 @dataclass(frozen=True)
@@ -147,13 +144,13 @@ def _request(index: int, component: Component, case: Case, seed: int) -> dict:
 def prepare_case(
     index: int, component: Component, case: Case, reference: ModuleType, grading_seed: int
 ) -> PreparedCase:
-    """Build one PreparedCase; raises JudgeError when the reference cannot run it."""
+    """Build one PreparedCase; raises GraderFault when the reference cannot run it."""
     seed = case_seed(component, case, grading_seed)
     generator = torch.Generator().manual_seed(seed)
     dtype = case.dtype.torch
     reference_class = getattr(reference, component.class_name, None)
     if reference_class is None:
-        raise JudgeError(f"the reference defines no {component.class_name}")
+        raise GraderFault(f"the reference defines no {component.class_name}")
     tensors: dict[str, torch.Tensor] = {}
     state: dict[str, torch.Tensor] = {}
     if case.load_state:
@@ -170,7 +167,7 @@ def prepare_case(
     try:
         expected, facts = run_case(reference_class, request, tensors)
     except (CaseFailure, Exception) as error:
-        raise JudgeError(
+        raise GraderFault(
             f"the reference fails rubric case {component.id}/{case.name} (grading seed "
             f"{grading_seed}): {type(error).__name__}: {error}"
         ) from error

@@ -25,7 +25,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save_file
 
+from autograder.errors import GraderFault
 from autograder.judge.prepare import PreparedCase
+from facekit.base.errors import InputError
 from facekit.base.untrusted import (
     UntrustedFileError,
     load_untrusted_json,
@@ -75,11 +77,6 @@ class CellError(ErrorInfo):
 _OUT_OF_MEMORY_SIGNS = ("MemoryError", "failed to map segment", "Cannot allocate memory")
 
 
-class WorkerStartError(RuntimeError):
-    """The worker failed before any student code ran (its own imports, the sandbox's set-up):
-    the grader's fault, never a student's zero."""
-
-
 @dataclass(frozen=True)
 class Answer:
     """The worker's answer to one case, validated: `status` plus the returned tensors."""
@@ -100,7 +97,7 @@ class WorkerRun:
     problems: tuple[str, ...] = ()  # notebook-wide: e.g. the load record could not be read
 
 
-class MalformedRecord(ValueError):
+class MalformedRecord(InputError, ValueError):
     """A worker record whose fields have the wrong types: the student's garbage."""
 
 
@@ -282,7 +279,7 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
                 args=[str(position)],
             )
             if runs == 1 and not result.ready:  # later runs follow student code: not evidence
-                raise WorkerStartError(_start_failure(result, limits))
+                raise GraderFault(_start_failure(result, limits))
             while position < len(indices):
                 answer = _read_answer(workdir, indices[position])
                 if answer is None:

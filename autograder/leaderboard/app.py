@@ -34,7 +34,7 @@ from werkzeug.utils import secure_filename
 from autograder.leaderboard.archive import Archive, NotStored, StaffSubmissionView
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.course import load_course
-from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError, SetupError
+from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
 from autograder.leaderboard.feedback import FeedbackDesk, ShownFeedback, shown_feedback
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.ratelimit import InvalidAttempts
@@ -67,6 +67,7 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
+from facekit.base.errors import SetupError
 
 log = logging.getLogger("autograder.leaderboard")
 

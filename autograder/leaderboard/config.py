@@ -3,8 +3,8 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.leaderboard.errors import SetupError
 from autograder.scoring import DEFAULT_MAX_BYTES
+from facekit.base.errors import SetupError
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from autograder.leaderboard.errors import SetupError
 from autograder.scoring import TaskMetric, load_task_metrics
 from autograder.scoring.course_config import LeaderboardTable, metrics_table, task_metrics
 from facekit.base.course import load_course_config
+from facekit.base.errors import SetupError
 from facekit.base.tables import Where, setting
 
 

@@ -1,8 +1,13 @@
-"""The leaderboard's domain errors: messages for a person, caught at the command line or HTTP."""
+"""The leaderboard's domain errors: messages for a person, caught at the command line or HTTP.
+
+Staff setup (keys, course file, database URL or schema) raises the kit's own `SetupError`.
+"""
+
+from facekit.base.errors import InputError
 
 
-class LeaderboardError(Exception):
-    """A staff-side mistake (bad roster, bad URL, missing keys) with a readable message."""
+class LeaderboardError(InputError):
+    """An input or request the leaderboard cannot take (a roster, a time, a name, an upload)."""
 
 
 class SubmissionRefused(LeaderboardError):
@@ -11,7 +16,3 @@ class SubmissionRefused(LeaderboardError):
 
 class DeadlinePassed(SubmissionRefused):
     """Too late: after the student's cut-off, or beyond their late-day budget."""
-
-
-class SetupError(LeaderboardError):
-    """Staff setup is wrong (keys, course file, database URL or schema): exit code 2."""

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
 from autograder.leaderboard.models import Feedback, Participant
+from facekit.base.errors import InputError
 from facekit.base.untrusted import UntrustedFileError, load_untrusted_json
 
 RESULTS_FILE = "results.json"
@@ -32,7 +33,7 @@ MAX_TEXT = 20_000  # characters kept of any one output
 VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
-class MalformedResults(ValueError):
+class MalformedResults(InputError, ValueError):
     """A results.json that is not the Gradescope schema; the message says where."""
 
 

@@ -28,8 +28,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from autograder.leaderboard.errors import LeaderboardError, SetupError
 from autograder.leaderboard.schema import require_current
+from facekit.base.errors import FacekitError, SetupError
 
 
 class UTCDateTime(TypeDecorator):
@@ -195,7 +195,7 @@ def open_database(db_url: str, *, pool_size: int = 8) -> Engine:
         raise SetupError(
             f"cannot open database {engine.url.render_as_string()}: {error}"
         ) from error
-    except LeaderboardError:
+    except FacekitError:
         engine.dispose()
         raise
     return engine

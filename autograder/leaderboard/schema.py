@@ -15,7 +15,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import Engine
 
-from autograder.leaderboard.errors import LeaderboardError, SetupError
+from autograder.leaderboard.errors import LeaderboardError
+from facekit.base.errors import SetupError
 
 ALEMBIC_INI = Path(__file__).with_name("migrations") / "alembic.ini"
 BASELINE = "0001"

@@ -27,10 +27,6 @@ STATE_DICT_KEYS = ("model", "model_state_dict", "state_dict")
 MAX_KWARGS_JSON_BYTES = 16_384
 
 
-class CheckpointContractError(ValueError):
-    """The checkpoint cannot be used: unsafe, unreadable, or its contract fields are malformed."""
-
-
 @dataclass(frozen=True)
 class CheckpointContents:
     """The Network's weights and, when the checkpoint records them, how to build and feed it."""
@@ -73,21 +69,21 @@ def count_parameters(weights: dict[str, torch.Tensor]) -> int:
 
 def _network_kwargs(value: Any, where: str) -> dict[str, Any]:
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise CheckpointContractError(f"{where}: network_kwargs must be a dict with string keys")
+        raise CheckpointError(f"{where}: network_kwargs must be a dict with string keys")
     try:
         text = json.dumps(value)
     except (TypeError, ValueError) as error:
-        raise CheckpointContractError(
+        raise CheckpointError(
             f"{where}: network_kwargs must hold plain values (numbers, strings, lists): {error}"
         ) from None
     if len(text) > MAX_KWARGS_JSON_BYTES:
-        raise CheckpointContractError(f"{where}: network_kwargs is too large ({len(text)} bytes)")
+        raise CheckpointError(f"{where}: network_kwargs is too large ({len(text)} bytes)")
     return json.loads(text)  # tuples become lists, exactly what the worker will pass
 
 
 def _class_names(value: Any, where: str) -> list[str]:
     if not isinstance(value, list | tuple) or not all(isinstance(n, str) for n in value):
-        raise CheckpointContractError(f"{where}: class_names must be a list of identity names")
+        raise CheckpointError(f"{where}: class_names must be a list of identity names")
     return list(value)
 
 
@@ -95,14 +91,11 @@ def _preprocessing(value: Any, where: str) -> Preprocessing:
     try:
         return Preprocessing.from_dict(value)
     except ValueError as error:
-        raise CheckpointContractError(f"{where}: {error}") from None
+        raise CheckpointError(f"{where}: {error}") from None
 
 
 def _from_meta(payload: dict[str, Any], where: str) -> CheckpointContents:
-    try:
-        meta = CheckpointMeta.from_json(payload["meta"], where)
-    except CheckpointError as error:
-        raise CheckpointContractError(str(error)) from None
+    meta = CheckpointMeta.from_json(payload["meta"], where)
     run = meta.config.get("run", {}) if isinstance(meta.config, dict) else {}
     return CheckpointContents(
         weights=payload.get(meta.eval_weights),
@@ -137,19 +130,16 @@ def _from_dict(payload: dict[str, Any], where: str) -> CheckpointContents:
 
 def read_checkpoint(path: Path) -> CheckpointContents:
     """The Network's weights and recorded contract from an untrusted checkpoint, safely."""
-    try:
-        payload = load_safely(path)
-    except CheckpointError as error:
-        raise CheckpointContractError(str(error)) from None
+    payload = load_safely(path)
     where = str(path)
     contents = _from_meta(payload, where) if "meta" in payload else _from_dict(payload, where)
     weights = contents.weights
     if not isinstance(weights, dict) or not weights:
-        raise CheckpointContractError(
+        raise CheckpointError(
             f"{path}: no state dict found (expected the Network's state_dict, or a dict with "
             f"one of {', '.join(STATE_DICT_KEYS)}); found keys {sorted(map(str, payload))[:10]}"
         )
     bad = [name for name, value in weights.items() if not isinstance(value, torch.Tensor)]
     if bad:
-        raise CheckpointContractError(f"{path}: state dict entry {bad[0]!r} is not a tensor")
+        raise CheckpointError(f"{path}: state dict entry {bad[0]!r} is not a tensor")
     return contents

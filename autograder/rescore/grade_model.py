@@ -24,10 +24,11 @@ from typing import Any
 import torch
 from torchvision.datasets.folder import find_classes
 
+from autograder.errors import GraderFault, SubmissionError
 from autograder.rescore.compare import Agreement, compare_classification, compare_verification
 from autograder.rescore.contents import (
     CheckpointContents,
-    CheckpointContractError,
+    CheckpointError,
     count_parameters,
     read_checkpoint,
 )
@@ -43,7 +44,7 @@ from autograder.scoring import (
     score_parsed,
 )
 from facekit.base.course import load_course_config
-from facekit.base.errors import ConfigError
+from facekit.base.errors import ConfigError, SetupError
 from facekit.base.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
 from facekit.base.tables import setting
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook
@@ -59,22 +60,8 @@ SELF_TEST_NETWORK = {"depths": [1, 1], "widths": [8, 16], "embedding_dim": 16}
 SELF_TEST_FEATS_TOLERANCE = 1e-4
 
 
-class RescoreError(Exception):
-    """grade-model cannot run: staff setup (data, keys, course config) or usage. Exit 2."""
-
-    exit_code = 2
-
-
-class SubmissionError(RescoreError):
-    """The student's notebook or checkpoint is invalid. Exit 1."""
-
-    exit_code = 1
-
-
-class GraderFault(RescoreError):
-    """The grader itself is broken (the reference does not run in the sandbox). Exit 3."""
-
-    exit_code = 3
+class RescoreError(SetupError):
+    """grade-model cannot run: staff setup (data, keys, course config) or usage."""
 
 
 @dataclass
@@ -368,7 +355,7 @@ def grade_model(
     try:
         source = extract_module(read_notebook(notebook), name=str(notebook)).source
         contents = read_checkpoint(checkpoint)
-    except (NotebookError, CheckpointContractError) as error:
+    except (NotebookError, CheckpointError) as error:
         raise SubmissionError(str(error)) from None
     preprocessing = checked_preprocessing(contents, course, notes)
     class_names = contents.class_names or competition.class_names

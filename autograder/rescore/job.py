@@ -22,6 +22,7 @@ import torch
 from safetensors.torch import load, save_file
 
 from autograder.sandbox import Limits, SandboxResult, run_sandboxed
+from facekit.base.errors import InputError
 from facekit.base.untrusted import UntrustedFileError, read_untrusted_bytes, remove_untrusted_tree
 from facekit.sandbox_side import inference
 
@@ -32,7 +33,7 @@ MAX_EMBEDDING_DIM = 8192
 _HEADER_BYTES = 64 * 1024
 
 
-class MalformedOutput(ValueError):
+class MalformedOutput(InputError, ValueError):
     """The worker's output file is missing or not the tensors asked for (the student's fault)."""
 
 

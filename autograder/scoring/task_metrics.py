@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facekit.base.contract import METRICS, TASKS
+from facekit.base.errors import SetupError
 from facekit.base.metrics import (
     RocCurve,
     accuracy,
@@ -34,7 +35,7 @@ _TERM = re.compile(
 )
 
 
-class MetricError(ValueError):
+class MetricError(SetupError, ValueError):
     """A metric text that is not a valid metric of its task (a staff error in the course file)."""
 
 

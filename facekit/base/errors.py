@@ -79,7 +79,7 @@ def format_problems(problems: list[SubmissionProblem], omitted: int = 0) -> str:
     return "\n".join(lines)
 
 
-class InvalidSubmission(Exception):
+class InvalidSubmission(InputError):
     """A submission failed validation; raised before any scoring. `str()` lists every problem.
 
     `problems` holds the first problems found (up to a cap, see `ProblemList`); `omitted` counts
@@ -97,11 +97,11 @@ class InvalidSubmission(Exception):
         return len(self.problems) + self.omitted
 
 
-class KeysError(Exception):
+class KeysError(SetupError):
     """The hidden answer keys are missing or malformed: a staff error, never the student's."""
 
 
-class GradesInputError(Exception):
+class GradesInputError(InputError):
     """A CSV given to `facekit grades` (gradebook, leaderboard export, roster, manual points,
     overrides) is invalid: the person's input (exit 1)."""
 

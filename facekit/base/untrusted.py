@@ -26,13 +26,15 @@ import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from facekit.base.errors import InputError
+
 DEFAULT_MAX_JSON_DEPTH = 32
 _READ_CHUNK = 1 << 16
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
 
 
-class UntrustedFileError(ValueError):
+class UntrustedFileError(InputError, ValueError):
     """A file left by untrusted code is missing, not a bounded regular file, or malformed."""
 
 

@@ -2,10 +2,9 @@
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from facekit.cli.config_help import HelpFormatter, course_epilog
+from facekit.cli.options import HelpFormatter, add_comp, add_keys, add_out, course_epilog
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -22,9 +21,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "does not reproduce, or reproduces. Resumable: unchanged students are not redone.",
     )
     parser.add_argument("class_dir", type=Path, help="folder with one folder per student")
-    parser.add_argument("--data", type=Path, required=True, help="competition directory")
-    parser.add_argument("--keys", type=Path, required=True, help="hidden answer-key directory")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the audit")
+    add_comp(parser)
+    add_keys(parser)
+    add_out(parser, "folder for the audit")
     parser.add_argument(
         "--course-config", type=Path, default=None, help="course file ([grade_model] table)"
     )
@@ -48,36 +47,21 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from autograder.audit.inputs import (
-        AuditInputError,
-        find_students,
-        read_scores,
-        select_students,
-    )
+    """Audit the chosen students; 1 when any of them is flagged (does not reproduce...)."""
+    from autograder.audit.inputs import find_students, read_scores, select_students
     from autograder.audit.report import AUDIT_HTML, write_audit_report
     from autograder.audit.run import AuditSettings, audit_class
     from autograder.audit.verdict import REPRODUCES
-    from autograder.rescore.grade_model import GraderFault, RescoreError
 
-    try:
-        only = list(args.only)
-        if args.scores is not None:
-            scores = read_scores(args.scores)
-            only += select_students(scores, args.top, args.cutoffs, args.margin)
-        students = find_students(args.class_dir, only)
-        settings = AuditSettings(
-            args.data, args.keys, args.course_config, args.gpu, args.jobs, args.force, True
-        )
-        verdicts, resumed = audit_class(students, settings, args.out)
-    except AuditInputError as error:
-        print(f"facekit audit: {error}", file=sys.stderr)
-        return 2
-    except GraderFault as error:
-        print(f"facekit audit: {error}", file=sys.stderr)
-        return 3
-    except RescoreError as error:
-        print(f"facekit audit: {error}", file=sys.stderr)
-        return error.exit_code
+    only = list(args.only)
+    if args.scores is not None:
+        scores = read_scores(args.scores)
+        only += select_students(scores, args.top, args.cutoffs, args.margin)
+    students = find_students(args.class_dir, only)
+    settings = AuditSettings(
+        args.comp, args.keys, args.course_config, args.gpu, args.jobs, args.force, True
+    )
+    verdicts, resumed = audit_class(students, settings, args.out)
     notes = [f"{len(verdicts)} students audited ({resumed} unchanged since the last run)"]
     if resumed:
         notes[0] += "; use --force to redo them"

@@ -5,7 +5,7 @@ import logging
 import sys
 from pathlib import Path
 
-from data_tools.errors import DataToolsError
+from facekit.cli.options import add_comp_positional, add_keys, add_out
 
 _HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
 
@@ -33,7 +33,7 @@ def _register_synth(commands: argparse._SubParsersAction) -> None:
         description="Procedural faces: fixed traits per identity, random nuisances per image. "
         "The same arguments give byte-identical files.",
     )
-    parser.add_argument("--out", type=Path, required=True, help="directory to create")
+    add_out(parser, "directory to create")
     parser.add_argument("--identities", type=int, default=40, help="number of identities")
     parser.add_argument("--images-per-identity", type=int, default=20, help="images per identity")
     parser.add_argument("--size", type=int, default=112, help="image width and height in pixels")
@@ -55,13 +55,8 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
         "classification train/dev/test and open-set verification pairs, with hidden keys.",
     )
     parser.add_argument("--src", type=Path, required=True, help="identity-folder dataset")
-    parser.add_argument("--out", type=Path, required=True, help="competition directory to create")
-    parser.add_argument(
-        "--keys",
-        type=Path,
-        required=True,
-        help="hidden answer-key directory to create (outside --out)",
-    )
+    add_out(parser, "competition directory to create", metavar="COMP")
+    add_keys(parser, help="hidden answer-key directory to create (outside --out)")
     parser.add_argument(
         "--seed", type=int, required=True, help="secret seed: decides every split and file name"
     )
@@ -163,8 +158,8 @@ def _register_check(commands: argparse._SubParsersAction) -> None:
         description="Check the layout, disjoint splits, duplicate images, pairs, manifest "
         "checksums and, with --keys, the hidden keys.",
     )
-    parser.add_argument("comp", type=Path, help="competition directory")
-    parser.add_argument("--keys", type=Path, default=None, help="hidden answer-key directory")
+    add_comp_positional(parser)
+    add_keys(parser, required=False)
     parser.add_argument(
         "--source",
         type=Path,
@@ -182,29 +177,23 @@ def _register_stats(commands: argparse._SubParsersAction) -> None:
         formatter_class=_HELP_FORMAT,
         description="Counts per split, images per identity, pair balance, image sizes.",
     )
-    parser.add_argument("comp", type=Path, help="competition directory")
-    parser.add_argument(
-        "--keys", type=Path, default=None, help="hidden answer-key directory (adds test labels)"
-    )
+    add_comp_positional(parser)
+    add_keys(parser, required=False, help="hidden answer-key directory (adds test labels)")
     parser.add_argument("--plot", type=Path, default=None, help="PNG file to write the plots to")
     parser.set_defaults(handler=_run_stats)
 
 
-def _handles_errors(run):
-    """Turn a `DataToolsError` into a message on stderr and exit code 2."""
+def _logs_progress(run):
+    """Run `run(args)` with the data tools' progress logged to stderr."""
 
     def handler(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-        try:
-            return run(args)
-        except DataToolsError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        return run(args)
 
     return handler
 
 
-@_handles_errors
+@_logs_progress
 def _run_synth(args: argparse.Namespace) -> int:
     from data_tools.synth import generate_identities
 
@@ -225,7 +214,7 @@ def _run_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-@_handles_errors
+@_logs_progress
 def _run_build(args: argparse.Namespace) -> int:
     from data_tools.build import build_competition
     from data_tools.config import BuildConfig
@@ -262,7 +251,7 @@ def _run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-@_handles_errors
+@_logs_progress
 def _run_check(args: argparse.Namespace) -> int:
     from data_tools.check import check_competition
 
@@ -270,13 +259,13 @@ def _run_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) found in {args.comp}", file=sys.stderr)
+        print(f"facekit data: {len(problems)} problem(s) found in {args.comp}", file=sys.stderr)
         return 1
     print(f"{args.comp}: no problems found" + ("" if args.keys else " (keys not checked)"))
     return 0
 
 
-@_handles_errors
+@_logs_progress
 def _run_stats(args: argparse.Namespace) -> int:
     from data_tools.stats import competition_stats, format_stats, plot_stats
 

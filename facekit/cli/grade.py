@@ -8,12 +8,11 @@ from pathlib import Path
 from autograder.sandbox import (
     DEFAULT_MEMORY_BYTES,
     Limits,
-    SandboxUnavailable,
     add_allow_weaker_argument,
     require_isolation,
 )
-
-EXIT_GRADER_ERRORS = 3
+from facekit.base.errors import KitFault, SetupError
+from facekit.cli.options import add_out
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -28,7 +27,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="notebooks or folders")
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    add_out(parser, "output folder", metavar="DIR")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time")
     parser.add_argument(
         "--force", action="store_true", help="re-grade every notebook, ignoring the cache"
@@ -64,7 +63,10 @@ def _limits(args: argparse.Namespace) -> Limits | None:
     given = {name: getattr(args, name) for name in ("wall_seconds", "cpu_seconds") if name in args}
     if "memory_gib" in args:
         given["memory_bytes"] = int(args.memory_gib * 2**30)
-    return Limits(**given) if given else None
+    try:
+        return Limits(**given) if given else None
+    except ValueError as error:  # a limit that is not positive: usage
+        raise SetupError(str(error)) from None
 
 
 def run_grade(args: argparse.Namespace) -> int:
@@ -76,38 +78,29 @@ def run_grade(args: argparse.Namespace) -> int:
         GRADEBOOK_NAME,
         GRADER_ERROR,
         UNREADABLE,
-        BatchError,
-        GraderFault,
         find_submissions,
         grade_batch,
     )
 
-    try:
-        limits = _limits(args)
-        if args.allow_weaker_sandbox:
-            from autograder.judge.judge import default_limits
+    limits = _limits(args)
+    if args.allow_weaker_sandbox:
+        from autograder.judge.judge import default_limits
 
-            limits = dataclasses.replace(
-                limits or default_limits(), allow_weaker=args.allow_weaker_sandbox
-            )
-        require_isolation(args.allow_weaker_sandbox)
-        submissions = find_submissions(args.paths)
-        if args.seed is not None and not 0 <= args.seed < 2**31:
-            raise ValueError(f"--seed must be between 0 and 2**31 - 1, got {args.seed}")
-        outcomes = grade_batch(
-            submissions,
-            args.out,
-            jobs=args.jobs,
-            limits=limits,
-            use_cache=not args.force,
-            seed=args.seed,
+        limits = dataclasses.replace(
+            limits or default_limits(), allow_weaker=args.allow_weaker_sandbox
         )
-    except (BatchError, SandboxUnavailable, ValueError) as error:
-        print(f"facekit grade: {error}", file=sys.stderr)
-        return 2
-    except GraderFault as error:
-        print(f"facekit grade: {error}", file=sys.stderr)
-        return EXIT_GRADER_ERRORS
+    require_isolation(args.allow_weaker_sandbox)
+    submissions = find_submissions(args.paths)
+    if args.seed is not None and not 0 <= args.seed < 2**31:
+        raise SetupError(f"--seed must be between 0 and 2**31 - 1, got {args.seed}")
+    outcomes = grade_batch(
+        submissions,
+        args.out,
+        jobs=args.jobs,
+        limits=limits,
+        use_cache=not args.force,
+        seed=args.seed,
+    )
     errors = [outcome.student for outcome in outcomes if outcome.status == GRADER_ERROR]
     unreadable = [outcome.student for outcome in outcomes if outcome.status == UNREADABLE]
     cached = sum(outcome.cached for outcome in outcomes)
@@ -130,7 +123,7 @@ def run_grade(args: argparse.Namespace) -> int:
             f"for them; not the students' fault): {_names(errors)}; see {log}",
             file=sys.stderr,
         )
-        return EXIT_GRADER_ERRORS
+        return KitFault.exit_code
     if unreadable:
         print(
             f"facekit grade: {len(unreadable)} notebook(s) could not be read (a zero each, with "

@@ -1,4 +1,4 @@
-"""`facekit leaderboard ...` (staff) and `facekit submit` (students).
+"""`facekit leaderboard ...`: the leaderboard service and its staff actions.
 
 Staff, once: `facekit leaderboard roster --db URL roster.csv --out tokens.csv` registers the
 students named in the roster's `student` column and writes one secret token each (shown only
@@ -33,14 +33,13 @@ import sys
 from pathlib import Path
 
 from autograder.leaderboard.config import LeaderboardConfig
-from autograder.leaderboard.errors import LeaderboardError, SetupError
+from autograder.leaderboard.errors import LeaderboardError
 from facekit.base.contract import TASKS
-from facekit.base.errors import ConfigError
-from facekit.cli.config_help import HelpFormatter, course_epilog
+from facekit.base.errors import FacekitError, SetupError
+from facekit.cli.options import HelpFormatter, add_db, add_keys, add_out, course_epilog
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
-STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
 
 
 def _open_store(db_url: str, course_file: Path | None = None):
@@ -52,225 +51,158 @@ def _open_store(db_url: str, course_file: Path | None = None):
     return LeaderboardStore(open_database(db_url), course=course)
 
 
-def _run(action, command: str = "leaderboard") -> int:
-    """Run `action()`; a LeaderboardError becomes `facekit COMMAND: message` on stderr.
-
-    Exit codes: 2 for staff setup (SetupError: keys, course file, database, usage), else 1
-    (the input is invalid or a result is flagged).
-    """
-    try:
-        return action()
-    except (SetupError, ConfigError) as error:
-        print(f"facekit {command}: {error}", file=sys.stderr)
-        return 2
-    except LeaderboardError as error:
-        print(f"facekit {command}: {error}", file=sys.stderr)
-        return 1
-
-
 def _serve(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.server import configure_logging, serve
+    from autograder.leaderboard.server import configure_logging, serve
 
-        config = LeaderboardConfig(
-            keys_dir=args.keys,
-            db_url=args.db,
-            max_upload_bytes=args.max_upload_bytes,
-            daily_limit=args.daily_limit,
-            invalid_limit=args.invalid_limit,
-            invalid_window_minutes=args.invalid_window_minutes,
-            staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
-            title=args.title,
-            threads=args.threads,
-            course_file=args.course,
-        )
-        configure_logging()
-        serve(config, args.host, args.port)
-        return 0
-
-    return _run(action)
+    config = LeaderboardConfig(
+        keys_dir=args.keys,
+        db_url=args.db,
+        max_upload_bytes=args.max_upload_bytes,
+        daily_limit=args.daily_limit,
+        invalid_limit=args.invalid_limit,
+        invalid_window_minutes=args.invalid_window_minutes,
+        staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
+        title=args.title,
+        threads=args.threads,
+        course_file=args.course,
+    )
+    configure_logging()
+    serve(config, args.host, args.port)
+    return 0
 
 
 def _roster(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.roster import open_tokens_file, read_roster, write_tokens
+    from autograder.leaderboard.roster import open_tokens_file, read_roster, write_tokens
 
-        names = read_roster(args.roster)
-        store = _open_store(args.db)
-        with open_tokens_file(args.out) as out:
-            try:
-                tokens = store.add_participants(names)
-            except LeaderboardError:
-                out.close()
-                args.out.unlink()
-                raise
-            write_tokens(out, tokens)
-        print(f"registered {len(tokens)} participants; their tokens are in {args.out}")
-        return 0
-
-    return _run(action)
+    names = read_roster(args.roster)
+    store = _open_store(args.db)
+    with open_tokens_file(args.out) as out:
+        try:
+            tokens = store.add_participants(names)
+        except FacekitError:
+            out.close()
+            args.out.unlink()
+            raise
+        write_tokens(out, tokens)
+    print(f"registered {len(tokens)} participants; their tokens are in {args.out}")
+    return 0
 
 
 def _reset_token(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.roster import open_tokens_file, write_tokens
-        from autograder.leaderboard.students import StudentDesk
+    from autograder.leaderboard.roster import open_tokens_file, write_tokens
+    from autograder.leaderboard.students import StudentDesk
 
-        desk = StudentDesk(_open_store(args.db))
-        with open_tokens_file(args.out) as out:
-            try:
-                token = desk.reset_token(args.student)
-            except LeaderboardError:
-                out.close()
-                args.out.unlink()
-                raise
-            write_tokens(out, {args.student: token})
-        print(f"new token for {args.student} in {args.out}; the old one no longer works")
-        return 0
-
-    return _run(action)
+    desk = StudentDesk(_open_store(args.db))
+    with open_tokens_file(args.out) as out:
+        try:
+            token = desk.reset_token(args.student)
+        except FacekitError:
+            out.close()
+            args.out.unlink()
+            raise
+        write_tokens(out, {args.student: token})
+    print(f"new token for {args.student} in {args.out}; the old one no longer works")
+    return 0
 
 
 def _release_feedback(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.feedback import FeedbackDesk
-        from autograder.leaderboard.models import open_database
-        from autograder.leaderboard.store import parse_utc_time, utc_now
+    from autograder.leaderboard.feedback import FeedbackDesk
+    from autograder.leaderboard.models import open_database
+    from autograder.leaderboard.store import parse_utc_time, utc_now
 
-        if not args.grades.is_dir():
-            raise SetupError(f"grades directory not found: {args.grades}")
-        now = utc_now()
-        details_from = now if args.details_from is None else parse_utc_time(args.details_from)
-        report = FeedbackDesk(open_database(args.db)).release(args.grades, now, details_from)
-        print(
-            f"released feedback to {len(report.released)} students; details of tests marked "
-            f"after_published show from {details_from.isoformat()}"
-        )
-        if report.missing:
-            print(f"no results.json for {len(report.missing)}: {', '.join(report.missing)}")
-        for problem in report.problems:
-            print(f"facekit leaderboard release-feedback: {problem}", file=sys.stderr)
-        return 1 if report.problems else 0
-
-    return _run(action)
+    if not args.grades.is_dir():
+        raise SetupError(f"grades directory not found: {args.grades}")
+    now = utc_now()
+    details_from = now if args.details_from is None else parse_utc_time(args.details_from)
+    report = FeedbackDesk(open_database(args.db)).release(args.grades, now, details_from)
+    print(
+        f"released feedback to {len(report.released)} students; details of tests marked "
+        f"after_published show from {details_from.isoformat()}"
+    )
+    if report.missing:
+        print(f"no results.json for {len(report.missing)}: {', '.join(report.missing)}")
+    for problem in report.problems:
+        print(f"facekit leaderboard release-feedback: {problem}", file=sys.stderr)
+    return 1 if report.problems else 0
 
 
 def _deadline(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.lateness import final_phase
-        from autograder.leaderboard.store import parse_utc_time, utc_now
+    from autograder.leaderboard.lateness import final_phase
+    from autograder.leaderboard.store import parse_utc_time, utc_now
 
-        store = _open_store(args.db, args.course)
-        if store.course.phases.final is not None and (args.clear or args.time is not None):
+    store = _open_store(args.db, args.course)
+    if store.course.phases.final is not None and (args.clear or args.time is not None):
+        raise SetupError(
+            f"{args.course} sets [phases.final]: the deadline comes from there; edit it"
+        )
+    if args.clear:
+        store.set_deadline(None)
+    elif args.time is not None:
+        deadline = parse_utc_time(args.time)
+        if deadline <= utc_now() and not args.yes:
             raise SetupError(
-                f"{args.course} sets [phases.final]: the deadline comes from there; edit it"
+                f"{deadline.isoformat()} is in the past: submissions would close now and "
+                "private scores show at once; pass --yes if that is what you want"
             )
-        if args.clear:
-            store.set_deadline(None)
-        elif args.time is not None:
-            deadline = parse_utc_time(args.time)
-            if deadline <= utc_now() and not args.yes:
-                print(
-                    f"facekit leaderboard deadline: {deadline.isoformat()} is in the past: "
-                    "submissions would close now and private scores show at once; "
-                    "pass --yes if that is what you want",
-                    file=sys.stderr,
-                )
-                return 2
-            store.set_deadline(deadline)
-        final = final_phase(store.course, store.deadline())
-        print(f"deadline: {'none' if final is None else final.deadline.isoformat()}")
-        return 0
-
-    return _run(action)
+        store.set_deadline(deadline)
+    final = final_phase(store.course, store.deadline())
+    print(f"deadline: {'none' if final is None else final.deadline.isoformat()}")
+    return 0
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
-        from autograder.leaderboard.models import connect
-        from autograder.leaderboard.schema import migrate
+    from autograder.leaderboard.models import connect
+    from autograder.leaderboard.schema import migrate
 
-        engine = connect(args.db)
-        try:
-            before, after, first_record = migrate(engine)
-        except SQLAlchemyError as error:
-            raise LeaderboardError(f"migration failed, nothing changed: {error}") from error
-        finally:
-            engine.dispose()
-        if before == after and not first_record:
-            print(f"schema already at revision {after}")
-        else:
-            origin = "none (empty database)" if before is None else before
-            print(f"schema migrated from revision {origin} to {after}")
-        return 0
-
-    return _run(action)
+    engine = connect(args.db)
+    try:
+        before, after, first_record = migrate(engine)
+    except SQLAlchemyError as error:
+        raise LeaderboardError(f"migration failed, nothing changed: {error}") from error
+    finally:
+        engine.dispose()
+    if before == after and not first_record:
+        print(f"schema already at revision {after}")
+    else:
+        origin = "none (empty database)" if before is None else before
+        print(f"schema migrated from revision {origin} to {after}")
+    return 0
 
 
 def _rescore(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.archive import Archive
-        from autograder.leaderboard.course import load_course
-        from autograder.leaderboard.models import open_database
-        from autograder.scoring import KeysError, load_keys
+    from autograder.leaderboard.archive import Archive
+    from autograder.leaderboard.course import load_course
+    from autograder.leaderboard.models import open_database
+    from autograder.scoring import load_keys
 
-        try:
-            keys = {task: load_keys(task, args.keys) for task in TASKS}
-        except KeysError as error:
-            raise SetupError(str(error)) from error
-        metrics = load_course(args.course).metrics
-        report = Archive(open_database(args.db)).rescore(keys, metrics)
+    keys = {task: load_keys(task, args.keys) for task in TASKS}
+    metrics = load_course(args.course).metrics
+    report = Archive(open_database(args.db)).rescore(keys, metrics)
+    print(
+        f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
+        f"{report.changed} changed score"
+    )
+    if report.unstored:
         print(
-            f"rescored {report.rescored} stored submissions with the keys in {args.keys}; "
-            f"{report.changed} changed score"
+            f"{len(report.unstored)} submissions made before files were kept keep their "
+            f"old scores (ids {', '.join(map(str, report.unstored[:20]))})"
         )
-        if report.unstored:
-            print(
-                f"{len(report.unstored)} submissions made before files were kept keep their "
-                f"old scores (ids {', '.join(map(str, report.unstored[:20]))})"
-            )
-        print(f"restart `facekit leaderboard serve` with --keys {args.keys} to score new uploads")
-        return 0
-
-    return _run(action)
+    print(f"restart `facekit leaderboard serve` with --keys {args.keys} to score new uploads")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.store import final_scores_csv
+    from autograder.leaderboard.store import final_scores_csv
 
-        store = _open_store(args.db, args.course)
-        text = final_scores_csv(store.final_scores(TASKS), details=args.details)
-        if str(args.out) == "-":
-            sys.stdout.write(text)
-        else:
-            args.out.write_text(text, encoding="utf-8")
-        return 0
-
-    return _run(action)
-
-
-def _submit(args: argparse.Namespace) -> int:
-    def action() -> int:
-        from autograder.leaderboard.client import submit_file
-
-        token = args.token or os.environ.get(STUDENT_TOKEN_ENV)
-        if not token:
-            raise SetupError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
-        receipt = submit_file(args.server, token, args.task, args.file)
-        print(
-            f"{receipt['task']}: public {receipt['metric']} {receipt['public']:.5f} "
-            f"({receipt['submissions_left_today']} submissions left today)"
-        )
-        return 0
-
-    return _run(action, "submit")
-
-
-def _add_db(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--db", default=DEFAULTS["db_url"], help="SQLAlchemy database URL")
+    store = _open_store(args.db, args.course)
+    text = final_scores_csv(store.final_scores(TASKS), details=args.details)
+    if str(args.out) == "-":
+        sys.stdout.write(text)
+    else:
+        args.out.write_text(text, encoding="utf-8")
+    return 0
 
 
 def _add_course(parser: argparse.ArgumentParser) -> None:
@@ -282,7 +214,7 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `leaderboard` actions (serve, roster, deadline, export, ...) and `submit`."""
+    """Add the `leaderboard` actions (serve, roster, deadline, export, ...)."""
     from autograder.leaderboard.course import LeaderboardTables
 
     formatter = argparse.ArgumentDefaultsHelpFormatter
@@ -302,9 +234,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         epilog=course_epilog(LeaderboardTables, "--course"),
         formatter_class=HelpFormatter,
     )
-    _add_db(serve)
+    add_db(serve, DEFAULTS["db_url"])
     _add_course(serve)
-    serve.add_argument("--keys", type=Path, required=True, help="hidden answer keys directory")
+    add_keys(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
     serve.add_argument(
@@ -347,9 +279,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "student,token to --out (created, never overwritten: tokens cannot be shown again).",
         formatter_class=formatter,
     )
-    _add_db(roster)
+    add_db(roster, DEFAULTS["db_url"])
     roster.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
-    roster.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
+    add_out(roster, "new CSV for student,token")
     roster.set_defaults(handler=_roster)
 
     reset = commands.add_parser(
@@ -359,9 +291,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "never overwritten), the old one and any page signed in with it stop working.",
         formatter_class=formatter,
     )
-    _add_db(reset)
+    add_db(reset, DEFAULTS["db_url"])
     reset.add_argument("student", help="the student's roster name")
-    reset.add_argument("--out", type=Path, required=True, help="new CSV for student,token")
+    add_out(reset, "new CSV for student,token")
     reset.set_defaults(handler=_reset_token)
 
     release = commands.add_parser(
@@ -374,7 +306,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "the others are. Running it again replaces earlier feedback.",
         formatter_class=formatter,
     )
-    _add_db(release)
+    add_db(release, DEFAULTS["db_url"])
     release.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
     release.add_argument(
         "--details-from",
@@ -390,7 +322,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "[phases.final], the deadline comes from there and this only shows it.",
         formatter_class=formatter,
     )
-    _add_db(deadline)
+    add_db(deadline, DEFAULTS["db_url"])
     deadline.add_argument(
         "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
     )
@@ -409,7 +341,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "refuses an older schema until this has run; back the database up first.",
         formatter_class=formatter,
     )
-    _add_db(migrate)
+    add_db(migrate, DEFAULTS["db_url"])
     migrate.set_defaults(handler=_migrate)
 
     rescore = commands.add_parser(
@@ -420,8 +352,8 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "fit the new keys, nothing changes. Restart the server with the same --keys after.",
         formatter_class=formatter,
     )
-    _add_db(rescore)
-    rescore.add_argument("--keys", type=Path, required=True, help="new answer keys directory")
+    add_db(rescore, DEFAULTS["db_url"])
+    add_keys(rescore, help="the new hidden answer-key directory")
     _add_course(rescore)
     rescore.set_defaults(handler=_rescore)
 
@@ -433,27 +365,12 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "applied; see --course). `facekit grades` reads this file.",
         formatter_class=formatter,
     )
-    _add_db(export)
+    add_db(export, DEFAULTS["db_url"])
     _add_course(export)
-    export.add_argument("--out", type=Path, default=Path("-"), help="CSV path, - for stdout")
+    add_out(export, "CSV path, - for stdout", required=False, default=Path("-"))
     export.add_argument(
         "--details",
         action="store_true",
         help="add submission_id, raw_private, late_days, checkpoint_met (not for grades)",
     )
     export.set_defaults(handler=_export)
-
-    submit = subcommands.add_parser(
-        "submit",
-        help="submit a CSV to the leaderboard",
-        description="Upload a submission CSV and print its public score.",
-        formatter_class=formatter,
-    )
-    submit.add_argument("--server", required=True, help="leaderboard URL, e.g. http://host:8000")
-    submit.add_argument(
-        "--token",
-        help=f"your token; safer: set ${STUDENT_TOKEN_ENV} instead (not in shell history)",
-    )
-    submit.add_argument("--task", required=True, choices=TASKS, help="which task")
-    submit.add_argument("file", type=Path, help="submission CSV")
-    submit.set_defaults(handler=_submit)

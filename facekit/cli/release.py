@@ -30,25 +30,20 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 def run_release(args: argparse.Namespace) -> int:
     """Build (or check) the handout and report the outcome."""
-    from facekit.notebook.extract import NotebookError
-    from facekit.notebook.release import ReleaseError, check_handout, write_handout
+    from facekit.notebook.release import check_handout, write_handout
 
-    try:
-        if args.check:
-            result = check_handout(args.source, args.out)
-            if result.in_sync:
-                print(f"{args.out} is in sync with {args.source}")
-                return 0
-            print(result.diff, end="")
-            print(
-                f"{args.out} differs from a fresh build of {args.source}: "
-                "run `facekit release` and commit the handout",
-                file=sys.stderr,
-            )
-            return 1
-        out = write_handout(args.source, args.out)
-    except (ReleaseError, NotebookError) as error:
-        print(f"release failed: {error}", file=sys.stderr)
-        return 2
+    if args.check:
+        result = check_handout(args.source, args.out)
+        if result.in_sync:
+            print(f"{args.out} is in sync with {args.source}")
+            return 0
+        print(result.diff, end="")
+        print(
+            f"facekit release: {args.out} differs from a fresh build of {args.source}: "
+            "run `facekit release` and commit the handout",
+            file=sys.stderr,
+        )
+        return 1
+    out = write_handout(args.source, args.out)
     print(f"wrote {out}")
     return 0

@@ -1,55 +1,59 @@
-"""`facekit score`, `facekit grades` and `facekit kaggle-bundle`: wiring only.
-
-Exit codes: 0 success, 1 the person's input is invalid (a submission, gradebook, roster, manual
-points or overrides), 2 usage or staff setup (answer keys, course file).
-"""
+"""`facekit score`: validate a submission CSV against the answer keys and score it."""
 
 import argparse
-import sys
 from pathlib import Path
 
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
-from facekit.cli.config_help import HelpFormatter, course_epilog
-
-EXIT_INVALID_INPUT = 1
-EXIT_USAGE = 2  # also staff setup: answer keys, course file
-_COURSE_HELP = "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
+from facekit.base.errors import InputError, InvalidSubmission, SetupError
+from facekit.cli.options import COURSE_METRICS_HELP, HelpFormatter, add_keys, course_epilog
 
 
-def _fail(command: str, message: str, code: int) -> int:
-    print(f"facekit {command}: {message}", file=sys.stderr)
-    return code
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add `facekit score`."""
+    from autograder.scoring.course_config import MetricsTables
+
+    parser = subcommands.add_parser(
+        "score",
+        help="validate a submission CSV against the answer keys and score it",
+        description="Validate a submission CSV (every problem is reported with file, line and "
+        "column) and print its public, private and overall scores.",
+        epilog=course_epilog(MetricsTables, "--course"),
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument("task", choices=TASKS, help="which leaderboard task the CSV is for")
+    parser.add_argument("submission", type=Path, help="the submission CSV")
+    add_keys(parser)
+    parser.add_argument(
+        "--plot", type=Path, default=None, help="write the ROC curve to this image (verification)"
+    )
+    parser.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
+    )
+    parser.add_argument("--course", type=Path, default=None, help=COURSE_METRICS_HELP)
+    parser.set_defaults(handler=run_score)
 
 
-def _score(args: argparse.Namespace) -> int:
+def run_score(args: argparse.Namespace) -> int:
+    """Print the submission's scores (and draw its ROC curve with --plot)."""
     from autograder.scoring.course_config import load_task_metrics
     from autograder.scoring.report import format_score, save_roc_plot
     from autograder.scoring.score import score_parsed
     from autograder.scoring.submission import parse_submission
-    from facekit.base.errors import ConfigError, InvalidSubmission, KeysError
     from facekit.base.keys import load_keys
     from facekit.base.metrics import roc_auc, roc_curve
 
     if args.plot is not None and args.task != "verification":
-        return _fail(
-            "score", "--plot draws an ROC curve: it needs the verification task", EXIT_USAGE
-        )
+        raise SetupError("--plot draws an ROC curve: it needs the verification task")
+    metric = load_task_metrics(args.course)[args.task]
+    keys = load_keys(args.task, args.keys)
     try:
-        metric = load_task_metrics(args.course)[args.task]
-    except ConfigError as error:
-        return _fail("score", str(error), EXIT_USAGE)
-    try:
-        keys = load_keys(args.task, args.keys)
         submission = parse_submission(keys, args.submission, max_bytes=args.max_bytes)
-    except KeysError as error:
-        return _fail("score", str(error), EXIT_USAGE)
-    except InvalidSubmission as error:
+    except InvalidSubmission as error:  # one line of what happened, then every problem
         plural = "s" if error.count != 1 else ""
-        # Unprefixed: the bad-CSV corpus's tests pin this first line.
-        print(f"invalid submission ({error.count} problem{plural}), not scored:", file=sys.stderr)
-        print(error, file=sys.stderr)
-        return EXIT_INVALID_INPUT
+        raise InputError(
+            f"invalid submission ({error.count} problem{plural}), not scored:\n{error}"
+        ) from error
     score = score_parsed(keys, submission, metric)
     print(format_score(score, args.submission.name))
     if args.plot is not None:
@@ -59,184 +63,6 @@ def _score(args: argparse.Namespace) -> int:
                 curve, roc_auc(curve), score.details["eer"], args.plot, args.submission.name
             )
         except OSError as error:
-            return _fail("score", f"cannot write the plot {args.plot}: {error}", EXIT_INVALID_INPUT)
+            raise InputError(f"cannot write the plot {args.plot}: {error}") from error
         print(f"ROC plot written to {args.plot}")
     return 0
-
-
-def _grades(args: argparse.Namespace) -> int:
-    from autograder.scoring.course_config import load_grades_config
-    from autograder.scoring.grade_exports import grades_rows, write_grades
-    from autograder.scoring.grade_inputs import read_manual, read_overrides, read_roster
-    from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
-    from facekit.base.errors import ConfigError, GradesInputError
-
-    if args.format != "generic" and args.roster is None:
-        return _fail("grades", f"--format {args.format} needs --roster (LMS ids)", EXIT_USAGE)
-    try:
-        config = load_grades_config(args.config)
-    except ConfigError as error:
-        return _fail("grades", str(error), EXIT_USAGE)
-    if args.manual is None and config.manual:
-        return _fail(
-            "grades",
-            f"{args.config} declares manual components "
-            f"({', '.join(config.manual)}): give their points with --manual",
-            EXIT_USAGE,
-        )
-    try:
-        gradebook = read_gradebook(args.gradebook, config)
-        leaderboard = read_leaderboard_export(args.leaderboard)
-        roster = None if args.roster is None else read_roster(args.roster)
-        if roster is not None:
-            students = {entry.student for entry in roster}
-        else:
-            students = set(gradebook) | {student for student, _task in leaderboard}
-        manual = None if args.manual is None else read_manual(args.manual, config, students)
-        overrides = (
-            () if args.overrides is None else read_overrides(args.overrides, config, students)
-        )
-        grades, warnings = compute_grades(
-            config, gradebook, leaderboard, roster=roster, manual=manual, overrides=overrides
-        )
-    except GradesInputError as error:
-        return _fail("grades", str(error), EXIT_INVALID_INPUT)
-    for warning in warnings:
-        print(f"facekit grades: warning: {warning}", file=sys.stderr)
-    try:
-        changed = write_grades(args.out, *grades_rows(grades, config, args.format))
-    except OSError as error:
-        return _fail("grades", f"cannot write {args.out}: {error}", EXIT_INVALID_INPUT)
-    print(
-        f"{args.format} grades for {len(grades)} students in {args.out}: "
-        f"{len(changed)} row{'s' if len(changed) != 1 else ''} written"
-        + (f" ({', '.join(changed)})" if 0 < len(changed) <= 10 else "")
-    )
-    return 0
-
-
-def _kaggle_bundle(args: argparse.Namespace) -> int:
-    from autograder.scoring.course_config import load_task_metrics
-    from autograder.scoring.kaggle import write_kaggle_bundle
-    from facekit.base.errors import ConfigError, KeysError
-
-    try:
-        written = write_kaggle_bundle(
-            args.keys, args.out, args.comp, load_task_metrics(args.course)
-        )
-    except ConfigError as error:
-        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
-    except KeysError as error:
-        return _fail("kaggle-bundle", str(error), EXIT_USAGE)
-    except OSError as error:
-        return _fail(
-            "kaggle-bundle", f"cannot write the bundle to {args.out}: {error}", EXIT_INVALID_INPUT
-        )
-    for path in written:
-        print(f"wrote {path}")
-    return 0
-
-
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `score`, `grades` and `kaggle-bundle`."""
-    from autograder.scoring.course_config import GradesTables, MetricsTables
-
-    score = subcommands.add_parser(
-        "score",
-        help="validate a submission CSV against the answer keys and score it",
-        description="Validate a submission CSV (every problem is reported with file, line and "
-        "column) and print its public, private and overall scores.",
-        epilog=course_epilog(MetricsTables, "--course"),
-        formatter_class=HelpFormatter,
-    )
-    score.add_argument("task", choices=TASKS, help="which leaderboard task the CSV is for")
-    score.add_argument("submission", type=Path, help="the submission CSV")
-    score.add_argument(
-        "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"
-    )
-    score.add_argument(
-        "--plot", type=Path, default=None, help="write the ROC curve to this image (verification)"
-    )
-    score.add_argument(
-        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
-    )
-    score.add_argument("--course", type=Path, default=None, help=_COURSE_HELP)
-    score.set_defaults(handler=_score)
-
-    grades = subcommands.add_parser(
-        "grades",
-        help="join the judge's gradebook, leaderboard scores, manual points and overrides",
-        description="Notebook points from the judge's gradebook plus leaderboard points from "
-        "each student's PRIVATE score (cutoffs in the course config), manual components and "
-        "overrides, one row per student, as a generic, Canvas or Gradescope CSV.",
-        epilog=course_epilog(GradesTables, "--config"),
-        formatter_class=HelpFormatter,
-    )
-    grades.add_argument(
-        "--config",
-        type=Path,
-        required=True,
-        help="course config TOML (see autograder/scoring/course_example.toml)",
-    )
-    grades.add_argument(
-        "--gradebook", type=Path, required=True, help="judge gradebook: student,<components>,total"
-    )
-    grades.add_argument(
-        "--leaderboard",
-        type=Path,
-        required=True,
-        help="leaderboard export: student,task,public,private",
-    )
-    grades.add_argument(
-        "--roster",
-        type=Path,
-        default=None,
-        help="roster CSV: student,lms_id,leaderboard_name[,sis_user_id,sis_login_id,section,email]",
-    )
-    grades.add_argument(
-        "--manual",
-        type=Path,
-        default=None,
-        help="points of the course file's [manual] components: student,<component>...",
-    )
-    grades.add_argument(
-        "--overrides",
-        type=Path,
-        default=None,
-        help="overrides applied last: student,component,points,reason",
-    )
-    grades.add_argument(
-        "--format",
-        choices=("generic", "canvas", "gradescope"),
-        default="generic",
-        help="generic CSV, Canvas gradebook import or Gradescope scores (these two need --roster)",
-    )
-    grades.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        help="grades CSV to write; an existing one is updated row by row",
-    )
-    grades.set_defaults(handler=_grades)
-
-    bundle = subcommands.add_parser(
-        "kaggle-bundle",
-        help="write solution.csv and sample_submission.csv per task for a Kaggle competition",
-        description="Write OUT/<task>/solution.csv (with Kaggle's Usage column), "
-        "OUT/<task>/sample_submission.csv and OUT/<task>/evaluation.md (the metric, for the "
-        "competition's description) for classification and verification.",
-        epilog=course_epilog(MetricsTables, "--course"),
-        formatter_class=HelpFormatter,
-    )
-    bundle.add_argument(
-        "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"
-    )
-    bundle.add_argument(
-        "--comp",
-        type=Path,
-        default=None,
-        help="competition directory whose sample_submissions/ to use (else generated from keys)",
-    )
-    bundle.add_argument("--course", type=Path, default=None, help=_COURSE_HELP)
-    bundle.add_argument("--out", type=Path, required=True, help="output directory")
-    bundle.set_defaults(handler=_kaggle_bundle)

@@ -2,10 +2,9 @@
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
-from autograder.batch import BatchError
+from facekit.cli.options import add_out
 
 
 def register(subcommands: argparse._SubParsersAction) -> None:
@@ -22,7 +21,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "submissions", nargs="+", type=Path, help="notebooks, folders, or nbgrader's submitted/"
     )
-    parser.add_argument("--out", type=Path, required=True, help="folder for the report")
+    add_out(parser, "folder for the report")
     parser.add_argument("--pages", type=int, default=50, help="side-by-side pages to write")
     parser.add_argument(
         "--max-common",
@@ -37,16 +36,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_similarity(args: argparse.Namespace) -> int:
+    """Fingerprint, rank and write the report; print the most similar pair."""
     from autograder.similarity.detect import SimilarityOptions, detect_similarity
 
     options = SimilarityOptions(
         max_common=args.max_common, pages=args.pages, jobs=args.jobs, progress=True
     )
-    try:
-        result = detect_similarity(args.submissions, args.out, options)
-    except BatchError as error:
-        print(f"facekit similarity: {error}", file=sys.stderr)
-        return 1
+    result = detect_similarity(args.submissions, args.out, options)
     for note in result.notes:
         print(note)
     if result.pairs:

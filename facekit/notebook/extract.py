@@ -22,6 +22,7 @@ from types import ModuleType
 
 import nbformat
 
+from facekit.base.errors import InputError
 from facekit.base.untrusted import UntrustedFileError, json_depth, read_untrusted_bytes
 
 EXPORT_TAG = "export"
@@ -40,7 +41,7 @@ _GRADE_ID = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 _IPYTHON_LINE = re.compile(r"^(\s*)([%!].*)$")
 
 
-class NotebookError(Exception):
+class NotebookError(InputError):
     """A notebook cannot be read or lacks what the kit needs. The message names file and cell."""
 
 

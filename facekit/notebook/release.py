@@ -17,16 +17,17 @@ from pathlib import Path
 
 import nbformat
 
+from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.notebook.extract import cell_label, read_notebook
+from facekit.notebook.extract import NotebookError, cell_label, read_notebook
 
 ASSIGNMENT = "hw2p2"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 
 
-class ReleaseError(Exception):
+class ReleaseError(SetupError):
     """The handout cannot be built; the message says which notebook cell or step is at fault."""
 
 
@@ -107,9 +108,14 @@ def run_nbgrader(source: Path, course_dir: Path) -> Path:
 
 
 def build_handout(source: Path = SOLUTION_NOTEBOOK) -> str:
-    """Build the handout from `source` and return its canonical text."""
+    """Build the handout from `source` and return its canonical text. A source notebook that
+    cannot be read is the staff's setup (ReleaseError), not a student's input."""
     source = Path(source)
-    check_solution_markers(read_notebook(source), str(source))
+    try:
+        notebook = read_notebook(source)
+    except NotebookError as error:
+        raise ReleaseError(str(error)) from None
+    check_solution_markers(notebook, str(source))
     with tempfile.TemporaryDirectory(prefix="facekit-release-") as course_dir:
         released = run_nbgrader(source, Path(course_dir))
         handout = read_notebook(released)

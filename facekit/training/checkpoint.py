@@ -15,12 +15,13 @@ from typing import Any
 
 import torch
 
+from facekit.base.errors import InputError
 from facekit.base.files import replacing
 
 FORMAT = "facekit-checkpoint-1"
 
 
-class CheckpointError(Exception):
+class CheckpointError(InputError):
     """A checkpoint cannot be read safely or lacks what is needed."""
 
 

@@ -13,12 +13,13 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from torchvision.datasets.folder import find_classes
 from torchvision.transforms import v2
 
+from facekit.base.errors import SetupError
 from facekit.base.layout import CLS_DEV, CLS_TEST, CLS_TRAIN, SAMPLE_CLS, is_image_name
 from facekit.sandbox_side.inference import eval_image, read_image, read_rows
 from facekit.training.config import DataConfig
 
 
-class DataError(Exception):
+class DataError(SetupError):
     """The competition directory lacks something training needs."""
 
 
@@ -136,7 +137,7 @@ class IdentityBatchSampler(Sampler[list[int]]):
         world_size: int = 1,
     ):
         if batch_size % images_per_identity:
-            raise ValueError(
+            raise DataError(
                 f"data.batch_size ({batch_size}) must be a multiple of "
                 f"data.images_per_identity ({images_per_identity})"
             )
@@ -145,7 +146,7 @@ class IdentityBatchSampler(Sampler[list[int]]):
             self.by_label.setdefault(label, []).append(index)
         self.identities_per_batch = batch_size // images_per_identity
         if self.identities_per_batch > len(self.by_label):
-            raise ValueError(
+            raise DataError(
                 f"a batch needs {self.identities_per_batch} identities but the data has "
                 f"{len(self.by_label)}; lower data.batch_size or raise data.images_per_identity"
             )

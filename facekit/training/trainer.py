@@ -37,7 +37,13 @@ from facekit.training.checkpoint import (
     save_checkpoint,
 )
 from facekit.training.config import TrainConfig
-from facekit.training.data import competition_split, set_epoch, test_image_ids, train_loader
+from facekit.training.data import (
+    DataError,
+    competition_split,
+    set_epoch,
+    test_image_ids,
+    train_loader,
+)
 from facekit.training.ema import ModelEma
 from facekit.training.objective import TrainingModel, measure_embedding_dim, network_kwargs
 from facekit.training.plots import plot_curves
@@ -147,7 +153,7 @@ class Trainer:
             world_size=self.context.world_size,
         )
         if len(self.loader) == 0:
-            raise ValueError(
+            raise DataError(
                 f"{self.comp}: {len(self.train_images.paths)} training images are fewer than one "
                 f"batch of {config.data.batch_size} per process; lower data.batch_size"
             )

@@ -170,7 +170,7 @@ def test_cli_build_and_its_errors(tmp_path, synth_source, capsys):
     assert "8 classification identities" in capsys.readouterr().out
     assert main([*argv, "--out", str(tmp_path / "d"), "--keys", str(tmp_path / "d" / "k")]) == 2
     captured = capsys.readouterr()
-    assert "error: keys directory" in captured.err and "Traceback" not in captured.err
+    assert "facekit data: keys directory" in captured.err and "Traceback" not in captured.err
 
 
 def test_real_att_faces_competition_passes_check(tmp_path, shared_data):

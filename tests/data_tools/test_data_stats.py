@@ -51,4 +51,4 @@ def test_cli_stats(tmp_path, built_competition, capsys):
     assert main(["data", "stats", str(comp), "--keys", str(keys), "--plot", str(plot)]) == 0
     assert "images per split: train" in capsys.readouterr().out and plot.is_file()
     assert main(["data", "stats", str(tmp_path)]) == 2
-    assert "error: " in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("facekit data: ")

@@ -1,6 +1,5 @@
 """`facekit demo`: the whole pipeline on synthetic data, and the safety of its output folder."""
 
-import argparse
 import json
 import re
 import shlex
@@ -12,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from autograder.batch import GRADED, Outcome
+from facekit.base.errors import SetupError
 from facekit.base.paths import REPO_ROOT
-from facekit.demo import MARKER, DemoConfig, DemoError, prepare_output, run_demo_command
+from facekit.cli.main import main
+from facekit.demo import MARKER, prepare_output
 
 
 def readme_demo_command() -> list[str]:
@@ -28,7 +29,7 @@ def readme_demo_command() -> list[str]:
 def test_refuses_a_folder_that_is_not_a_demo(tmp_path):
     """Does the demo refuse to write into (and never delete) a non-empty unrelated folder?"""
     (tmp_path / "thesis.tex").write_text("precious")
-    with pytest.raises(DemoError, match="holds no earlier demo"):
+    with pytest.raises(SetupError, match="holds no earlier demo"):
         prepare_output(tmp_path, overwrite=True)
     assert (tmp_path / "thesis.tex").read_text() == "precious"
 
@@ -37,19 +38,10 @@ def test_replaces_an_earlier_demo_only_when_asked(tmp_path):
     """Is an earlier demo kept without --overwrite and replaced with it?"""
     prepare_output(tmp_path / "out", overwrite=False)
     (tmp_path / "out" / "old.txt").write_text("old")
-    with pytest.raises(DemoError, match="--overwrite"):
+    with pytest.raises(SetupError, match="--overwrite"):
         prepare_output(tmp_path / "out", overwrite=False)
     prepare_output(tmp_path / "out", overwrite=True)
     assert not (tmp_path / "out" / "old.txt").exists()
-
-
-def demo_args(out: Path) -> argparse.Namespace:
-    """The parsed arguments of `facekit demo --out OUT` with its defaults."""
-    config = DemoConfig(out=out)
-    return argparse.Namespace(
-        **{name: getattr(config, name) for name in DemoConfig.__dataclass_fields__},
-        overwrite=False,
-    )
 
 
 def test_failed_demo_says_which_step_and_which_score(tmp_path, monkeypatch, capsys):
@@ -70,9 +62,11 @@ def test_failed_demo_says_which_step_and_which_score(tmp_path, monkeypatch, caps
         Outcome("handout", "handout", GRADED, total=0.0, max_total=100.0),
     ]
     monkeypatch.setattr(autograder.batch, "grade_batch", lambda *args, **kwargs: outcomes)
-    assert run_demo_command(demo_args(tmp_path / "demo")) == 3
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 3
     err = capsys.readouterr().err
-    assert "failed at step 'autograde the reference and the untouched handout'" in err
+    assert err.startswith(
+        "facekit demo: failed at step 'autograde the reference and the untouched handout'"
+    )
     assert "the reference scored 40.0 / 100.0" in err and "boom: no torch" in err
     summary = json.loads((tmp_path / "demo" / MARKER).read_text())
     assert summary["ok"] is False

@@ -17,7 +17,7 @@ from autograder.judge.runner import CASE_SECONDS
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.rescore.grade_model import load_grade_model_config
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
-from facekit.cli.train import DEFAULT_COURSE_CONFIG
+from facekit.cli.grade_model import DEFAULT_COURSE_CONFIG
 from facekit.notebook.extract import read_notebook
 
 BEGIN = (

@@ -10,9 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
 from autograder.leaderboard.archive import Archive, NotStored
-from autograder.leaderboard.errors import LeaderboardError
 from autograder.leaderboard.models import Base, connect, open_database
-from autograder.leaderboard.schema import BASELINE, _config, head_revision
+from autograder.leaderboard.schema import BASELINE, SchemaOutdated, _config, head_revision
 from facekit.cli.main import main as facekit_main
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -123,7 +122,7 @@ def test_old_database_is_refused_then_migrated_keeping_every_row(db_url, keys_di
     _schema_v0(db_url)
     before = _rows(db_url)
     assert len(before) == len(OLD_SUBMISSIONS)
-    with pytest.raises(LeaderboardError, match="run `facekit leaderboard migrate --db "):
+    with pytest.raises(SchemaOutdated, match="run `facekit leaderboard migrate --db "):
         open_database(db_url)
 
     assert facekit_main(["leaderboard", "migrate", "--db", db_url]) == 0
@@ -157,7 +156,7 @@ def test_unknown_revision_is_refused(db_url):
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'zz99'"))
     engine.dispose()
-    with pytest.raises(LeaderboardError, match="made by a newer facekit"):
+    with pytest.raises(SchemaOutdated, match="made by a newer facekit"):
         open_database(db_url)
 
 

@@ -11,7 +11,7 @@ import torch
 
 from autograder.rescore.contents import (
     CheckpointContents,
-    CheckpointContractError,
+    CheckpointError,
     count_parameters,
     read_checkpoint,
 )
@@ -24,8 +24,8 @@ from autograder.rescore.grade_model import (
 )
 from facekit.base.errors import ConfigError
 from facekit.base.paths import SOLUTION_NOTEBOOK
+from facekit.cli.grade_model import DEFAULT_COURSE_CONFIG
 from facekit.cli.main import main as facekit
-from facekit.cli.train import DEFAULT_COURSE_CONFIG
 from facekit.sandbox_side.inference import Preprocessing
 
 
@@ -53,9 +53,7 @@ def test_pickled_payload_is_refused(tmp_path: Path, payload):
     marker = tmp_path / "pwned"
     path = tmp_path / "evil.pt"
     torch.save(payload(marker), path)
-    with pytest.raises(
-        CheckpointContractError, match="refused: the checkpoint contains pickled Python"
-    ):
+    with pytest.raises(CheckpointError, match="refused: the checkpoint contains pickled Python"):
         read_checkpoint(path)
     assert not marker.exists()
 
@@ -64,7 +62,7 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path):
     """A text file posing as a checkpoint is named in the error."""
     path = tmp_path / "notes.pt"
     path.write_text("hello")
-    with pytest.raises(CheckpointContractError, match="notes.pt"):
+    with pytest.raises(CheckpointError, match="notes.pt"):
         read_checkpoint(path)
 
 
@@ -140,7 +138,7 @@ def test_malformed_contract_fields_are_named(tmp_path: Path, field: str, value, 
     """Is each malformed contract field of a student's checkpoint refused, naming the file?"""
     path = tmp_path / "best.pt"
     torch.save({"model": {"w": torch.zeros(1)}, field: value}, path)
-    with pytest.raises(CheckpointContractError, match=message) as error:
+    with pytest.raises(CheckpointError, match=message) as error:
         read_checkpoint(path)
     assert str(path) in str(error.value)
 

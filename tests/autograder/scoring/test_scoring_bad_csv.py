@@ -81,7 +81,7 @@ def test_cli_reports_the_defect(
     out, err = capsys.readouterr()
     assert code == 1
     assert out == ""
-    assert err.startswith("invalid submission (")
+    assert err.startswith("facekit score: invalid submission (")
     assert words in err and name in err
     if line is not None:
         assert f"line {line}" in err

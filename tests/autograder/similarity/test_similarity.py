@@ -192,6 +192,6 @@ def test_unreadable_notebook_is_reported_not_fatal(tmp_path, source, corpus, cap
 
 
 def test_missing_folder_is_a_clear_error(tmp_path, capsys):
-    """Does a path that does not exist give a one-line error and exit 1?"""
-    assert main(["similarity", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]) == 1
+    """Does a path that does not exist give a one-line error and exit 2 (usage, as in `grade`)?"""
+    assert main(["similarity", str(tmp_path / "nope"), "--out", str(tmp_path / "r")]) == 2
     assert "facekit similarity:" in capsys.readouterr().err

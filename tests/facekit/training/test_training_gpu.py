@@ -100,7 +100,7 @@ def test_torchrun_one_gpu(tiny_competition, tmp_path):
     comp, _ = tiny_competition
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=1",
-        "-m", "facekit.training", "--config", str(gpu_config(tmp_path, "bf16")),
+        "-m", "facekit", "train", "--config", str(gpu_config(tmp_path, "bf16")),
         "--data", str(comp), "--out", str(tmp_path / "run"),
     ]  # fmt: skip
     done = subprocess.run(

@@ -106,9 +106,9 @@ def test_identity_batches_hold_p_identities_of_k_images(world_size: int):
 
 def test_identity_batches_need_a_multiple_of_k():
     """batch_size not divisible by images_per_identity is a clear error."""
-    from facekit.training.data import IdentityBatchSampler
+    from facekit.training.data import DataError, IdentityBatchSampler
 
-    with pytest.raises(ValueError, match=r"data.batch_size \(10\) must be a multiple"):
+    with pytest.raises(DataError, match=r"data.batch_size \(10\) must be a multiple"):
         IdentityBatchSampler([0, 0, 1, 1], 10, 4, seed=0)
 
 

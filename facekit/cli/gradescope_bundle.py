@@ -1,11 +1,10 @@
 """`facekit gradescope-bundle`: write the Gradescope autograder zip."""
 
 import argparse
-import sys
 from pathlib import Path
 
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.config_help import HelpFormatter, course_epilog
+from facekit.cli.options import HelpFormatter, add_out, course_epilog
 
 DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
 
@@ -25,7 +24,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         epilog=course_epilog(GradescopeTables, "--config"),
         formatter_class=HelpFormatter,
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output folder")
+    add_out(parser, "output folder", metavar="DIR")
     parser.add_argument(
         "--config",
         type=Path,
@@ -36,18 +35,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
 
 
 def run_bundle(args: argparse.Namespace) -> int:
-    """Build the zip; 2 for a bad settings file or a kit installed without its checkout."""
-    from autograder.gradescope.bundle import BundleError, build_bundle  # noqa: PLC0415
+    """Build the zip (a bad settings file or a kit installed without its checkout: SetupError)."""
+    from autograder.gradescope.bundle import build_bundle  # noqa: PLC0415
     from autograder.gradescope.settings import load_settings  # noqa: PLC0415
     from autograder.judge.rubric import load_rubric  # noqa: PLC0415
-    from facekit.base.errors import ConfigError  # noqa: PLC0415
 
-    try:
-        ids = tuple(component.id for component in load_rubric().components)
-        settings = load_settings(args.config, ids)
-        path = build_bundle(args.out, settings)
-    except (BundleError, ConfigError) as error:
-        print(f"facekit gradescope-bundle: {error}", file=sys.stderr)
-        return 2
+    ids = tuple(component.id for component in load_rubric().components)
+    settings = load_settings(args.config, ids)
+    path = build_bundle(args.out, settings)
     print(f"wrote {path}; upload it as the autograder of a Gradescope programming assignment")
     return 0

@@ -1,0 +1,83 @@
+"""The options several commands share, each spelt once (--comp, --keys, --out, --db), and the
+help formatter of commands whose epilog lists one item a line.
+
+Every command names the competition directory `--comp COMP` (`data check` and `data stats` take
+it as their positional COMP); `--data` stays a hidden alias of `--comp` for older scripts.
+"""
+
+import argparse
+from pathlib import Path
+
+from facekit.base.tables import describe_keys
+
+COMP_METAVAR = "COMP"
+COMP_HELP = "competition directory"
+KEYS_METAVAR = "KEYS"
+KEYS_HELP = "hidden answer-key directory (cls_test.csv, ver_test.csv)"
+COURSE_METRICS_HELP = (
+    "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
+)
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, and descriptions and epilogs kept as written (one item a line)."""
+
+
+def add_comp(
+    parser: argparse.ArgumentParser, *, required: bool = True, help: str = COMP_HELP
+) -> None:
+    """`--comp COMP` (into `args.comp`), with `--data` as a hidden alias."""
+    group = parser.add_mutually_exclusive_group(required=required)
+    group.add_argument("--comp", type=Path, metavar=COMP_METAVAR, help=help)
+    group.add_argument("--data", type=Path, dest="comp", help=argparse.SUPPRESS)
+
+
+def add_comp_positional(parser: argparse.ArgumentParser, help: str = COMP_HELP) -> None:
+    """COMP as the command's positional argument (into `args.comp`)."""
+    parser.add_argument("comp", type=Path, metavar=COMP_METAVAR, help=help)
+
+
+def add_keys(
+    parser: argparse.ArgumentParser, *, required: bool = True, help: str = KEYS_HELP
+) -> None:
+    """`--keys KEYS` (into `args.keys`): the hidden answer keys, never inside COMP."""
+    parser.add_argument(
+        "--keys", type=Path, required=required, default=None, metavar=KEYS_METAVAR, help=help
+    )
+
+
+def add_out(
+    parser: argparse.ArgumentParser,
+    help: str,
+    *,
+    required: bool = True,
+    default: Path | None = None,
+    metavar: str = "OUT",
+) -> None:
+    """`--out OUT` (into `args.out`): where the command writes; `help` says what it writes."""
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=required,
+        default=None if required else default,
+        metavar=metavar,
+        help=help,
+    )
+
+
+def add_db(parser: argparse.ArgumentParser, default: str) -> None:
+    """`--db URL` (into `args.db`): the leaderboard's SQLAlchemy database URL."""
+    parser.add_argument(
+        "--db",
+        default=default,
+        metavar="URL",
+        help="SQLAlchemy database URL (sqlite:///FILE or postgresql+psycopg://USER@HOST/NAME)",
+    )
+
+
+def course_epilog(schema: type, option: str) -> str:
+    """An epilog listing the course-file tables a command reads (`schema`'s fields)."""
+    return (
+        f"course file tables read from {option} (other tools' tables are ignored; an unknown "
+        f"key is an error):\n{describe_keys(schema)}"
+    )

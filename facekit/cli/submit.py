@@ -1,0 +1,43 @@
+"""`facekit submit`: a student uploads a submission CSV to the leaderboard."""
+
+import argparse
+import os
+from pathlib import Path
+
+from facekit.base.contract import TASKS
+from facekit.base.errors import SetupError
+
+STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
+
+
+def register(subcommands: argparse._SubParsersAction) -> None:
+    """Add `facekit submit`."""
+    parser = subcommands.add_parser(
+        "submit",
+        help="submit a CSV to the leaderboard",
+        description="Upload a submission CSV and print its public score.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--server", required=True, help="leaderboard URL, e.g. http://host:8000")
+    parser.add_argument(
+        "--token",
+        help=f"your token; safer: set ${STUDENT_TOKEN_ENV} instead (not in shell history)",
+    )
+    parser.add_argument("--task", required=True, choices=TASKS, help="which task")
+    parser.add_argument("file", type=Path, help="submission CSV")
+    parser.set_defaults(handler=run_submit)
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Upload the file and print the public score the server gave it."""
+    from autograder.leaderboard.client import submit_file
+
+    token = args.token or os.environ.get(STUDENT_TOKEN_ENV)
+    if not token:
+        raise SetupError(f"no token: pass --token or set {STUDENT_TOKEN_ENV}")
+    receipt = submit_file(args.server, token, args.task, args.file)
+    print(
+        f"{receipt['task']}: public {receipt['metric']} {receipt['public']:.5f} "
+        f"({receipt['submissions_left_today']} submissions left today)"
+    )
+    return 0
