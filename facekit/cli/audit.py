@@ -4,22 +4,19 @@ import argparse
 import os
 from pathlib import Path
 
-from facekit.cli.options import HelpFormatter, add_comp, add_keys, add_out, course_epilog
+from autograder.rescore.grade_model import GradeModelTables
+from facekit.cli.options import add_comp, add_keys, add_out, course_epilog
+
+DESCRIPTION = (
+    "For each CLASS/<student>/ (notebook, checkpoint, final CSVs): grade-model "
+    "in the sandbox, then one label: uses library modules, could not run, over budget, "
+    "does not reproduce, or reproduces. Resumable: unchanged students are not redone."
+)
+EPILOG = course_epilog(GradeModelTables, "--course-config")
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `audit` command."""
-    from autograder.rescore.grade_model import GradeModelTables
-
-    parser = subcommands.add_parser(
-        "audit",
-        help="re-score every student's checkpoint and label who reproduces their CSVs",
-        epilog=course_epilog(GradeModelTables, "--course-config"),
-        formatter_class=HelpFormatter,
-        description="For each CLASS/<student>/ (notebook, checkpoint, final CSVs): grade-model "
-        "in the sandbox, then one label: uses library modules, could not run, over budget, "
-        "does not reproduce, or reproduces. Resumable: unchanged students are not redone.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit audit`."""
     parser.add_argument("class_dir", type=Path, help="folder with one folder per student")
     add_comp(parser)
     add_keys(parser)
@@ -43,10 +40,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="students at once")
     parser.add_argument("--gpu", action="store_true", help="let the sandboxed workers use CUDA")
     parser.add_argument("--force", action="store_true", help="redo students already audited")
-    parser.set_defaults(handler=run_audit)
 
 
-def run_audit(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Audit the chosen students; 1 when any of them is flagged (does not reproduce...)."""
     from autograder.audit.inputs import find_students, read_scores, select_students
     from autograder.audit.report import AUDIT_HTML, write_audit_report

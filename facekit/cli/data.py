@@ -10,15 +10,12 @@ from facekit.cli.options import add_comp_positional, add_keys, add_out
 _HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `data` and its subcommands (synth, build, check, stats)."""
-    data = subcommands.add_parser(
-        "data",
-        help="build and check the competition data",
-        formatter_class=_HELP_FORMAT,
-        description="Synthetic identities, competition builder, validator and statistics.",
-    )
-    commands = data.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
+DESCRIPTION = "Synthetic identities, competition builder, validator and statistics."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The subcommands of `facekit data` (synth, build, check, stats)."""
+    commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
     _register_synth(commands)
     _register_build(commands)
     _register_check(commands)

@@ -7,16 +7,14 @@ from pathlib import Path
 from facekit.cli.options import add_out
 from facekit.demo import MARKER, DemoConfig, prepare_output, run_demo
 
+DESCRIPTION = (
+    "Synthetic data -> competition -> handout release -> autograding -> tiny "
+    "training run -> scoring, on CPU in a few minutes. Everything is written under --out."
+)
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit demo`."""
-    parser = subcommands.add_parser(
-        "demo",
-        help="run the whole pipeline on a small synthetic dataset",
-        description="Synthetic data -> competition -> handout release -> autograding -> tiny "
-        "training run -> scoring, on CPU in a few minutes. Everything is written under --out.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit demo`."""
     defaults = DemoConfig(out=Path("demo_out"))
     add_out(parser, "directory to write into", required=False, default=defaults.out)
     parser.add_argument("--identities", type=int, default=defaults.identities, help="identities")
@@ -32,10 +30,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an earlier demo's output in --out"
     )
-    parser.set_defaults(handler=run_demo_command)
 
 
-def run_demo_command(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Run the demo from parsed arguments and print where everything went."""
     config = DemoConfig(
         out=args.out,

@@ -14,18 +14,16 @@ from autograder.sandbox import (
 from facekit.base.errors import KitFault, SetupError
 from facekit.cli.options import add_out
 
+DESCRIPTION = (
+    "Grade notebooks (files, folders searched recursively, or an nbgrader "
+    "course's submitted/<student>/<assignment>/ layout) and write DIR/<student>/results.json "
+    "(Gradescope schema) and report.md, DIR/gradebook.csv and DIR/batch_log.csv. Unchanged "
+    "notebooks already graded into DIR by the same grader are not graded again."
+)
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit grade`."""
-    parser = subcommands.add_parser(
-        "grade",
-        help="grade submitted notebooks in the sandbox; write reports and a gradebook",
-        description="Grade notebooks (files, folders searched recursively, or an nbgrader "
-        "course's submitted/<student>/<assignment>/ layout) and write DIR/<student>/results.json "
-        "(Gradescope schema) and report.md, DIR/gradebook.csv and DIR/batch_log.csv. Unchanged "
-        "notebooks already graded into DIR by the same grader are not graded again.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit grade`."""
     parser.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="notebooks or folders")
     add_out(parser, "output folder", metavar="DIR")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks graded at the same time")
@@ -55,7 +53,6 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "a plain `import torch` maps ~3.1)",
     )
     add_allow_weaker_argument(limits)
-    parser.set_defaults(handler=run_grade)
 
 
 def _limits(args: argparse.Namespace) -> Limits | None:
@@ -69,7 +66,7 @@ def _limits(args: argparse.Namespace) -> Limits | None:
         raise SetupError(str(error)) from None
 
 
-def run_grade(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Grade the batch. Exit 0 when every notebook was graded; 1 when some were unreadable (a
     zero each); 3 when the grader failed its self-test (nothing written) or on any notebook."""
     from autograder.batch import (

@@ -3,30 +3,28 @@
 import argparse
 from pathlib import Path
 
+from autograder.rescore.grade_model import GradeModelTables
 from autograder.sandbox import add_allow_weaker_argument, require_isolation
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.options import HelpFormatter, add_comp, add_keys, add_out, course_epilog
+from facekit.cli.options import add_comp, add_keys, add_out, course_epilog
 
 DEFAULT_COURSE_CONFIG = REPO_ROOT / "configs" / "grade_model.toml"
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit grade-model`."""
-    from autograder.rescore.grade_model import GradeModelTables
+DESCRIPTION = (
+    "Rebuild the student's Network from their notebook in the sandboxed worker, "
+    "load their checkpoint (tensors only), recompute both tasks' predictions, score them "
+    "and compare with the CSVs they submitted; flags models over the parameter budget. "
+    "The Network's constructor arguments and preprocessing are read from the checkpoint. "
+    "A tiny reference Network runs through the same sandbox first. Exit status: 0 "
+    "reproduces; 1 flagged (does not reproduce, could not run, over budget, invalid "
+    "notebook or checkpoint); 2 staff setup or usage; 3 the grader's self-test failed."
+)
+EPILOG = course_epilog(GradeModelTables, "--course-config")
 
-    parser = subcommands.add_parser(
-        "grade-model",
-        help="re-score a student's checkpoint with their own Network, sandboxed",
-        description="Rebuild the student's Network from their notebook in the sandboxed worker, "
-        "load their checkpoint (tensors only), recompute both tasks' predictions, score them "
-        "and compare with the CSVs they submitted; flags models over the parameter budget. "
-        "The Network's constructor arguments and preprocessing are read from the checkpoint. "
-        "A tiny reference Network runs through the same sandbox first. Exit status: 0 "
-        "reproduces; 1 flagged (does not reproduce, could not run, over budget, invalid "
-        "notebook or checkpoint); 2 staff setup or usage; 3 the grader's self-test failed.",
-        epilog=course_epilog(GradeModelTables, "--course-config"),
-        formatter_class=HelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit grade-model`."""
     parser.add_argument("--notebook", type=Path, required=True, help="the student's notebook")
     parser.add_argument(
         "--checkpoint", type=Path, required=True, help="the student's checkpoint (state dict)"
@@ -60,10 +58,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         required=False,
         metavar="DIR",
     )
-    parser.set_defaults(handler=run_grade_model)
 
 
-def run_grade_model(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the report; 0 when the model reproduces, 1 when it is flagged."""
     from autograder.rescore.grade_model import grade_model
 

@@ -4,23 +4,20 @@ import argparse
 import sys
 from pathlib import Path
 
+from autograder.scoring.course_config import GradesTables
 from facekit.base.errors import InputError, SetupError
-from facekit.cli.options import HelpFormatter, add_out, course_epilog
+from facekit.cli.options import add_out, course_epilog
+
+DESCRIPTION = (
+    "Notebook points from the judge's gradebook plus leaderboard points from "
+    "each student's PRIVATE score (cutoffs in the course config), manual components and "
+    "overrides, one row per student, as a generic, Canvas or Gradescope CSV."
+)
+EPILOG = course_epilog(GradesTables, "--config")
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit grades`."""
-    from autograder.scoring.course_config import GradesTables
-
-    parser = subcommands.add_parser(
-        "grades",
-        help="join the judge's gradebook, leaderboard scores, manual points and overrides",
-        description="Notebook points from the judge's gradebook plus leaderboard points from "
-        "each student's PRIVATE score (cutoffs in the course config), manual components and "
-        "overrides, one row per student, as a generic, Canvas or Gradescope CSV.",
-        epilog=course_epilog(GradesTables, "--config"),
-        formatter_class=HelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit grades`."""
     parser.add_argument(
         "--config",
         type=Path,
@@ -61,10 +58,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="generic CSV, Canvas gradebook import or Gradescope scores (these two need --roster)",
     )
     add_out(parser, "grades CSV to write; an existing one is updated row by row")
-    parser.set_defaults(handler=run_grades)
 
 
-def run_grades(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Compute every student's grade and write (or update) the grades CSV."""
     from autograder.scoring.course_config import load_grades_config
     from autograder.scoring.grade_exports import grades_rows, write_grades

@@ -3,27 +3,25 @@
 import argparse
 from pathlib import Path
 
+from autograder.gradescope.settings import GradescopeTables
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.options import HelpFormatter, add_out, course_epilog
+from facekit.cli.options import add_out, course_epilog
 
 DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit gradescope-bundle`."""
-    from autograder.gradescope.settings import GradescopeTables  # noqa: PLC0415
+DESCRIPTION = (
+    "Write DIR/autograder.zip: setup.sh (a CPU-only PyTorch and this kit, "
+    "pinned to the versions installed here), run_autograder (grades the notebook in "
+    "/autograder/submission/ into /autograder/results/results.json), a README with the "
+    "container settings to choose, and the kit's source tree with the reference notebook "
+    "(students never see the zip)."
+)
+EPILOG = course_epilog(GradescopeTables, "--config")
 
-    parser = subcommands.add_parser(
-        "gradescope-bundle",
-        help="write autograder.zip for a Gradescope programming assignment",
-        description="Write DIR/autograder.zip: setup.sh (a CPU-only PyTorch and this kit, "
-        "pinned to the versions installed here), run_autograder (grades the notebook in "
-        "/autograder/submission/ into /autograder/results/results.json), a README with the "
-        "container settings to choose, and the kit's source tree with the reference notebook "
-        "(students never see the zip).",
-        epilog=course_epilog(GradescopeTables, "--config"),
-        formatter_class=HelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit gradescope-bundle`."""
     add_out(parser, "output folder", metavar="DIR")
     parser.add_argument(
         "--config",
@@ -31,10 +29,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         default=DEFAULT_SETTINGS,
         help="course file whose [gradescope] table sets who sees which test when",
     )
-    parser.set_defaults(handler=run_bundle)
 
 
-def run_bundle(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Build the zip (a bad settings file or a kit installed without its checkout: SetupError)."""
     from autograder.gradescope.bundle import build_bundle  # noqa: PLC0415
     from autograder.gradescope.settings import load_settings  # noqa: PLC0415

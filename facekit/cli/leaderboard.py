@@ -33,6 +33,7 @@ import sys
 from pathlib import Path
 
 from autograder.leaderboard.config import LeaderboardConfig
+from autograder.leaderboard.course import LeaderboardTables
 from autograder.leaderboard.errors import LeaderboardError
 from facekit.base.contract import TASKS
 from facekit.base.errors import FacekitError, SetupError
@@ -213,18 +214,13 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `leaderboard` actions (serve, roster, deadline, export, ...)."""
-    from autograder.leaderboard.course import LeaderboardTables
+DESCRIPTION = __doc__
 
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The actions of `facekit leaderboard` (serve, roster, deadline, export, ...)."""
     formatter = argparse.ArgumentDefaultsHelpFormatter
-    group = subcommands.add_parser(
-        "leaderboard",
-        help="run the leaderboard web service and manage it (staff)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    commands = group.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
+    commands = parser.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
 
     serve = commands.add_parser(
         "serve",

@@ -1,8 +1,10 @@
 """The `facekit` command line: one module per command, and the one place errors become exit codes.
 
-Each module in COMMAND_MODULES exposes `register(subcommands)`, which adds its parser and sets a
-`handler(args) -> int` default: it parses, calls the package that does the work and returns an
-exit code (0, or 1 for a flagged result). Errors are not caught there: `main` turns any
+COMMANDS names each command, its module and its one-line help. A command module holds
+`DESCRIPTION` (its --help text), an optional `EPILOG`, `add_arguments(parser)` and `run(args) ->
+int`, which calls the package that does the work and returns an exit code (0, or 1 for a flagged
+result); a command with sub-actions (data, leaderboard) sets each action's `handler` instead.
+Errors are not caught there: `main` turns any
 `FacekitError` into `facekit <command>: <message>` on stderr and its kind's exit code, and any
 other exception into exit 3 (the kit's own fault; FACEKIT_DEBUG=1 prints its traceback).
 """
@@ -10,10 +12,12 @@ other exception into exit 3 (the kit's own fault; FACEKIT_DEBUG=1 prints its tra
 import argparse
 import importlib
 import os
+import shutil
 import sys
 import textwrap
 import traceback
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from autograder.sandbox import SandboxUnavailable
 from facekit.base.errors import (
@@ -26,22 +30,72 @@ from facekit.base.errors import (
 )
 from facekit.cli.options import HelpFormatter
 
-# One module per command, in the order the commands appear in --help.
-COMMAND_MODULES = (
-    "facekit.cli.data",
-    "facekit.cli.release",
-    "facekit.cli.grade",
-    "facekit.cli.similarity",
-    "facekit.cli.audit",
-    "facekit.cli.gradescope_bundle",
-    "facekit.cli.score",
-    "facekit.cli.grades",
-    "facekit.cli.kaggle_bundle",
-    "facekit.cli.leaderboard",
-    "facekit.cli.submit",
-    "facekit.cli.train",
-    "facekit.cli.grade_model",
-    "facekit.cli.demo",
+
+@dataclass(frozen=True)
+class Command:
+    """One `facekit` command: its name, the module that implements it, its one-line help."""
+
+    name: str
+    module: str
+    help: str
+
+
+# In the order the commands appear in --help.
+COMMANDS = (
+    Command("data", "facekit.cli.data", "build and check the competition data"),
+    Command(
+        "release",
+        "facekit.cli.release",
+        "build handout/hw2p2.ipynb from the source notebook with nbgrader",
+    ),
+    Command(
+        "grade",
+        "facekit.cli.grade",
+        "grade submitted notebooks in the sandbox; write reports and a gradebook",
+    ),
+    Command(
+        "similarity",
+        "facekit.cli.similarity",
+        "rank pairs of notebooks by shared graded code (copied work)",
+    ),
+    Command(
+        "audit",
+        "facekit.cli.audit",
+        "re-score every student's checkpoint and label who reproduces their CSVs",
+    ),
+    Command(
+        "gradescope-bundle",
+        "facekit.cli.gradescope_bundle",
+        "write autograder.zip for a Gradescope programming assignment",
+    ),
+    Command(
+        "score",
+        "facekit.cli.score",
+        "validate a submission CSV against the answer keys and score it",
+    ),
+    Command(
+        "grades",
+        "facekit.cli.grades",
+        "join the judge's gradebook, leaderboard scores, manual points and overrides",
+    ),
+    Command(
+        "kaggle-bundle",
+        "facekit.cli.kaggle_bundle",
+        "write solution.csv and sample_submission.csv per task for a Kaggle competition",
+    ),
+    Command(
+        "leaderboard",
+        "facekit.cli.leaderboard",
+        "run the leaderboard web service and manage it (staff)",
+    ),
+    Command("submit", "facekit.cli.submit", "submit a CSV to the leaderboard"),
+    Command("train", "facekit.cli.train", "train the reference Network (CPU, GPU or torchrun/DDP)"),
+    Command(
+        "grade-model",
+        "facekit.cli.grade_model",
+        "re-score a student's checkpoint with their own Network, sandboxed",
+    ),
+    Command("demo", "facekit.cli.demo", "run the whole pipeline on a small synthetic dataset"),
 )
 DEBUG_ENV = "FACEKIT_DEBUG"
 EXIT_INTERRUPTED = 130
@@ -69,19 +123,38 @@ def exit_codes_epilog() -> str:
     return "\n".join(lines)
 
 
+def _wrapped(description: str) -> str:
+    """A one-line description wrapped to the terminal; one written over lines kept as it is
+    (the help formatter keeps descriptions and epilogs raw, for the epilogs' key lists)."""
+    if "\n" in description.strip():
+        return description
+    width = min(shutil.get_terminal_size().columns, 100) - 2
+    return textwrap.fill(description, width)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command registered."""
-    parser = argparse.ArgumentParser(
+    top = argparse.ArgumentParser(
         prog="facekit",
         description="Starter kit and autograder for the HW2P2 face classification and "
         "verification homework.",
         epilog=exit_codes_epilog(),
         formatter_class=HelpFormatter,
     )
-    subcommands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subcommands)
-    return parser
+    subcommands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        module = importlib.import_module(command.module)
+        parser = subcommands.add_parser(
+            command.name,
+            help=command.help,
+            description=_wrapped(module.DESCRIPTION),
+            epilog=getattr(module, "EPILOG", None),
+            formatter_class=HelpFormatter,
+        )
+        module.add_arguments(parser)
+        if hasattr(module, "run"):
+            parser.set_defaults(handler=module.run)
+    return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:

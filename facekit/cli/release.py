@@ -5,17 +5,15 @@ import sys
 
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
+DESCRIPTION = (
+    "Build the student handout from the nbgrader source notebook: every solution "
+    "region becomes a NotImplementedError stub. With --check, build into memory and exit 1 "
+    "when the committed handout differs from a fresh build."
+)
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `release` command."""
-    parser = subcommands.add_parser(
-        "release",
-        help="build handout/hw2p2.ipynb from the source notebook with nbgrader",
-        description="Build the student handout from the nbgrader source notebook: every solution "
-        "region becomes a NotImplementedError stub. With --check, build into memory and exit 1 "
-        "when the committed handout differs from a fresh build.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit release`."""
     parser.add_argument(
         "--source", default=SOLUTION_NOTEBOOK, help="nbgrader source notebook (with solutions)"
     )
@@ -25,10 +23,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write nothing; exit 1 if the handout at --out differs from a fresh build",
     )
-    parser.set_defaults(handler=run_release)
 
 
-def run_release(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Build (or check) the handout and report the outcome."""
     from facekit.notebook.release import check_handout, write_handout
 

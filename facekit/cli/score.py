@@ -3,24 +3,21 @@
 import argparse
 from pathlib import Path
 
+from autograder.scoring.course_config import MetricsTables
 from facekit.base.contract import TASKS
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 from facekit.base.errors import InputError, InvalidSubmission, SetupError
-from facekit.cli.options import COURSE_METRICS_HELP, HelpFormatter, add_keys, course_epilog
+from facekit.cli.options import COURSE_METRICS_HELP, add_keys, course_epilog
+
+DESCRIPTION = (
+    "Validate a submission CSV (every problem is reported with file, line and "
+    "column) and print its public, private and overall scores."
+)
+EPILOG = course_epilog(MetricsTables, "--course")
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit score`."""
-    from autograder.scoring.course_config import MetricsTables
-
-    parser = subcommands.add_parser(
-        "score",
-        help="validate a submission CSV against the answer keys and score it",
-        description="Validate a submission CSV (every problem is reported with file, line and "
-        "column) and print its public, private and overall scores.",
-        epilog=course_epilog(MetricsTables, "--course"),
-        formatter_class=HelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit score`."""
     parser.add_argument("task", choices=TASKS, help="which leaderboard task the CSV is for")
     parser.add_argument("submission", type=Path, help="the submission CSV")
     add_keys(parser)
@@ -31,10 +28,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
     )
     parser.add_argument("--course", type=Path, default=None, help=COURSE_METRICS_HELP)
-    parser.set_defaults(handler=run_score)
 
 
-def run_score(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Print the submission's scores (and draw its ROC curve with --plot)."""
     from autograder.scoring.course_config import load_task_metrics
     from autograder.scoring.report import format_score, save_roc_plot

@@ -6,18 +6,16 @@ from pathlib import Path
 
 from facekit.cli.options import add_out
 
+DESCRIPTION = (
+    "Winnowed fingerprints (the MOSS method) of each notebook's graded "
+    "definitions and helpers, starter code removed; robust to renamed identifiers, "
+    "reordered methods, comments and formatting. Writes pairs.csv, index.html and a "
+    "side-by-side page per top pair."
+)
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add the `similarity` command."""
-    parser = subcommands.add_parser(
-        "similarity",
-        help="rank pairs of notebooks by shared graded code (copied work)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Winnowed fingerprints (the MOSS method) of each notebook's graded "
-        "definitions and helpers, starter code removed; robust to renamed identifiers, "
-        "reordered methods, comments and formatting. Writes pairs.csv, index.html and a "
-        "side-by-side page per top pair.",
-    )
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit similarity`."""
     parser.add_argument(
         "submissions", nargs="+", type=Path, help="notebooks, folders, or nbgrader's submitted/"
     )
@@ -32,10 +30,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1, help="processes for fingerprinting"
     )
-    parser.set_defaults(handler=run_similarity)
 
 
-def run_similarity(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Fingerprint, rank and write the report; print the most similar pair."""
     from autograder.similarity.detect import SimilarityOptions, detect_similarity
 

@@ -10,14 +10,11 @@ from facekit.base.errors import SetupError
 STUDENT_TOKEN_ENV = "FACEKIT_TOKEN"
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit submit`."""
-    parser = subcommands.add_parser(
-        "submit",
-        help="submit a CSV to the leaderboard",
-        description="Upload a submission CSV and print its public score.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+DESCRIPTION = "Upload a submission CSV and print its public score."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit submit`."""
     parser.add_argument("--server", required=True, help="leaderboard URL, e.g. http://host:8000")
     parser.add_argument(
         "--token",
@@ -25,10 +22,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--task", required=True, choices=TASKS, help="which task")
     parser.add_argument("file", type=Path, help="submission CSV")
-    parser.set_defaults(handler=run_submit)
 
 
-def run_submit(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Upload the file and print the public score the server gave it."""
     from autograder.leaderboard.client import submit_file
 

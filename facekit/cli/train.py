@@ -8,24 +8,22 @@ import argparse
 from pathlib import Path
 
 from facekit.base.errors import SetupError
-from facekit.cli.options import HelpFormatter, add_comp, add_out
+from facekit.base.tables import describe_keys
+from facekit.cli.options import add_comp, add_out
+from facekit.training.config import TrainConfig
+
+DESCRIPTION = (
+    "Train the reference Network with a margin head on a competition directory; "
+    "writes checkpoints, metrics.csv, curves.png and both submission CSVs to --out. "
+    "Multi-GPU: torchrun --nproc_per_node=N -m facekit train (same options)."
+)
+EPILOG = "config keys (TOML tables [model] [head] [aux] [data] [optim] [run]):\n" + describe_keys(
+    TrainConfig
+)
 
 
-def register(subcommands: argparse._SubParsersAction) -> None:
-    """Add `facekit train`."""
-    from facekit.base.tables import describe_keys
-    from facekit.training.config import TrainConfig
-
-    parser = subcommands.add_parser(
-        "train",
-        help="train the reference Network (CPU, GPU or torchrun/DDP)",
-        description="Train the reference Network with a margin head on a competition directory; "
-        "writes checkpoints, metrics.csv, curves.png and both submission CSVs to --out. "
-        "Multi-GPU: torchrun --nproc_per_node=N -m facekit train (same options).",
-        epilog="config keys (TOML tables [model] [head] [aux] [data] [optim] [run]):\n"
-        + describe_keys(TrainConfig),
-        formatter_class=HelpFormatter,
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `facekit train`."""
     parser.add_argument("--config", type=Path, required=True, help="training config TOML")
     add_comp(parser)
     add_out(parser, "run directory to write")
@@ -40,10 +38,9 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         help="stop once this many epochs are done in total (for time-limited jobs; --resume later)",
     )
     parser.add_argument("--device", default=None, help="override run.device (cpu, cuda, cuda:N)")
-    parser.set_defaults(handler=run_train)
 
 
-def run_train(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Train (or resume) the run and print where its results went."""
     from facekit.training.config import load_config
     from facekit.training.trainer import train

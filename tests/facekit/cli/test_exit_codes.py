@@ -15,7 +15,7 @@ from data_tools.build import BuildConfig, build_competition
 from data_tools.synth import generate_identities
 from facekit.base.errors import ERROR_KINDS, InputError, KitFault, SetupError
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.main import COMMAND_MODULES, DEBUG_ENV, build_parser, main
+from facekit.cli.main import COMMANDS, DEBUG_ENV, build_parser, main
 from facekit.demo import DemoError
 from facekit.training.checkpoint import CheckpointError
 
@@ -214,7 +214,7 @@ def test_every_command_and_kind_has_a_case():
     """Does the table cover every command, and every kind at least once per kind?"""
     commands = set(build_parser()._subparsers._group_actions[0].choices)
     assert commands == {case.argv[0] for case in CASES}
-    assert len(commands) == len(COMMAND_MODULES)
+    assert len(commands) == len(COMMANDS)
     assert {case.code for case in CASES} == {kind.exit_code for kind in ERROR_KINDS}
     assert all(
         {SETUP, FAULT} <= {case.code for case in CASES if case.argv[0] == command}
