@@ -56,8 +56,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent
 _FINGERPRINT_GLOBS = (
     (_PACKAGE_ROOT / "judge", "**/*.py"),
     (_PACKAGE_ROOT / "judge", "**/*.toml"),
-    (_PACKAGE_ROOT, "sandbox*.py"),  # the launcher and its cgroup, seccomp and workdir modules
-    (_PACKAGE_ROOT.parent / "facekit" / "sandbox_side", "judge_worker.py"),
+    (_PACKAGE_ROOT, "sandbox*.py"),  # the sandbox's trusted half
+    (_PACKAGE_ROOT.parent / "facekit" / "sandbox_side", "*.py"),  # the launcher and the worker
     (_PACKAGE_ROOT.parent / "facekit" / "notebook", "extract.py"),
     (_PACKAGE_ROOT.parent / "solutions", "hw2p2_source.ipynb"),
     (_PACKAGE_ROOT.parent / "facekit" / "notebook", "reference.py"),

@@ -30,11 +30,11 @@ What each protection buys:
 - IPC namespace: no System V shared memory or message queues of the host's processes.
 - Landlock: no reading the repository, `solutions/`, keys or anything outside the allow-list,
   even where files are world-readable.
-- seccomp (`autograder.sandbox_seccomp`): no UNIX socket can be created, so no host service
+- seccomp (`sandbox_side.sandbox_seccomp`): no UNIX socket can be created, so no host service
   listening on a socket file (a database, Docker) can be reached.
-- cgroup (`autograder.sandbox_cgroup`): memory (including memfd and tmpfs pages), processes and
+- cgroup (`sandbox_side.sandbox_cgroup`): memory (including memfd and tmpfs pages), processes and
   CPU time counted for the whole run, however many processes it forks.
-- tmpfs work folder (`autograder.sandbox_workdir`): the run cannot fill the host's disk.
+- tmpfs work folder (`sandbox_side.sandbox_workdir`): the run cannot fill the host's disk.
 """
 
 from __future__ import annotations
@@ -58,9 +58,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 if __package__:  # imported by the grader
-    from autograder import sandbox_cgroup, sandbox_seccomp, sandbox_workdir
-else:  # the launcher, `python -I -S sandbox.py`: its own folder is not on sys.path
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from facekit.sandbox_side import sandbox_cgroup, sandbox_seccomp, sandbox_workdir
+else:  # the launcher, `python -I -S sandbox.py`: the sandbox side's folder is not on sys.path
+    sys.path.insert(
+        0,
+        os.path.join(
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "facekit", "sandbox_side"
+        ),
+    )
     import sandbox_cgroup
     import sandbox_seccomp
     import sandbox_workdir
@@ -724,7 +729,7 @@ def _enter_namespaces(libc, report) -> set[str]:
 
 
 def _run_cgroup(limits: dict, launcher_pid: int, report):
-    """The run's cgroup (see autograder.sandbox_cgroup), or None where none can be made."""
+    """The run's cgroup (see sandbox_side.sandbox_cgroup), or None where none can be made."""
     cgroup = sandbox_cgroup.create_run_cgroup(
         _cgroup_name(launcher_pid), int(limits["memory_bytes"]), int(limits["max_processes"])
     )
@@ -738,7 +743,7 @@ def _run_cgroup(limits: dict, launcher_pid: int, report):
 
 
 def _syscall_filter(config: dict, deny_memfd: bool):
-    """The seccomp filter to load in the child (see autograder.sandbox_seccomp), or None."""
+    """The seccomp filter to load in the child (see sandbox_side.sandbox_seccomp), or None."""
     try:
         seccomp = sandbox_seccomp.load_pyseccomp(config["python_paths"])
         return sandbox_seccomp.build_filter(seccomp, deny_memfd)
