@@ -51,8 +51,12 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from facekit.sandbox_side import launcher, sandbox_cgroup
+
+if TYPE_CHECKING:
+    from autograder.sandbox_zygote import Zygote
 
 # A plain `import torch` (CUDA build, CPU only) peaks at ~3.1 GiB of *virtual* memory on the
 # development machine (VmPeak 3 258 084 kB), nearly all of it mapped CUDA libraries that are never
@@ -96,6 +100,11 @@ _REMEDIES = {
 
 class SandboxUnavailable(RuntimeError):
     """The sandbox cannot give the protections grading requires on this machine (staff setup)."""
+
+
+class ZygoteError(RuntimeError):
+    """The warm grader (`autograder.sandbox_zygote`) failed: its own fault, never a student's;
+    the run goes the cold way."""
 
 
 @dataclass(frozen=True)
@@ -167,13 +176,20 @@ def _describe_signal(signum: int) -> str:
 
 
 def run_sandboxed(
-    script: Path, workdir: Path, limits: Limits, args: Sequence[str] = ()
+    script: Path,
+    workdir: Path,
+    limits: Limits,
+    args: Sequence[str] = (),
+    zygote: Zygote | None = None,
 ) -> SandboxResult:
     """Run `python <script> [args]` in `workdir` under `limits`; never raises for student faults.
 
     `workdir` is a directory the caller created and filled; the script is copied into it when it
     lives elsewhere (the child can read nothing outside `workdir` and the Python installation).
     After the run, files in `workdir` are owned by the sandbox's user id; read them as data only.
+    `zygote` (`autograder.sandbox_zygote`): the run is a fork of that warm, pre-imported
+    interpreter, entering the same sandbox, instead of a fresh one; if the zygote fails (its
+    fault, never the script's), it is closed and this run and later ones take the cold path.
     """
     workdir = Path(workdir).resolve()
     if not workdir.is_dir():
@@ -183,39 +199,37 @@ def run_sandboxed(
     if workdir not in script.parents:
         shutil.copy2(script, workdir / script.name)
         script = workdir / script.name
+    if zygote is not None and zygote.alive and not limits.allow_gpu:
+        try:
+            return _run(script, workdir, limits, list(args), zygote)
+        except ZygoteError as error:
+            print(f"facekit: the warm grader failed, grading cold: {error}", file=sys.stderr)
+            zygote.close()
+    return _run(script, workdir, limits, list(args), None)
+
+
+def _run(
+    script: Path, workdir: Path, limits: Limits, args: list[str], zygote: Zygote | None
+) -> SandboxResult:
     ready_read, ready_write = os.pipe()
-    config = _launch_config(script, workdir, limits, list(args), ready_fd=ready_write)
+    config = launch_config(script, workdir, limits, args, ready_fd=ready_write)
     config["usage_marker"] = f"facekit-sandbox-usage-{secrets.token_hex(8)}"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         try:
-            process = subprocess.Popen(
-                [sys.executable, "-I", "-S", launcher.__file__, json.dumps(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                cwd=workdir,
-                env={},
-                start_new_session=True,
-                pass_fds=(ready_write,),
-            )
+            if zygote is not None:
+                returncode, timed_out = zygote.launch(config, (out, err, ready_write))
+            else:
+                returncode, timed_out = _launch_cold(config, (out, err, ready_write))
         except BaseException:
             os.close(ready_read)
             raise
         finally:
             os.close(ready_write)
-        timed_out = False
-        try:
-            process.wait(timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            _stop(process)
-        _kill_group(process.pid)  # leftovers of a run without a PID namespace
-        sandbox_cgroup.remove_leftover(launcher.cgroup_name(process.pid))  # launcher killed first
         elapsed = time.monotonic() - start
         stderr, usage = _split_usage(_read_bounded(err), config["usage_marker"])
         return SandboxResult(
-            returncode=None if timed_out else process.returncode,
+            returncode=None if timed_out else returncode,
             timed_out=timed_out,
             stdout=_read_bounded(out),
             stderr=stderr,
@@ -224,6 +238,31 @@ def run_sandboxed(
             ready=_was_signalled(ready_read),
             memory_peak_bytes=usage.get("memory_peak_bytes"),
         )
+
+
+def _launch_cold(config: dict, streams) -> tuple[int, bool]:
+    """Start the launcher as a fresh interpreter and wait for it under the wall-clock limit:
+    (its exit status as `Popen.returncode`, whether it was stopped at the limit)."""
+    out, err, ready_write = streams
+    process = subprocess.Popen(
+        [sys.executable, "-I", "-S", launcher.__file__, json.dumps(config)],
+        stdin=subprocess.DEVNULL,
+        stdout=out,
+        stderr=err,
+        cwd=config["workdir"],
+        env={},
+        start_new_session=True,
+        pass_fds=(ready_write,),
+    )
+    timed_out = False
+    try:
+        process.wait(timeout=config["limits"]["wall_seconds"])
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _stop(process)
+    _kill_group(process.pid)  # leftovers of a run without a PID namespace
+    sandbox_cgroup.remove_leftover(launcher.cgroup_name(process.pid))  # launcher killed first
+    return process.returncode, timed_out
 
 
 def _was_signalled(ready_read: int) -> bool:
@@ -363,7 +402,7 @@ def _python_paths() -> list[str]:
     return sorted(paths)
 
 
-def _launch_config(
+def launch_config(
     script: Path, workdir: Path, limits: Limits, args: list[str], ready_fd: int | None = None
 ) -> dict:
     python = sys.executable  # not resolved: a venv's symlink is what finds its pyvenv.cfg
@@ -395,7 +434,7 @@ def isolation_report() -> dict[str, bool]:
     """
     with tempfile.TemporaryDirectory(prefix="facekit-probe-") as tmp:
         workdir = Path(tmp).resolve()
-        config = _launch_config(Path(launcher.__file__).resolve(), workdir, Limits(), [])
+        config = launch_config(Path(launcher.__file__).resolve(), workdir, Limits(), [])
         config["probe"] = True
         completed = subprocess.run(
             [sys.executable, "-I", "-S", launcher.__file__, json.dumps(config)],
