@@ -213,13 +213,13 @@ def _run(
 ) -> SandboxResult:
     ready_read, ready_write = os.pipe()
     config = launch_config(script, workdir, limits, args, ready_fd=ready_write)
-    config["usage_marker"] = f"facekit-sandbox-usage-{secrets.token_hex(8)}"
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.monotonic()
         try:
             if zygote is not None:
-                returncode, timed_out = zygote.launch(config, (out, err, ready_write))
+                returncode, timed_out, usage = zygote.launch(config, (out, err, ready_write))
             else:
+                config["usage_marker"] = f"facekit-sandbox-usage-{secrets.token_hex(8)}"
                 returncode, timed_out = _launch_cold(config, (out, err, ready_write))
         except BaseException:
             os.close(ready_read)
@@ -227,7 +227,9 @@ def _run(
         finally:
             os.close(ready_write)
         elapsed = time.monotonic() - start
-        stderr, usage = _split_usage(_read_bounded(err), config["usage_marker"])
+        stderr = _read_bounded(err)
+        if zygote is None:
+            stderr, usage = _split_usage(stderr, config["usage_marker"])
         return SandboxResult(
             returncode=None if timed_out else returncode,
             timed_out=timed_out,

@@ -85,10 +85,11 @@ class Zygote:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def launch(self, config: dict, streams) -> tuple[int, bool]:
+    def launch(self, config: dict, streams) -> tuple[int, bool, dict]:
         """Run the launcher CONFIG as a fork of the zygote, the run's stdout, stderr and
         readiness pipe being `streams`: (its exit status as `Popen.returncode`, whether it was
-        stopped at the wall-clock limit). Raises ZygoteError when the zygote fails."""
+        stopped at the wall-clock limit, the launcher's usage figures). Raises ZygoteError when
+        the zygote fails."""
         out, err, ready_write = streams
         config = {**config, "entry": ENTRY}
         fds = [out.fileno(), err.fileno(), ready_write]
@@ -111,7 +112,12 @@ class Zygote:
             raise
         if answer.get("pid") != pid or not isinstance(answer.get("returncode"), int):
             raise ZygoteError(f"the zygote answered {str(answer)[:200]}")
-        return answer["returncode"], bool(answer.get("timed_out"))
+        usage = answer.get("usage")
+        return (
+            answer["returncode"],
+            bool(answer.get("timed_out")),
+            usage if isinstance(usage, dict) else {},
+        )
 
     def close(self) -> None:
         """Stop the zygote (it has no run in flight between launches)."""
@@ -166,7 +172,7 @@ class Zygote:
             with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
                 read, write = os.pipe()
                 try:
-                    returncode, _ = self.launch(config, (out, err, write))
+                    returncode, _, _ = self.launch(config, (out, err, write))
                 finally:
                     os.close(read)
                     os.close(write)

@@ -441,9 +441,10 @@ def launch(config: dict, start: Callable[[dict], NoReturn] = exec_script) -> NoR
             os._exit(125)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
     status = _wait(child, cgroup, float(config["limits"]["cpu_seconds"]))
-    if config.get("usage_marker"):
-        peak = cgroup.memory_peak() if cgroup is not None else None
-        usage = json.dumps({"memory_peak_bytes": peak})
+    usage = json.dumps({"memory_peak_bytes": cgroup.memory_peak() if cgroup else None})
+    if config.get("usage_fd") is not None:  # warm: a pipe to the zygote, closed in the child
+        os.write(config["usage_fd"], usage.encode())
+    elif config.get("usage_marker"):  # cold: a last stderr line the script cannot forge
         print(f"\n{config['usage_marker']} {usage}", file=sys.stderr, flush=True)
     _finish(folders, cgroup)
     if os.WIFSIGNALED(status):  # die the same way, so the caller sees the signal

@@ -40,6 +40,7 @@ Standard library and torch only, plus the sibling modules `launcher` and `judge_
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import json
 import os
 import random
@@ -64,6 +65,7 @@ ENTRIES = {"judge_worker": judge_worker}  # the pre-imported programs a run may 
 KILL_GRACE_SECONDS = 3.0
 _PR_SET_PDEATHSIG = 1
 _RUN_FDS = (1, 2, 3)  # stdout, stderr, the readiness pipe (FACEKIT_READY_FD)
+_USAGE_FD = 4  # the launcher's usage figures (memory peak) for the zygote; never the run's
 
 
 def threads() -> int:
@@ -151,19 +153,23 @@ def _exit_like_an_interpreter(code) -> NoReturn:
     os._exit(code & 0xFF)
 
 
-def _launcher(config: dict, sock: socket.socket, fds: list[int]) -> NoReturn:
+def _launcher(config: dict, sock: socket.socket, fds: list[int], usage: int) -> NoReturn:
     """The forked launcher: its own process group, only the run's descriptors, then the sandbox."""
     try:
         os.setsid()  # the run's group: killed as one; a run's kill(0) never reaches the zygote
         _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the zygote
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.close(sock.detach())
+        # above every target number first, so that no dup2 below overwrites a source
+        *fds, usage = (fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 16) for fd in (*fds, usage))
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         for target, fd in zip(_RUN_FDS, fds, strict=True):
             os.dup2(fd, target)
-        os.closerange(max(_RUN_FDS) + 1, os.sysconf("SC_OPEN_MAX"))
+        os.dup2(usage, _USAGE_FD, inheritable=False)  # closed in the run, as on exec
+        os.closerange(_USAGE_FD + 1, os.sysconf("SC_OPEN_MAX"))
         config["env"]["FACEKIT_READY_FD"] = str(_RUN_FDS[2])
+        config["usage_fd"] = _USAGE_FD
         os.chdir(config["workdir"])
         launcher.launch(config, start=_start_entry)
     except BaseException as error:  # noqa: BLE001 - report, never run unprotected
@@ -194,15 +200,33 @@ def run(sock: socket.socket, config: dict, fds: list[int]) -> dict:
         return {"error": f"the zygote has {count} threads: forking it is not safe"}
     sys.stdout.flush()
     sys.stderr.flush()
+    usage_read, usage_write = os.pipe()
     pid = os.fork()
     if pid == 0:
-        _launcher(config, sock, fds)
+        _launcher(config, sock, fds, usage_write)
+    os.close(usage_write)
     try:
         sock.send(json.dumps({"pid": pid}).encode())
         status, timed_out = _wait(pid, float(config["limits"]["wall_seconds"]))
+        usage = _read_usage(usage_read)
     finally:
+        os.close(usage_read)
         sandbox_cgroup.remove_leftover(launcher.cgroup_name(pid))  # a killed launcher's
-    return {"pid": pid, "returncode": os.waitstatus_to_exitcode(status), "timed_out": timed_out}
+    return {
+        "pid": pid,
+        "returncode": os.waitstatus_to_exitcode(status),
+        "timed_out": timed_out,
+        "usage": usage,
+    }
+
+
+def _read_usage(fd: int) -> dict:
+    """The launcher's usage figures; {} when it wrote none (killed, or failed early)."""
+    os.set_blocking(fd, False)
+    try:
+        return json.loads(os.read(fd, 4096) or b"{}")
+    except (BlockingIOError, ValueError):
+        return {}
 
 
 def serve(sock: socket.socket) -> None:
