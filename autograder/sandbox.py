@@ -4,6 +4,9 @@
 `workdir`, with a scrubbed environment, closed stdin, resource limits and the strongest isolation
 this kernel allows. The trusted caller fills `workdir` with inputs beforehand and afterwards reads
 only data files (JSON, safetensors) from it, through `facekit.base.untrusted`: never a pickle.
+Given a `zygote` (`autograder.sandbox_zygote`, the warm grader), the judge worker runs instead as
+a fork of an interpreter that imported torch once, entering the same sandbox before any of the
+script's code runs.
 
 This is the trusted half. It writes the run's configuration and starts the launcher half,
 `facekit/sandbox_side/launcher.py` (`python -I -S launcher.py CONFIG`, standard library only,
