@@ -21,33 +21,40 @@ stdout, its stderr and its readiness pipe. The zygote then
    `no_new_privs`, Landlock and seccomp exactly as for a cold run, and only then, instead of
    exec'ing a new interpreter, closes what an exec would (close-on-exec descriptors), resets
    what a fresh interpreter would not share (environment, `sys.argv`, `sys.path[0]`, the
-   random generators of `random`, numpy and torch) and calls the
-   pre-imported worker's `main`; it ends like an interpreter does (threads joined, atexit
-   handlers run, streams flushed) and `os._exit`s with its status;
+   random generators of `random`, numpy and torch) and calls the pre-imported worker's `main`;
+   it ends like an interpreter does (threads joined, atexit handlers run, streams flushed) and
+   `os._exit`s with its status. The launcher's usage figures (memory peak) come back through a
+   pipe closed in the run before its first line: a forked run holds the launcher's memory, so
+   the cold path's secret stderr marker would be readable, and forgeable, there;
 3. waits for the launcher up to the run's wall-clock limit (then SIGTERM, which makes the
    launcher kill the run's PID namespace, and SIGKILL to its process group), removes a leftover
-   cgroup, and answers `{"pid": ..., "returncode": ..., "timed_out": ...}`.
+   cgroup, and answers `{"pid": ..., "returncode": ..., "timed_out": ..., "usage": ...}`.
 
 Nothing of one run can reach the next: each run is a fork of the same clean zygote, its memory
 (modules, globals, RNG and torch state) dies with it, its files live on its own tmpfs folder and
 private /tmp (gone with its mount namespace), its processes and threads die with its PID
 namespace, its shared memory with its IPC namespace and private /dev/shm, and it inherits no
-descriptor but its own three. The zygote reads nothing a run writes.
+descriptor but its own three. The zygote reads nothing a run writes but the launcher's usage
+line. What a run can read is only what the zygote holds: torch, the worker, the launcher and
+this run's own CONFIG (paths and limits, no secret).
 
 Standard library and torch only, plus the sibling modules `launcher` and `judge_worker`.
 """
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import fcntl
 import json
 import os
 import random
 import resource
+import select
 import signal
 import socket
 import sys
+import threading
 import traceback
 from typing import NoReturn
 
@@ -135,9 +142,6 @@ def _check_address_space() -> None:
 def _exit_like_an_interpreter(code) -> NoReturn:
     """What `Py_FinalizeEx` does for a script that ends with `code`: wait for non-daemon threads,
     run atexit handlers, flush the streams; then leave without returning into the zygote."""
-    import atexit  # noqa: PLC0415
-    import threading  # noqa: PLC0415
-
     if code is None:
         code = 0
     elif not isinstance(code, int):
@@ -179,8 +183,6 @@ def _launcher(config: dict, sock: socket.socket, fds: list[int], usage: int) -> 
 
 def _wait(pid: int, wall_seconds: float) -> tuple[int, bool]:
     """The launcher's wait status and whether it was stopped at the wall-clock limit."""
-    import select  # noqa: PLC0415
-
     pidfd = os.pidfd_open(pid)
     try:
         timed_out = not select.select([pidfd], [], [], wall_seconds)[0]
