@@ -40,7 +40,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from autograder import judge
+from autograder import judge, sandbox_zygote
 from autograder.errors import GraderFault
 from autograder.judge.class_report import write_class_report
 from autograder.judge.judge import default_limits
@@ -66,8 +66,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parent
 _FINGERPRINT_GLOBS = (
     (_PACKAGE_ROOT / "judge", "**/*.py"),
     (_PACKAGE_ROOT / "judge", "**/*.toml"),
-    (_PACKAGE_ROOT, "sandbox*.py"),  # the launcher and its cgroup, seccomp and workdir modules
-    (_PACKAGE_ROOT.parent / "facekit" / "sandbox_side", "judge_worker.py"),
+    (_PACKAGE_ROOT, "sandbox*.py"),  # the sandbox's trusted half
+    (_PACKAGE_ROOT.parent / "facekit" / "sandbox_side", "*.py"),  # the launcher and the worker
     (_PACKAGE_ROOT.parent / "facekit" / "notebook", "extract.py"),
     (_PACKAGE_ROOT.parent / "solutions", "hw2p2_source.ipynb"),
     (_PACKAGE_ROOT.parent / "facekit" / "notebook", "reference.py"),
@@ -252,13 +252,14 @@ def describe_limits(limits: Limits | None) -> str:
     )
 
 
-def check_grader(limits: Limits | None = None) -> None:
+def check_grader(limits: Limits | None = None, warm: bool = False) -> None:
     """Grade the reference solution exactly as a student's notebook is graded (same judge,
-    sandbox and limits); raise `GraderFault` saying what broke unless it gets full marks.
+    sandbox, limits, and warm or cold path); raise `GraderFault` saying what broke unless it
+    gets full marks.
 
-    A pass is remembered for this process and fingerprint, so a batch pays for it once.
+    A pass is remembered for this process, fingerprint and path, so a batch pays for it once.
     """
-    fingerprint = grader_fingerprint(limits)
+    fingerprint = grader_fingerprint(limits) + ("-warm" if warm else "-cold")
     if fingerprint in _SELF_TESTS_PASSED:
         return
     setting = (
@@ -266,7 +267,7 @@ def check_grader(limits: Limits | None = None) -> None:
         f"{describe_limits(limits)}"
     )
     try:
-        report = judge.grade_notebook(SOLUTION_NOTEBOOK, limits=limits)
+        report = judge.grade_notebook(SOLUTION_NOTEBOOK, limits=limits, zygote=_zygote(warm))
     except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
         told = f"{type(error).__name__}: {error}"
         raise GraderFault(
@@ -314,13 +315,23 @@ def _notebook_sha256(submission: NotebookSubmission) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _zygote(warm: bool) -> sandbox_zygote.Zygote | None:
+    """This process's warm grader when `warm` (None where it cannot start: cold)."""
+    return sandbox_zygote.shared() if warm else None
+
+
 def grade_submission(
-    submission: NotebookSubmission, out_dir: Path, limits: Limits | None, seed: int | None = None
+    submission: NotebookSubmission,
+    out_dir: Path,
+    limits: Limits | None,
+    seed: int | None = None,
+    warm: bool = False,
 ) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
-    `seed` None: the judge draws a fresh grading seed (recorded in the report). Runs in a pool
-    worker: returns plain data only.
+    `seed` None: the judge draws a fresh grading seed (recorded in the report). `warm`: the
+    worker is a fork of this process's zygote (`autograder.sandbox_zygote`), else a fresh
+    interpreter. Runs in a pool worker: returns plain data only.
     """
     start = time.monotonic()
     folder = report_folder(submission.student)
@@ -332,7 +343,9 @@ def grade_submission(
             _write_unreadable_report(out_dir / folder, problem)
         else:
             reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws one
-            report = judge.grade_notebook(submission.notebook, limits=limits, **reproduce)
+            report = judge.grade_notebook(
+                submission.notebook, limits=limits, zygote=_zygote(warm), **reproduce
+            )
             report.write(out_dir / folder)
             outcome.points = {k: float(v) for k, v in report.component_points().items()}
             outcome.total, outcome.max_total = float(report.total), float(report.max_total)
@@ -416,6 +429,7 @@ def grade_batch(
     self_test: bool = True,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
     seed: int | None = None,
+    warm: bool | None = None,
 ) -> list[Outcome]:
     """Grade every submission into `out_dir`, reusing unchanged results; returns the outcomes.
 
@@ -423,15 +437,25 @@ def grade_batch(
     raises `GraderFault` before anything is written. `jobs` > 1 grades that many notebooks at once
     in worker processes (each runs its own sandboxes). `limits` None: the judge's default limits.
     `progress` None: a bar only on a terminal. `seed` None: a fresh grading seed per notebook;
-    staff reproduce a report with its seed. gradebook.csv and batch_log.csv hold every student
-    ever graded into `out_dir`, this batch's rows replacing theirs.
+    staff reproduce a report with its seed. `warm` None: warm (each worker a fork of a zygote
+    that imported torch once, `autograder.sandbox_zygote`) when every required protection holds,
+    else cold (a fresh interpreter per notebook); the verdicts are the same. gradebook.csv and
+    batch_log.csv hold every student ever graded into `out_dir`, this batch's rows replacing
+    theirs.
     """
     if jobs < 1:
         raise BatchError(f"--jobs must be at least 1, got {jobs}")
     log(describe_isolation(isolation_report()))
+    if warm is None:
+        warm = sandbox_zygote.warm_by_default()
+    log(
+        "grading warm: each notebook's worker is a fork of a zygote that imported torch once"
+        if warm
+        else "grading cold: a fresh interpreter per notebook"
+    )
     fingerprint = grader_fingerprint(limits)
     if self_test:
-        check_grader(limits)
+        check_grader(limits, warm)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = _load_records(out_dir)
     outcomes: dict[str, Outcome] = {}
@@ -461,12 +485,12 @@ def grade_batch(
     with bar:
         if jobs == 1:
             for submission, sha in to_grade:
-                record(grade_submission(submission, out_dir, limits, seed), sha)
+                record(grade_submission(submission, out_dir, limits, seed, warm), sha)
                 bar.update()
         else:
             with _executor(jobs) as pool:
                 futures = {
-                    pool.submit(grade_submission, submission, out_dir, limits, seed): (
+                    pool.submit(grade_submission, submission, out_dir, limits, seed, warm): (
                         submission,
                         sha,
                     )

@@ -20,7 +20,7 @@ from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_ca
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, Zygote
 from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
 from facekit.sandbox_side.judge_worker import Check, GradientCheck, Objective, Status
 
@@ -35,12 +35,17 @@ def default_limits() -> Limits:
 
 
 def grade_notebook(
-    notebook_path: Path, *, limits: Limits | None = None, seed: int | None = None
+    notebook_path: Path,
+    *,
+    limits: Limits | None = None,
+    seed: int | None = None,
+    zygote: Zygote | None = None,
 ) -> StudentReport:
     """Grade one submitted notebook against the rubric. Never raises for a student's fault
     (unreadable notebook, broken code, crashes, hangs): those score zero with a message.
     `seed` None draws a fresh grading seed; staff pass the one a report records to reproduce
-    that grading. Raises GraderFault when the grader itself is broken (reference, rubric)."""
+    that grading. `zygote`: the worker runs as a fork of this warm grader (same sandbox, same
+    verdict). Raises GraderFault when the grader itself is broken (reference, rubric)."""
     rubric = load_rubric()
     seed = new_grading_seed() if seed is None else int(seed)
     contract = {component.id: component.class_name for component in rubric.components}
@@ -50,7 +55,7 @@ def grade_notebook(
         return _unreadable_report(rubric, notebook_path, str(error), seed)
     extracted = extract_student_module(notebook, str(notebook_path), contract)
     prepared = prepared_cases(seed)
-    run = run_worker(extracted.cells, prepared, limits or default_limits())
+    run = run_worker(extracted.cells, prepared, limits or default_limits(), zygote)
     cell_grade_ids = _cell_grade_ids(extracted.cells, contract)
     forbidden = {
         violation.class_name: violation

@@ -256,8 +256,11 @@ def _start_failure(result, limits) -> str:
     )
 
 
-def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
-    """Answers for every prepared case from one worker process (more only after a crash)."""
+def run_worker(cells, prepared: tuple[PreparedCase, ...], limits, zygote=None) -> WorkerRun:
+    """Answers for every prepared case from one worker process (more only after a crash).
+
+    `zygote` (`autograder.sandbox_zygote.Zygote`): each worker process is a fork of it (warm)
+    instead of a fresh interpreter (cold); the sandbox and the answers are the same."""
     from autograder.sandbox import run_sandboxed
 
     answers: dict[int, Answer] = {}
@@ -277,6 +280,7 @@ def run_worker(cells, prepared: tuple[PreparedCase, ...], limits) -> WorkerRun:
                 workdir,
                 dataclasses.replace(limits, wall_seconds=remaining),
                 args=[str(position)],
+                zygote=zygote,
             )
             if runs == 1 and not result.ready:  # later runs follow student code: not evidence
                 raise GraderFault(_start_failure(result, limits))

@@ -19,7 +19,6 @@ import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from autograder.sandbox import SandboxUnavailable
 from facekit.base.errors import (
     ERROR_KINDS,
     EXIT_OK,
@@ -165,8 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except SandboxUnavailable as error:  # the stand-alone launcher cannot import the kit's errors
-        return _report(args.command, SetupError(str(error)))
     except FacekitError as error:
         return _report(args.command, error)
     except Exception as error:  # noqa: BLE001 - whatever escapes is the kit's fault: say so

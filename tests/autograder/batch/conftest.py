@@ -112,8 +112,9 @@ def _broken_notebooks(folder: Path) -> None:
     nbformat.write(notebook, folder / "broken_missing_cell.ipynb")
 
 
-def _grade_corpus(root: Path, handout_with_cell) -> None:
-    """Build the corpus under `root` and grade it in one batch into root/out."""
+def write_corpus(root: Path, handout_with_cell) -> Path:
+    """Write every cheater, the broken notebooks and the correct one into root/submissions
+    (the keys the cheaters hunt for into root/keys); returns the submissions folder."""
     out, keys, submissions = root / "out", root / "keys", root / "submissions"
     keys.mkdir(parents=True)
     (keys / "cls_test.csv").write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
@@ -126,10 +127,29 @@ def _grade_corpus(root: Path, handout_with_cell) -> None:
         handout_with_cell(code, submissions / f"{cheat.stem}.ipynb")
     _broken_notebooks(submissions)
     shutil.copy(SOLUTION_NOTEBOOK, submissions / "correct.ipynb")
-    found = find_submissions([submissions])
+    return submissions
+
+
+def _grade_corpus(root: Path, handout_with_cell) -> None:
+    """Build the corpus under `root` and grade it in one batch into root/out."""
+    out = root / "out"
+    found = find_submissions([write_corpus(root, handout_with_cell)])
     outcomes = grade_batch(found, out, jobs=2, limits=CORPUS_LIMITS, progress=False)
     assert [o.student for o in outcomes] == [s.student for s in found]
     (root / "done").write_text(outcomes[0].fingerprint)
+
+
+@pytest.fixture(scope="session")
+def write_cheat_corpus(handout_with_cell):
+    """`write_cheat_corpus(root)`: the corpus of `graded_corpus`, written, not graded; returns
+    its submissions folder."""
+    return lambda root: write_corpus(root, handout_with_cell)
+
+
+@pytest.fixture(scope="session")
+def corpus_limits() -> Limits:
+    """The small limits the corpus is graded under."""
+    return CORPUS_LIMITS
 
 
 @pytest.fixture(scope="session")

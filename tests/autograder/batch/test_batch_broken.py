@@ -82,7 +82,7 @@ def test_grader_fault_is_reported_apart_and_not_cached(
     stop the batch before anyone, see test_batch_self_test.py.)"""
     import autograder.judge
 
-    def broken_judge(notebook_path, *, limits=None, seed=None):
+    def broken_judge(notebook_path, *, limits=None, seed=None, zygote=None):
         raise ZeroDivisionError("the rubric divided by zero")
 
     monkeypatch.setattr(autograder.judge, "grade_notebook", broken_judge)

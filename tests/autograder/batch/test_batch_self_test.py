@@ -39,7 +39,9 @@ def test_self_test_names_the_failing_cases_and_the_setting(monkeypatch, fresh_se
 
     failed = CaseResult("basic", 0.0, 5.0, "ran", ("the worker running your code exited: boom",))
     report = StudentReport("ref", (ComponentResult("arcface", "ArcFace", (failed,)),))
-    monkeypatch.setattr(autograder.judge, "grade_notebook", lambda path, *, limits=None: report)
+    monkeypatch.setattr(
+        autograder.judge, "grade_notebook", lambda path, *, limits=None, zygote=None: report
+    )
     with pytest.raises(GraderFault) as raised:
         check_grader(None)
     message = str(raised.value)

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox_cgroup
-from autograder.sandbox_cgroup import create_run_cgroup
+from facekit.sandbox_side import sandbox_cgroup
+from facekit.sandbox_side.sandbox_cgroup import create_run_cgroup
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ def test_worker_restarts_share_the_notebook_wall_budget(monkeypatch, tmp_path):
     clock = [0.0]
     given: list[float] = []
 
-    def hanging_run(script, workdir, limits, args=()):
+    def hanging_run(script, workdir, limits, args=(), zygote=None):
         given.append(limits.wall_seconds)
         clock[0] += limits.wall_seconds
         return SandboxResult(

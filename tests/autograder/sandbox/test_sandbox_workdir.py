@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from autograder.sandbox_workdir import MAX_DEPTH
+from facekit.sandbox_side.sandbox_workdir import MAX_DEPTH
 
 
 @pytest.fixture(autouse=True)

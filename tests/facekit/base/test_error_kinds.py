@@ -12,12 +12,10 @@ import facekit
 from facekit.base.errors import ERROR_KINDS, FacekitError
 
 # Outside the taxonomy on purpose: the sandbox side never imports the kit (its exceptions steer
-# the worker's own control flow), and the sandbox launcher runs as a stand-alone standard-library
-# script (facekit.cli.main maps its SandboxUnavailable to SetupError).
+# the worker's own control flow).
 OUTSIDE = {
     "facekit.sandbox_side.judge_worker.CaseTimeout",
     "facekit.sandbox_side.judge_worker.CaseFailure",
-    "autograder.sandbox.SandboxUnavailable",
 }
 SKIPPED_MODULES = ("autograder.leaderboard.migrations.env",)  # runs only under Alembic
 

@@ -17,7 +17,7 @@ Seccomp cannot read the address `connect()` is given, so the filter removes the 
 
 Built with libseccomp (through the `pyseccomp` ctypes binding), which also rejects system calls of
 other ABIs (32-bit `int 0x80`, x32), the classic way around a hand-written filter.
-Standard library only apart from `pyseccomp`: the launcher (`python -I -S sandbox.py`) imports it
+Standard library only apart from `pyseccomp`: the launcher (`python -I -S launcher.py`) imports it
 from the site-packages folders the sandbox is given (see `load_pyseccomp`).
 """
 

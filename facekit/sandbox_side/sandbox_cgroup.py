@@ -15,7 +15,7 @@ and thread, and every CPU second, however the run splits itself up.
 The launcher creates the cgroup before it forks; the sandboxed child joins it (`join()`) before it
 runs anything else, so the launcher itself stays outside (an out-of-memory kill never hits it).
 
-Standard library only: the launcher (`python -I -S sandbox.py`) imports this module.
+Standard library only: the launcher (`python -I -S launcher.py`) imports this module.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ host's disk. The trusted caller still fills the real folder before the run and r
    files and directories only, nothing reached through a link, FIFOs opened without blocking and
    skipped, at most `MAX_DEPTH` levels. The caller then reads it with `facekit.base.untrusted`.
 
-Standard library only: the launcher (`python -I -S sandbox.py`) imports this module.
+Standard library only: the launcher (`python -I -S launcher.py`) imports this module.
 """
 
 from __future__ import annotations
