@@ -5,10 +5,7 @@ import logging
 import sys
 from pathlib import Path
 
-from facekit.cli.options import add_comp_positional, add_keys, add_out
-
-_HELP_FORMAT = argparse.ArgumentDefaultsHelpFormatter
-
+from facekit.cli.options import add_comp_positional, add_keys, add_out, add_subcommand
 
 DESCRIPTION = "Synthetic identities, competition builder, validator and statistics."
 
@@ -23,10 +20,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _register_synth(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
+    parser = add_subcommand(
+        commands,
         "synth",
+        _run_synth,
         help="generate a synthetic identity-folder dataset",
-        formatter_class=_HELP_FORMAT,
         description="Procedural faces: fixed traits per identity, random nuisances per image. "
         "The same arguments give byte-identical files.",
     )
@@ -37,17 +35,17 @@ def _register_synth(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--workers", type=int, default=1, help="processes (output is the same)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
-    parser.set_defaults(handler=_run_synth)
 
 
 def _register_build(commands: argparse._SubParsersAction) -> None:
     from data_tools.config import BuildConfig
 
     defaults = BuildConfig()
-    parser = commands.add_parser(
+    parser = add_subcommand(
+        commands,
         "build",
+        _run_build,
         help="build a competition and its hidden keys from identity folders",
-        formatter_class=_HELP_FORMAT,
         description="Split an identity-folder dataset (<src>/<identity>/<image>) into "
         "classification train/dev/test and open-set verification pairs, with hidden keys.",
     )
@@ -144,14 +142,14 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace existing --out and --keys directories"
     )
-    parser.set_defaults(handler=_run_build)
 
 
 def _register_check(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
+    parser = add_subcommand(
+        commands,
         "check",
+        _run_check,
         help="validate a competition directory (exit 0 only when clean)",
-        formatter_class=_HELP_FORMAT,
         description="Check the layout, disjoint splits, duplicate images, pairs, manifest "
         "checksums and, with --keys, the hidden keys.",
     )
@@ -164,20 +162,19 @@ def _register_check(commands: argparse._SubParsersAction) -> None:
         help="the dataset the competition was built from: no test or verification image may "
         "have the bytes of one of its files (default: the source recorded in the keys, if present)",
     )
-    parser.set_defaults(handler=_run_check)
 
 
 def _register_stats(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser(
+    parser = add_subcommand(
+        commands,
         "stats",
+        _run_stats,
         help="print and plot a competition's statistics",
-        formatter_class=_HELP_FORMAT,
         description="Counts per split, images per identity, pair balance, image sizes.",
     )
     add_comp_positional(parser)
     add_keys(parser, required=False, help="hidden answer-key directory (adds test labels)")
     parser.add_argument("--plot", type=Path, default=None, help="PNG file to write the plots to")
-    parser.set_defaults(handler=_run_stats)
 
 
 def _logs_progress(run):

@@ -37,7 +37,7 @@ from autograder.leaderboard.course import LeaderboardTables
 from autograder.leaderboard.errors import LeaderboardError
 from facekit.base.contract import TASKS
 from facekit.base.errors import FacekitError, SetupError
-from facekit.cli.options import HelpFormatter, add_db, add_keys, add_out, course_epilog
+from facekit.cli.options import add_db, add_keys, add_out, add_subcommand, course_epilog
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
@@ -217,20 +217,28 @@ def _add_course(parser: argparse.ArgumentParser) -> None:
 DESCRIPTION = __doc__
 
 
+def _action(
+    commands: argparse._SubParsersAction, name: str, handler, **texts: str
+) -> argparse.ArgumentParser:
+    """One leaderboard action's parser, with the --db option every action takes."""
+    parser = add_subcommand(commands, name, handler, **texts)
+    add_db(parser, DEFAULTS["db_url"])
+    return parser
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The actions of `facekit leaderboard` (serve, roster, deadline, export, ...)."""
-    formatter = argparse.ArgumentDefaultsHelpFormatter
     commands = parser.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
 
-    serve = commands.add_parser(
+    serve = _action(
+        commands,
         "serve",
+        _serve,
         help="serve the leaderboard over HTTP",
         description=f"Serve the leaderboard. Staff routes need the token in ${STAFF_TOKEN_ENV} "
         "(they are off without it).",
         epilog=course_epilog(LeaderboardTables, "--course"),
-        formatter_class=HelpFormatter,
     )
-    add_db(serve, DEFAULTS["db_url"])
     _add_course(serve)
     add_keys(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
@@ -266,59 +274,55 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="largest accepted CSV",
     )
     serve.add_argument("--title", default=DEFAULTS["title"], help="page title")
-    serve.set_defaults(handler=_serve)
 
-    roster = commands.add_parser(
+    roster = _action(
+        commands,
         "roster",
+        _roster,
         help="register students and write their tokens",
         description="Register the students in ROSTER (a CSV with a 'student' column) and write "
         "student,token to --out (created, never overwritten: tokens cannot be shown again).",
-        formatter_class=formatter,
     )
-    add_db(roster, DEFAULTS["db_url"])
     roster.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
     add_out(roster, "new CSV for student,token")
-    roster.set_defaults(handler=_roster)
 
-    reset = commands.add_parser(
+    reset = _action(
+        commands,
         "reset-token",
+        _reset_token,
         help="give a student a new token (the old one stops working)",
         description="Replace STUDENT's lost token: the new one is written to --out (created, "
         "never overwritten), the old one and any page signed in with it stop working.",
-        formatter_class=formatter,
     )
-    add_db(reset, DEFAULTS["db_url"])
     reset.add_argument("student", help="the student's roster name")
     add_out(reset, "new CSV for student,token")
-    reset.set_defaults(handler=_reset_token)
 
-    release = commands.add_parser(
+    release = _action(
+        commands,
         "release-feedback",
+        _release_feedback,
         help="show each student their grading feedback on their page",
         description="Release DIR/<student>/results.json (as `facekit grade` writes it) to each "
         "registered student's page, /me/feedback. Gradescope visibility applies per test: "
         "visible now, after_due_date from the student's deadline, after_published from "
         "--details-from, hidden never. Malformed files are reported (exit 1) and not released; "
         "the others are. Running it again replaces earlier feedback.",
-        formatter_class=formatter,
     )
-    add_db(release, DEFAULTS["db_url"])
     release.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
     release.add_argument(
         "--details-from",
         help="ISO 8601 time from which after_published tests show (default: now)",
     )
-    release.set_defaults(handler=_release_feedback)
 
-    deadline = commands.add_parser(
+    deadline = _action(
+        commands,
         "deadline",
+        _deadline,
         help="show or set the deadline",
         description="Show, set or clear the deadline: submissions close and private scores "
         "appear once it passes. A time in the past needs --yes. With a course file that sets "
         "[phases.final], the deadline comes from there and this only shows it.",
-        formatter_class=formatter,
     )
-    add_db(deadline, DEFAULTS["db_url"])
     deadline.add_argument(
         "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
     )
@@ -327,41 +331,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--yes", action="store_true", help="confirm a deadline in the past (closes at once)"
     )
     _add_course(deadline)
-    deadline.set_defaults(handler=_deadline)
 
-    migrate = commands.add_parser(
+    _action(
+        commands,
         "migrate",
+        _migrate,
         help="upgrade the database schema to this facekit's",
         description="Upgrade the database to the newest schema revision, in one transaction "
         "(a database made before revisions existed counts as revision 0001). The server "
         "refuses an older schema until this has run; back the database up first.",
-        formatter_class=formatter,
     )
-    add_db(migrate, DEFAULTS["db_url"])
-    migrate.set_defaults(handler=_migrate)
 
-    rescore = commands.add_parser(
+    rescore = _action(
+        commands,
         "rescore",
+        _rescore,
         help="rescore every stored submission with new keys",
         description="Recompute the public, private and overall scores of every stored "
         "submission from the keys in --keys, in one transaction: if any stored file does not "
         "fit the new keys, nothing changes. Restart the server with the same --keys after.",
-        formatter_class=formatter,
     )
-    add_db(rescore, DEFAULTS["db_url"])
     add_keys(rescore, help="the new hidden answer-key directory")
     _add_course(rescore)
-    rescore.set_defaults(handler=_rescore)
 
-    export = commands.add_parser(
+    export = _action(
+        commands,
         "export",
+        _export,
         help="export final scores",
         description="Write student,task,public,private: per student, the selected submission "
         "among those made by their own deadline (late penalty and checkpoint multiplier "
         "applied; see --course). `facekit grades` reads this file.",
-        formatter_class=formatter,
     )
-    add_db(export, DEFAULTS["db_url"])
     _add_course(export)
     add_out(export, "CSV path, - for stdout", required=False, default=Path("-"))
     export.add_argument(
@@ -369,4 +370,3 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add submission_id, raw_private, late_days, checkpoint_met (not for grades)",
     )
-    export.set_defaults(handler=_export)

@@ -12,7 +12,6 @@ other exception into exit 3 (the kit's own fault; FACEKIT_DEBUG=1 prints its tra
 import argparse
 import importlib
 import os
-import shutil
 import sys
 import textwrap
 import traceback
@@ -27,7 +26,7 @@ from facekit.base.errors import (
     KitFault,
     SetupError,
 )
-from facekit.cli.options import HelpFormatter
+from facekit.cli.options import HelpFormatter, add_subcommand
 
 
 @dataclass(frozen=True)
@@ -122,15 +121,6 @@ def exit_codes_epilog() -> str:
     return "\n".join(lines)
 
 
-def _wrapped(description: str) -> str:
-    """A one-line description wrapped to the terminal; one written over lines kept as it is
-    (the help formatter keeps descriptions and epilogs raw, for the epilogs' key lists)."""
-    if "\n" in description.strip():
-        return description
-    width = min(shutil.get_terminal_size().columns, 100) - 2
-    return textwrap.fill(description, width)
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every command registered."""
     top = argparse.ArgumentParser(
@@ -143,16 +133,15 @@ def build_parser() -> argparse.ArgumentParser:
     subcommands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         module = importlib.import_module(command.module)
-        parser = subcommands.add_parser(
+        parser = add_subcommand(
+            subcommands,
             command.name,
+            getattr(module, "run", None),
             help=command.help,
-            description=_wrapped(module.DESCRIPTION),
+            description=module.DESCRIPTION,
             epilog=getattr(module, "EPILOG", None),
-            formatter_class=HelpFormatter,
         )
         module.add_arguments(parser)
-        if hasattr(module, "run"):
-            parser.set_defaults(handler=module.run)
     return top
 
 

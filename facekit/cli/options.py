@@ -6,6 +6,9 @@ it as their positional COMP); `--data` stays a hidden alias of `--comp` for olde
 """
 
 import argparse
+import shutil
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from facekit.base.tables import describe_keys
@@ -81,3 +84,34 @@ def course_epilog(schema: type, option: str) -> str:
         f"course file tables read from {option} (other tools' tables are ignored; an unknown "
         f"key is an error):\n{describe_keys(schema)}"
     )
+
+
+def wrapped(description: str) -> str:
+    """A one-line description wrapped to the terminal; one written over lines kept as it is
+    (the help formatter keeps descriptions and epilogs raw, for the epilogs' key lists)."""
+    if "\n" in description.strip():
+        return description
+    width = min(shutil.get_terminal_size().columns, 100) - 2
+    return textwrap.fill(description, width)
+
+
+def add_subcommand(
+    commands: argparse._SubParsersAction,
+    name: str,
+    handler: Callable[[argparse.Namespace], int] | None,
+    *,
+    help: str,
+    description: str,
+    epilog: str | None = None,
+) -> argparse.ArgumentParser:
+    """A command's (or a command's action's) parser in the house style, running `handler`."""
+    parser = commands.add_parser(
+        name,
+        help=help,
+        description=wrapped(description),
+        epilog=epilog,
+        formatter_class=HelpFormatter,
+    )
+    if handler is not None:
+        parser.set_defaults(handler=handler)
+    return parser
