@@ -58,26 +58,35 @@ def _passes(module, component: str, seed: int) -> bool:
     return True
 
 
-@pytest.fixture(scope="module")
-def mutant_modules(edit_cell):
+def _edited_modules(edit, items, prefix: str) -> list:
+    """One module per item: the source notebook with `edit(notebook, item)` applied."""
     source_notebook = read_notebook(SOLUTION_NOTEBOOK)
     modules = []
-    for index, mutant in enumerate(MUTANTS):
+    for index, item in enumerate(items):
         notebook = copy.deepcopy(source_notebook)
-        edit_cell(notebook, mutant.component, mutant.edits)
-        modules.append(_module(notebook, f"seed_mutant_{index}"))
+        edit(notebook, item)
+        modules.append(_module(notebook, f"{prefix}_{index}"))
     return modules
+
+
+@pytest.fixture(scope="module")
+def mutant_modules(edit_cell):
+    return _edited_modules(
+        lambda notebook, mutant: edit_cell(notebook, mutant.component, mutant.edits),
+        MUTANTS,
+        "seed_mutant",
+    )
 
 
 @pytest.fixture(scope="module")
 def variant_modules(replace_forward_body):
-    source_notebook = read_notebook(SOLUTION_NOTEBOOK)
-    modules = []
-    for index, variant in enumerate(VARIANTS):
-        notebook = copy.deepcopy(source_notebook)
-        replace_forward_body(notebook, variant.component, variant.forward_body)
-        modules.append(_module(notebook, f"seed_variant_{index}"))
-    return modules
+    return _edited_modules(
+        lambda notebook, variant: replace_forward_body(
+            notebook, variant.component, variant.forward_body
+        ),
+        VARIANTS,
+        "seed_variant",
+    )
 
 
 @pytest.mark.slow

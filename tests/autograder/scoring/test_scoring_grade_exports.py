@@ -7,23 +7,9 @@ import pytest
 
 from facekit.cli.main import main
 
-COURSE = """
-[components]
-basic_block = 10
-arcface = 10
-
-[leaderboard.classification]
-low = 0.5
-high = 0.9
-points = 20
-bonus = 4
-bonus_at = 0.95
-
-[leaderboard.verification]
-low = 0.8
-high = 0.95
-points = 20
-
+COURSE = (
+    (Path(__file__).with_name("courses") / "cutoffs.toml").read_text()
+    + """
 [manual]
 readme = 5
 writeup = 10
@@ -39,6 +25,7 @@ max_parameters = 1000
 [late]
 days = 3
 """
+)
 GRADEBOOK = "student,arcface,basic_block,total\nbob,10,5,15\nalice,7.5,10,17.5\ncarol,0,0,0\n"
 ROSTER = (
     "student,lms_id,leaderboard_name,sis_user_id,sis_login_id,section,email\n"

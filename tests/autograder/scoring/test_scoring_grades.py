@@ -12,23 +12,7 @@ from facekit.base.contract import grades_columns
 from facekit.base.errors import ConfigError, GradesInputError
 from facekit.cli.main import main
 
-CONFIG = """
-[components]
-basic_block = 10
-arcface = 10
-
-[leaderboard.classification]
-low = 0.5
-high = 0.9
-points = 20
-bonus = 4
-bonus_at = 0.95
-
-[leaderboard.verification]
-low = 0.8
-high = 0.95
-points = 20
-"""
+CONFIG = (Path(__file__).with_name("courses") / "cutoffs.toml").read_text()
 GRADEBOOK = "student,arcface,basic_block,total\nbob,10,5,15\nalice,7.5,10,17.5\ncarol,0,0,0\n"
 LEADERBOARD = (
     "student,task,public,private\n"
