@@ -39,11 +39,12 @@ import torch
 
 from autograder.scoring import score_submission
 from data_tools.build import load_manifest
-from facekit.base.layout import CLS_TRAIN
+from facekit.base.contract import CLS_TRAIN
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize, read_rows
+from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize
 from facekit.training.checkpoint import load_checkpoint
 from facekit.training.config import TrainConfig, load_config
 from facekit.training.trainer import resolve_device, train

@@ -12,6 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from facekit.base.contract import COMPONENT_CLASSES
 from facekit.sandbox_side.judge_worker import Check, DType, GradientCheck, Mode, Objective
 
 RUBRIC_PATH = Path(__file__).with_name("rubric.toml")
@@ -105,9 +106,15 @@ class Case:
 class Component:
     """A graded notebook cell (nbgrader grade_id) and the class it must define."""
 
-    id: str = field(metadata={"doc": "the cell's nbgrader grade_id"})
-    class_name: str = field(metadata={"doc": "the contract's class name"})
+    id: str = field(
+        metadata={"doc": "the cell's nbgrader grade_id: a component id of the contract"}
+    )
     cases: tuple[Case, ...] = field(metadata={"doc": "its tests, in report order"})
+
+    @property
+    def class_name(self) -> str:
+        """The class the cell must define, from the competition contract."""
+        return COMPONENT_CLASSES[self.id]
 
     @property
     def max_points(self) -> float:
@@ -208,6 +215,12 @@ def load_rubric_file(path: Path) -> Rubric:
         _build(Component, item, f"{path}: components[{i}]")
         for i, item in enumerate(data.get("components", []))
     )
+    for i, component in enumerate(components):
+        if component.id not in COMPONENT_CLASSES:
+            raise RubricError(
+                f"{path}: components[{i}].id: {component.id!r} is not a component of the "
+                f"contract; expected one of {list(COMPONENT_CLASSES)}"
+            )
     for component in components:
         _validate(component, f"{path}: {component.id}")
     ids = [component.id for component in components]

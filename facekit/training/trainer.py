@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from facekit.base.layout import CLS_TEST, TEST_PAIRS, VAL_PAIRS, VER_IMAGES
+from facekit.base.contract import CLS_TEST, TEST_PAIRS, VAL_PAIRS, VER_IMAGES
+from facekit.base.csv_files import read_rows
 from facekit.sandbox_side import inference
 from facekit.training import distributed
 from facekit.training.checkpoint import (
@@ -39,6 +40,7 @@ from facekit.training.data import competition_split, set_epoch, test_image_ids, 
 from facekit.training.ema import ModelEma
 from facekit.training.objective import TrainingModel, embedding_size, network_kwargs
 from facekit.training.plots import plot_curves
+from facekit.training.submission_csv import pair_scores, write_submissions
 
 METRICS_COLUMNS = (
     "epoch",
@@ -97,8 +99,8 @@ def val_auc(network: nn.Module, comp: Path, config: TrainConfig, device: torch.d
     """ROC AUC of cosine scores on the labelled validation pairs."""
     from facekit.base.metrics import roc_auc, roc_curve
 
-    pairs = inference.read_rows(comp / VAL_PAIRS)
-    scores = inference.pair_scores(
+    pairs = read_rows(comp / VAL_PAIRS)
+    scores = pair_scores(
         network,
         pairs,
         comp / VER_IMAGES,
@@ -411,7 +413,7 @@ class Trainer:
     def _finish(self, ranks_agree: bool) -> TrainResult:
         """Write the submissions, the curves and summary.json (rank 0)."""
         config, comp = self.config, self.comp
-        classification, verification = inference.write_submissions(
+        classification, verification = write_submissions(
             self.eval_network,
             self.class_names,
             test_images_dir=comp / CLS_TEST,

@@ -13,10 +13,11 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell
 
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import Preprocessing, read_rows
+from facekit.sandbox_side.inference import Preprocessing
 
 pytestmark = pytest.mark.slow
 

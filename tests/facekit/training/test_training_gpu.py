@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import read_rows
 
 pytestmark = [
     pytest.mark.gpu,
