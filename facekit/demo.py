@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
 # A file that marks a directory as the demo's own, so --overwrite never deletes anything else.
@@ -216,8 +217,8 @@ def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
     summary["training"] = {"dev_accuracy": result.dev_accuracy, "val_auc": result.val_auc}
     scores = summary["scores"] = {}
     for task, csv_path in (
-        ("classification", result.classification_csv),
-        ("verification", result.verification_csv),
+        (CLASSIFICATION, result.classification_csv),
+        (VERIFICATION, result.verification_csv),
     ):
         score = step(
             f"score {csv_path.name}", lambda t=task, p=csv_path: score_submission(t, p, keys)

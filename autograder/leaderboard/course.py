@@ -30,9 +30,10 @@ from typing import Any
 
 from autograder.leaderboard.errors import SetupError
 from autograder.scoring import CourseConfigError, TaskMetric, load_task_metrics
+from facekit.base.contract import TASKS
 from facekit.training.config import ConfigError, dataclass_from_table, read_toml
 
-LEADERBOARD_SUBTABLES = ("classification", "verification")
+LEADERBOARD_SUBTABLES = TASKS
 """`[leaderboard.<task>]` tables: the grade cutoffs, read by `facekit grades`, not here."""
 
 

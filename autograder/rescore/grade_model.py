@@ -46,6 +46,7 @@ from facekit.base.contract import (
     CLS_TEST,
     CLS_TRAIN,
     SUBMISSION_COLUMNS,
+    SUBMISSION_FILES,
     TASKS,
     TEST_PAIRS,
     VER_IMAGES,
@@ -412,7 +413,7 @@ def grade_model(
 
     csvs, top = recompute(competition, class_names, job.outputs)
     recomputed = {
-        task: parse_submission(competition.keys[task], data, filename=f"{task}.csv")
+        task: parse_submission(competition.keys[task], data, filename=SUBMISSION_FILES[task])
         for task, data in csvs.items()
     }
     scores = {task: score_parsed(competition.keys[task], sub) for task, sub in recomputed.items()}
@@ -455,5 +456,5 @@ def _record(out_dir: Path | None, report: GradeModelReport, csvs: dict[str, byte
         return
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     for task, data in csvs.items():
-        (Path(out_dir) / f"{task}.csv").write_bytes(data)
+        (Path(out_dir) / SUBMISSION_FILES[task]).write_bytes(data)
     (Path(out_dir) / "report.json").write_text(report.to_json() + "\n")

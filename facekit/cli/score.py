@@ -8,7 +8,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from facekit.base.contract import TASKS
+from facekit.base.contract import KEYS_CLS, KEYS_VER, SAMPLE_SUBMISSIONS, TASKS, VERIFICATION
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 
 EXIT_INVALID_INPUT = 1
@@ -30,7 +30,7 @@ def _score(args: argparse.Namespace) -> int:
     from facekit.base.keys import load_keys
     from facekit.base.metrics import roc_auc, roc_curve
 
-    if args.plot is not None and args.task != "verification":
+    if args.plot is not None and args.task != VERIFICATION:
         return _fail(
             "score", "--plot draws an ROC curve: it needs the verification task", EXIT_USAGE
         )
@@ -148,7 +148,7 @@ def register(subcommands: argparse._SubParsersAction) -> None:
     score.add_argument("task", choices=TASKS, help="which leaderboard task the CSV is for")
     score.add_argument("submission", type=Path, help="the submission CSV")
     score.add_argument(
-        "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"
+        "--keys", type=Path, required=True, help=f"directory holding {KEYS_CLS} / {KEYS_VER}"
     )
     score.add_argument(
         "--plot", type=Path, default=None, help="write the ROC curve to this image (verification)"
@@ -223,13 +223,13 @@ def register(subcommands: argparse._SubParsersAction) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     bundle.add_argument(
-        "--keys", type=Path, required=True, help="directory holding cls_test.csv / ver_test.csv"
+        "--keys", type=Path, required=True, help=f"directory holding {KEYS_CLS} / {KEYS_VER}"
     )
     bundle.add_argument(
         "--comp",
         type=Path,
         default=None,
-        help="competition directory whose sample_submissions/ to use (else generated from keys)",
+        help=f"competition directory whose {SAMPLE_SUBMISSIONS}/ to use (else generated from keys)",
     )
     bundle.add_argument("--course", type=Path, default=None, help=_COURSE_HELP)
     bundle.add_argument("--out", type=Path, required=True, help="output directory")

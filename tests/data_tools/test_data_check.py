@@ -36,7 +36,7 @@ def test_image_copied_into_two_splits(competition_copy):
     duplicates = [p for p in problems if p.code == "duplicate-image"]
     assert len(duplicates) == 1
     assert train_image.relative_to(comp).as_posix() in str(duplicates[0])
-    assert "cls_data/test/0123456789abcdef0123.jpg (test)" in duplicates[0].message
+    assert f"{contract.CLS_TEST}/0123456789abcdef0123.jpg (test)" in duplicates[0].message
 
 
 def test_identity_in_both_classification_and_verification(competition_copy):

@@ -3,24 +3,25 @@
 import pytest
 
 from autograder.gradescope.settings import GradescopeSettings, settings_from_table
+from facekit.base.contract import BASIC_BLOCK, NETWORK
 from facekit.training.config import ConfigError
 
-IDS = ("basic_block", "network")
+IDS = (BASIC_BLOCK, NETWORK)
 
 
 def test_defaults_show_everything():
     """Does a file without a [gradescope] table show every result at once?"""
     settings = settings_from_table({"other_tool": {}}, "course.toml", IDS)
     assert settings == GradescopeSettings()
-    assert settings.for_component("network") == "visible"
+    assert settings.for_component(NETWORK) == "visible"
 
 
 def test_component_overrides_the_default():
     """Does a listed component get its own visibility and the others the default?"""
-    table = {"test_visibility": "after_due_date", "tests": {"network": "hidden"}}
+    table = {"test_visibility": "after_due_date", "tests": {NETWORK: "hidden"}}
     settings = settings_from_table({"gradescope": table}, "course.toml", IDS)
-    assert settings.for_component("network") == "hidden"
-    assert settings.for_component("basic_block") == "after_due_date"
+    assert settings.for_component(NETWORK) == "hidden"
+    assert settings.for_component(BASIC_BLOCK) == "after_due_date"
 
 
 @pytest.mark.parametrize(
@@ -30,7 +31,7 @@ def test_component_overrides_the_default():
         ({"visibility": "later"}, "gradescope.visibility: expected one of"),
         ({"test_visibility": True}, "gradescope.test_visibility: expected one of"),
         ({"tests": {"netwrk": "hidden"}}, "tests.netwrk: no rubric component of that id"),
-        ({"tests": {"network": "secret"}}, "tests.network: expected one of"),
+        ({"tests": {NETWORK: "secret"}}, "tests.network: expected one of"),
         ({"tests": "hidden"}, "gradescope.tests: expected a table"),
     ],
 )
@@ -45,7 +46,7 @@ def test_toml_round_trip():
     """Does the copy written into the bundle read back as the same settings?"""
     import tomllib
 
-    settings = GradescopeSettings("after_published", "after_due_date", {"network": "hidden"})
+    settings = GradescopeSettings("after_published", "after_due_date", {NETWORK: "hidden"})
     again = settings_from_table(tomllib.loads(settings.to_toml()), "bundle", IDS)
     assert again == settings
 
@@ -56,7 +57,7 @@ def test_allow_weaker_sandbox_names_are_checked_and_kept(tmp_path):
     from autograder.gradescope.settings import load_settings
     from facekit.training.config import ConfigError
 
-    ids = ("basic_block",)
+    ids = (BASIC_BLOCK,)
     good = tmp_path / "good.toml"
     good.write_text('[gradescope]\nallow_weaker_sandbox = ["memory_cgroup", "process_limit"]\n')
     settings = load_settings(good, ids)

@@ -4,6 +4,7 @@ import stat
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION, KEYS_CLS, KEYS_VER
 from facekit.cli.main import main as facekit_main
 
 
@@ -97,10 +98,10 @@ def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
         capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path / "nope")
     )
     assert code == 2 and "keys directory not found" in err
-    (tmp_path / "cls_test.csv").write_text("id,label,usage\na.jpg,ann,Sometimes\n")
-    (tmp_path / "ver_test.csv").write_text("pair_id,label,usage\n0,1,Public\n")
+    (tmp_path / KEYS_CLS).write_text("id,label,usage\na.jpg,ann,Sometimes\n")
+    (tmp_path / KEYS_VER).write_text("pair_id,label,usage\n0,1,Public\n")
     code, _, err = run(capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path))
-    assert code == 2 and "cls_test.csv" in err and "Sometimes" in err
+    assert code == 2 and KEYS_CLS in err and "Sometimes" in err
 
 
 def test_deadline_in_the_past_needs_yes(db_url, capsys):
@@ -175,6 +176,6 @@ def test_one_course_file_serves_grades_and_leaderboard(tmp_path):
         + "[phases.final]\ndeadline = 2026-12-01T23:59:00Z\ncutoff = 2026-12-04T23:59:00Z\n"
         + "[late]\ndays = 2\npenalty_per_day = 0.1\n"
     )
-    assert load_course_config(course).leaderboard["classification"].points == 50
+    assert load_course_config(course).leaderboard[CLASSIFICATION].points == 50
     settings = load_course(course)
     assert (settings.leaderboard.final_submissions, settings.late.days) == (2, 2)
