@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from facekit.base.contract import KEYS_CLS, KEYS_VER, SUBMISSION_FILES
+from facekit.base.contract import KEYS_CLS, KEYS_VER
 from facekit.cli.main import main as facekit_main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -204,7 +204,7 @@ class LiveServer:
 
     def submit(self, student: str, task: str, data: bytes, token: str | None = None):
         """POST /api/submit/<task> as `student` (or with an explicit token) -> (status, JSON)."""
-        body, content_type = multipart({}, SUBMISSION_FILES[task], data)
+        body, content_type = multipart({}, f"{task}.csv", data)
         status, reply = http(
             "POST",
             f"{self.url}/api/submit/{task}",

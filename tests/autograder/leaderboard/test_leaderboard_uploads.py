@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from facekit.base.contract import CLASSIFICATION, KEYS_CLS, KEYS_VER, SUBMISSION_FILES, VERIFICATION
+from facekit.base.contract import CLASSIFICATION, KEYS_CLS, KEYS_VER, VERIFICATION
 
 PAIRS = 100_000  # a realistic verification test set: a valid file is about 1.3 MB
 BIG_UPLOAD = 48 * 1024 * 1024  # the size of the reported attack
@@ -118,9 +118,7 @@ def test_problems_stop_at_twenty(big_server):
     status, reply = big_server.submit("mallory", VERIFICATION, _garbage_rows(1024 * 1024))
     assert status == 400
     assert len(reply["problems"]) == 20
-    assert reply["problems"][0] == (
-        f"{SUBMISSION_FILES[VERIFICATION]}, line 2: expected 2 fields, found 3"
-    )
+    assert reply["problems"][0] == (f"{VERIFICATION}.csv, line 2: expected 2 fields, found 3")
 
 
 def test_too_many_rows_are_refused_at_the_first_extra(big_server):
@@ -129,8 +127,7 @@ def test_too_many_rows_are_refused_at_the_first_extra(big_server):
     status, reply = big_server.submit("mallory", VERIFICATION, data)
     assert status == 400
     assert reply["problems"] == [
-        f"{SUBMISSION_FILES[VERIFICATION]}, line {PAIRS + 2}: "
-        f"more rows than the test set has: expected {PAIRS}"
+        f"{VERIFICATION}.csv, line {PAIRS + 2}: more rows than the test set has: expected {PAIRS}"
     ]
 
 
