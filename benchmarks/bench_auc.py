@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from autograder.scoring import load_keys, parse_submission, score_parsed, score_submission
+from facekit.base.contract import KEYS_VER, VERIFICATION
 from facekit.base.metrics import equal_error_rate, roc_auc, roc_curve, tar_at_far
 
 
@@ -96,8 +97,8 @@ def end_to_end(labels: np.ndarray, scores: np.ndarray, rng: np.random.Generator,
     with tempfile.TemporaryDirectory() as tmp:
         keys_dir = Path(tmp)
         key_rows = (f"{i},{int(y)},{u}\n" for i, y, u in zip(ids, labels, usage, strict=True))
-        (keys_dir / "ver_test.csv").write_text("pair_id,label,usage\n" + "".join(key_rows))
-        keys_wall, keys_cpu, keys = best_times(lambda: load_keys("verification", keys_dir), repeats)
+        (keys_dir / KEYS_VER).write_text("pair_id,label,usage\n" + "".join(key_rows))
+        keys_wall, keys_cpu, keys = best_times(lambda: load_keys(VERIFICATION, keys_dir), repeats)
         timings = {}
         for name, submission in (("keys' order", in_order), ("shuffled rows", shuffled)):
             timings[name] = (
@@ -105,7 +106,7 @@ def end_to_end(labels: np.ndarray, scores: np.ndarray, rng: np.random.Generator,
                     lambda s=submission: score_parsed(keys, parse_submission(keys, s)), repeats
                 ),
                 best_times(
-                    lambda s=submission: score_submission("verification", s, keys_dir), repeats
+                    lambda s=submission: score_submission(VERIFICATION, s, keys_dir), repeats
                 ),
             )
     print(f"\nend to end on a {len(in_order) / 1e6:.1f} MB submission CSV (best of {repeats})")

@@ -39,11 +39,19 @@ import torch
 
 from autograder.scoring import score_submission
 from data_tools.build import load_manifest
-from facekit.base.layout import CLS_TRAIN
+from facekit.base.contract import (
+    ARCFACE,
+    CLASSIFICATION,
+    CLS_TRAIN,
+    COSFACE,
+    SPHEREFACE,
+    VERIFICATION,
+)
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize, read_rows
+from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize
 from facekit.training.checkpoint import load_checkpoint
 from facekit.training.config import TrainConfig, load_config
 from facekit.training.trainer import resolve_device, train
@@ -54,18 +62,18 @@ QUICK_NETWORK = {
     "widths": [16, 32, 64],
     "embedding_dim": 64,
 }
-MARGIN_HEADS = ("arcface", "cosface", "sphereface")
+MARGIN_HEADS = (ARCFACE, COSFACE, SPHEREFACE)
 # Options of a head that is not the config's own (the config's head keeps its options). Modest
 # scales: these data sets have hundreds of classes, not the tens of thousands s = 64 is made for.
 HEAD_OPTIONS = {
-    "arcface": {"s": 32.0, "m": 0.4},
-    "cosface": {"s": 32.0, "m": 0.3},
-    "sphereface": {"m": 2},  # m = 4 without the original's annealing barely trains from scratch
+    ARCFACE: {"s": 32.0, "m": 0.4},
+    COSFACE: {"s": 32.0, "m": 0.3},
+    SPHEREFACE: {"m": 2},  # m = 4 without the original's annealing barely trains from scratch
 }
 QUICK_HEAD_OPTIONS = {
-    "arcface": {"s": 16.0, "m": 0.2},
-    "cosface": {"s": 16.0, "m": 0.2},
-    "sphereface": {"m": 2},
+    ARCFACE: {"s": 16.0, "m": 0.2},
+    COSFACE: {"s": 16.0, "m": 0.2},
+    SPHEREFACE: {"m": 2},
 }
 AUX_OPTIONS = {
     "center": {"weight": 0.003, "center_lr": 0.5},
@@ -142,7 +150,7 @@ def configure(args) -> TrainConfig:
 
 def default_heads(base: TrainConfig) -> list[str]:
     """Every head, and the config's margin head with each auxiliary loss."""
-    margin = base.head.kind if base.head.kind in MARGIN_HEADS else "arcface"
+    margin = base.head.kind if base.head.kind in MARGIN_HEADS else ARCFACE
     return ["softmax", *MARGIN_HEADS, f"{margin}+center", f"{margin}+triplet"]
 
 
@@ -289,8 +297,8 @@ def run(label: str, config: TrainConfig, seed: int, comp: Path, keys: Path, root
         float(last_epoch["train_accuracy"]),
         result.dev_accuracy,
         result.val_auc,
-        score_submission("classification", result.classification_csv, keys).overall,
-        score_submission("verification", result.verification_csv, keys).overall,
+        score_submission(CLASSIFICATION, result.classification_csv, keys).overall,
+        score_submission(VERIFICATION, result.verification_csv, keys).overall,
         lfw_accuracy,
         seconds,
     )

@@ -9,7 +9,7 @@ Python API (the `facekit data` commands are thin wrappers around these):
 - `data_tools.check.check_competition(comp, keys=None) -> list[Problem]` (empty when clean)
 - `data_tools.stats.competition_stats(comp, keys=None) -> CompetitionStats`,
   `format_stats(stats) -> str`, `plot_stats(stats, path)`
-- Paths and CSV headers of the competition layout: `facekit.base.layout`.
+- Paths and CSV headers of the competition layout: `facekit.base.contract`.
 
 User errors raise `data_tools.errors.DataToolsError` with a message for a person.
 """

@@ -27,7 +27,8 @@ from data_tools.config import BuildConfig
 from data_tools.errors import DataToolsError
 from data_tools.reencode import REENCODED_SUFFIX, reencode_image
 from data_tools.source import SourceImage, list_identities, read_source
-from facekit.base import layout
+from facekit.base import contract
+from facekit.base.csv_files import write_csv
 from facekit.base.files import file_sha256
 
 FORMAT = "facekit-competition-v1"
@@ -87,19 +88,19 @@ def build_competition(
     def opaque(image: SourceImage) -> str:
         digest = hmac.new(name_key, image.sha256.encode(), hashlib.sha256).hexdigest()
         suffix = REENCODED_SUFFIX if config.reencode else image.path.suffix.lower()
-        return digest[: layout.OPAQUE_NAME_LENGTH] + suffix
+        return digest[: contract.OPAQUE_NAME_LENGTH] + suffix
 
     copies: list[tuple[SourceImage, str]] = []  # (image, relative destination)
     test_keys: list[tuple[str, str]] = []  # (file name, identity)
     for name in cls_names:
         train, dev, test = splits[name]
-        copies += [(im, f"{layout.CLS_TRAIN}/{name}/{im.path.name}") for im in train]
-        copies += [(im, f"{layout.CLS_DEV}/{name}/{im.path.name}") for im in dev]
-        copies += [(im, f"{layout.CLS_TEST}/{opaque(im)}") for im in test]
+        copies += [(im, f"{contract.CLS_TRAIN}/{name}/{im.path.name}") for im in train]
+        copies += [(im, f"{contract.CLS_DEV}/{name}/{im.path.name}") for im in dev]
+        copies += [(im, f"{contract.CLS_TEST}/{opaque(im)}") for im in test]
         test_keys += [(opaque(im), name) for im in test]
     ver_identity = {opaque(im): name for name in ver_names for im in images[name]}
     copies += [
-        (im, f"{layout.VER_IMAGES}/{opaque(im)}") for name in ver_names for im in images[name]
+        (im, f"{contract.VER_IMAGES}/{opaque(im)}") for name in ver_names for im in images[name]
     ]
     if len({dest for _, dest in copies}) != len(copies):
         raise DataToolsError("two images map to the same output name; use another --seed")
@@ -139,58 +140,61 @@ def build_competition(
                 reencode_image(image.path, target, rng, config.perturbation, config.jpeg_quality)
             else:
                 shutil.copyfile(image.path, target)
-        (staged_comp / layout.CLS_TEST).mkdir(parents=True, exist_ok=True)
-        (staged_comp / layout.VER_IMAGES).mkdir(parents=True, exist_ok=True)
-        (staged_comp / "sample_submissions").mkdir()
-        layout.write_csv(
-            staged_comp / layout.VAL_PAIRS,
-            layout.VAL_PAIRS_HEADER,
+        (staged_comp / contract.CLS_TEST).mkdir(parents=True, exist_ok=True)
+        (staged_comp / contract.VER_IMAGES).mkdir(parents=True, exist_ok=True)
+        (staged_comp / contract.SAMPLE_SUBMISSIONS).mkdir()
+        write_csv(
+            staged_comp / contract.VAL_PAIRS,
+            contract.VAL_PAIRS_HEADER,
             [
                 (i, opaque(p.image_a), opaque(p.image_b), p.label)
                 for i, p in zip(val_ids, val_pairs, strict=True)
             ],
         )
-        layout.write_csv(
-            staged_comp / layout.TEST_PAIRS,
-            layout.TEST_PAIRS_HEADER,
+        write_csv(
+            staged_comp / contract.TEST_PAIRS,
+            contract.TEST_PAIRS_HEADER,
             [
                 (i, opaque(p.image_a), opaque(p.image_b))
                 for i, p in zip(test_ids, test_pairs, strict=True)
             ],
         )
-        layout.write_csv(
-            staged_comp / layout.SAMPLE_CLS,
-            layout.SAMPLE_CLS_HEADER,
+        write_csv(
+            staged_comp / contract.SAMPLE_CLS,
+            contract.SUBMISSION_COLUMNS[contract.CLASSIFICATION],
             [(file, cls_names[0]) for file, _ in test_keys],
         )
-        layout.write_csv(
-            staged_comp / layout.SAMPLE_VER,
-            layout.SAMPLE_VER_HEADER,
+        write_csv(
+            staged_comp / contract.SAMPLE_VER,
+            contract.SUBMISSION_COLUMNS[contract.VERIFICATION],
             [(i, "0.5") for i in test_ids],
         )
-        layout.write_csv(
-            staged_keys / layout.KEYS_CLS,
-            layout.KEYS_CLS_HEADER,
+        write_csv(
+            staged_keys / contract.KEYS_CLS,
+            contract.KEY_COLUMNS[contract.CLASSIFICATION],
             [(f, label, u) for (f, label), u in zip(test_keys, cls_usage, strict=True)],
         )
-        layout.write_csv(
-            staged_keys / layout.KEYS_VER,
-            layout.KEYS_VER_HEADER,
+        write_csv(
+            staged_keys / contract.KEYS_VER,
+            contract.KEY_COLUMNS[contract.VERIFICATION],
             [(i, p.label, u) for i, p, u in zip(test_ids, test_pairs, ver_usage, strict=True)],
         )
-        layout.write_csv(
-            staged_keys / layout.KEYS_VER_IMAGES,
-            layout.KEYS_VER_IMAGES_HEADER,
+        write_csv(
+            staged_keys / contract.KEYS_VER_IMAGES,
+            contract.KEYS_VER_IMAGES_HEADER,
             sorted(ver_identity.items()),
         )
 
         checksums = {dest: image.sha256 for image, dest in copies if not _is_hidden_label(dest)}
         checksums.update(_checksums(staged_comp, skip=set(checksums)))
         manifest = Manifest(
-            staged_comp / layout.MANIFEST, public_arguments, counts, dict(sorted(checksums.items()))
+            staged_comp / contract.MANIFEST,
+            public_arguments,
+            counts,
+            dict(sorted(checksums.items())),
         )
         manifest_text = manifest_json(manifest)
-        (staged_comp / layout.MANIFEST).write_text(manifest_text)
+        (staged_comp / contract.MANIFEST).write_text(manifest_text)
         private = {
             "format": FORMAT,
             "seed": config.seed,
@@ -201,14 +205,14 @@ def build_competition(
             "files": _checksums(staged_keys, skip=set()),
             "skipped": [{"path": str(s.path), "reason": s.reason} for s in dataset.skipped],
         }
-        (staged_keys / layout.KEYS_MANIFEST).write_text(json.dumps(private, indent=2) + "\n")
+        (staged_keys / contract.KEYS_MANIFEST).write_text(json.dumps(private, indent=2) + "\n")
         publish(staged_comp, comp)
         try:
             publish(staged_keys, keys)
         except OSError:
             shutil.rmtree(comp, ignore_errors=True)
             raise
-    return Manifest(comp / layout.MANIFEST, manifest.arguments, manifest.counts, manifest.files)
+    return Manifest(comp / contract.MANIFEST, manifest.arguments, manifest.counts, manifest.files)
 
 
 def manifest_json(manifest: Manifest) -> str:
@@ -224,7 +228,7 @@ def manifest_json(manifest: Manifest) -> str:
 
 def load_manifest(comp: str | Path) -> Manifest:
     """Read `comp/manifest.json`; a missing or malformed file is a `DataToolsError`."""
-    path = Path(comp) / layout.MANIFEST
+    path = Path(comp) / contract.MANIFEST
     try:
         data = json.loads(path.read_text())
         return Manifest(path, data["arguments"], data["counts"], data["files"])
@@ -391,7 +395,7 @@ def _rng(seed: int, purpose: str, *names: str) -> np.random.Generator:
 
 def _is_hidden_label(dest: str) -> bool:
     """Is this a test or verification image, whose identity students must not look up?"""
-    return dest.startswith((f"{layout.CLS_TEST}/", f"{layout.VER_IMAGES}/"))
+    return dest.startswith((f"{contract.CLS_TEST}/", f"{contract.VER_IMAGES}/"))
 
 
 def _by_name(image: SourceImage) -> str:

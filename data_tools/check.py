@@ -12,15 +12,20 @@ import hashlib
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from data_tools.errors import DataToolsError
 from data_tools.source import list_identities
-from facekit.base import layout
-from facekit.base.files import file_sha256
+from facekit.base import contract
+from facekit.base.csv_reader import CsvRows, read_text
+from facekit.base.errors import ProblemList
+from facekit.base.files import file_sha256, is_image_name
+from facekit.base.keys import NO_SIZE_LIMIT, key_rows, split_problems
 
 # Mismatches of one kind listed one by one before the rest are counted.
 MAX_LISTED = 10
@@ -69,9 +74,11 @@ def check_competition(
     identities = set(inventory.train) | set(inventory.dev)
     problems += _check_classes(inventory)
     problems += _check_names(inventory, identities | _hidden_identities(keys))
-    val_pairs, found = _read_pairs(comp, layout.VAL_PAIRS, layout.VAL_PAIRS_HEADER, inventory)
+    val_pairs, found = _read_pairs(comp, contract.VAL_PAIRS, contract.VAL_PAIRS_HEADER, inventory)
     problems += found
-    test_pairs, found = _read_pairs(comp, layout.TEST_PAIRS, layout.TEST_PAIRS_HEADER, inventory)
+    test_pairs, found = _read_pairs(
+        comp, contract.TEST_PAIRS, contract.TEST_PAIRS_HEADER, inventory
+    )
     problems += found
     problems += _check_pair_sets(val_pairs, test_pairs)
     problems += _check_duplicates(comp, inventory, val_pairs, test_pairs)
@@ -94,7 +101,7 @@ def _source_dir(keys: str | Path | None, source: str | Path | None) -> Path | No
     if keys is None:
         return None
     try:
-        recorded = json.loads((Path(keys) / layout.KEYS_MANIFEST).read_text())["source"]
+        recorded = json.loads((Path(keys) / contract.KEYS_MANIFEST).read_text())["source"]
     except (OSError, json.JSONDecodeError, KeyError, TypeError):
         return None  # a broken keys manifest is reported by _check_keys
     return Path(recorded) if Path(recorded).is_dir() else None
@@ -108,8 +115,8 @@ def _check_source_lookup(comp: Path, inventory: _Inventory, source: Path) -> lis
         for path in paths
         if path.is_file()
     }
-    hidden = [f"{layout.CLS_TEST}/{name}" for name in inventory.test]
-    hidden += [f"{layout.VER_IMAGES}/{name}" for name in inventory.ver]
+    hidden = [f"{contract.CLS_TEST}/{name}" for name in inventory.test]
+    hidden += [f"{contract.VER_IMAGES}/{name}" for name in inventory.ver]
     problems = []
     for relative in hidden:
         original = source_hashes.get(file_sha256(comp / relative))
@@ -125,21 +132,21 @@ def _check_source_lookup(comp: Path, inventory: _Inventory, source: Path) -> lis
             )
     if len(problems) > MAX_LISTED:
         more = f"... and {len(problems) - MAX_LISTED} more images with the bytes of a source file"
-        problems = [*problems[:MAX_LISTED], Problem("source-lookup", layout.VER_IMAGES, more)]
+        problems = [*problems[:MAX_LISTED], Problem("source-lookup", contract.VER_IMAGES, more)]
     return problems
 
 
 def _check_layout(comp: Path) -> list[Problem]:
     problems = []
-    for folder in (layout.CLS_TRAIN, layout.CLS_DEV, layout.CLS_TEST, layout.VER_IMAGES):
+    for folder in (contract.CLS_TRAIN, contract.CLS_DEV, contract.CLS_TEST, contract.VER_IMAGES):
         if not (comp / folder).is_dir():
             problems.append(Problem("missing", folder, "required directory is missing"))
     for file in (
-        layout.VAL_PAIRS,
-        layout.TEST_PAIRS,
-        layout.SAMPLE_CLS,
-        layout.SAMPLE_VER,
-        layout.MANIFEST,
+        contract.VAL_PAIRS,
+        contract.TEST_PAIRS,
+        contract.SAMPLE_CLS,
+        contract.SAMPLE_VER,
+        contract.MANIFEST,
     ):
         if not (comp / file).is_file():
             problems.append(Problem("missing", file, "required file is missing"))
@@ -165,7 +172,7 @@ def _inventory(comp: Path) -> tuple[_Inventory, list[Problem]]:
         for entry in sorted(root.iterdir()) if root.is_dir() else []:
             if entry.is_dir():
                 problems.append(Problem("layout", f"{relative}/{entry.name}", "unexpected folder"))
-            elif not layout.is_image_name(entry.name):
+            elif not is_image_name(entry.name):
                 problems.append(
                     Problem("not-image", f"{relative}/{entry.name}", "not an image file")
                 )
@@ -174,20 +181,58 @@ def _inventory(comp: Path) -> tuple[_Inventory, list[Problem]]:
         return names
 
     inventory = _Inventory(
-        train=labelled(layout.CLS_TRAIN),
-        dev=labelled(layout.CLS_DEV),
-        test=flat(comp / layout.CLS_TEST, layout.CLS_TEST),
-        ver=flat(comp / layout.VER_IMAGES, layout.VER_IMAGES),
+        train=labelled(contract.CLS_TRAIN),
+        dev=labelled(contract.CLS_DEV),
+        test=flat(comp / contract.CLS_TEST, contract.CLS_TEST),
+        ver=flat(comp / contract.VER_IMAGES, contract.VER_IMAGES),
     )
     return inventory, problems
 
 
 def _hidden_identities(keys: str | Path | None) -> set[str]:
     """Verification identity names from the keys (if readable), to spot revealing names."""
-    path = None if keys is None else Path(keys) / layout.KEYS_VER_IMAGES
+    path = None if keys is None else Path(keys) / contract.KEYS_VER_IMAGES
     if path is None or not path.is_file():
         return set()
-    return {row["identity"] for row in layout.read_csv(path)[1] if row.get("identity")}
+    rows, _ = _read_rows(path, _k(contract.KEYS_VER_IMAGES), contract.KEYS_VER_IMAGES_HEADER)
+    return {identity for _, (_, identity) in rows}
+
+
+def _read_rows(
+    path: Path, relative: str, header: tuple[str, ...]
+) -> tuple[list[tuple[int, list[str]]], list[Problem]]:
+    """The complete rows of a competition or keys CSV as (physical line, fields).
+
+    Read by the scorer's own reader (`csv_reader`), so a wrong header, an encoding, a quoting
+    error or a row with the wrong number of fields is reported at the line an editor shows,
+    blank lines included. Rows with an empty field are reported and left out.
+    """
+    found = ProblemList(relative)
+    text = read_text(path, found, NO_SIZE_LIMIT)
+    rows = [] if text is None else list(CsvRows(text, header, found))
+    problems = _located("bad-csv", found)
+    complete = []
+    for line, fields in rows:
+        if all(fields):
+            complete.append((line, fields))
+        else:
+            message = f"expected {len(header)} non-empty fields"
+            problems.append(Problem("bad-csv", f"{relative}:{line}", message))
+    return complete, problems
+
+
+def _located(code: str, found: ProblemList) -> list[Problem]:
+    """The problems the shared CSV reader (or key validator) recorded, as `Problem`s."""
+    problems = []
+    for problem in found.problems:
+        where = found.file if problem.line is None else f"{found.file}:{problem.line}"
+        message = (
+            problem.message if problem.column is None else f"{problem.column}: {problem.message}"
+        )
+        problems.append(Problem(code, where, message))
+    if found.omitted:
+        problems.append(Problem(code, found.file, f"... and {found.omitted} more problems"))
+    return problems
 
 
 def _check_classes(inventory: _Inventory) -> list[Problem]:
@@ -195,20 +240,22 @@ def _check_classes(inventory: _Inventory) -> list[Problem]:
     for name in sorted(set(inventory.dev) - set(inventory.train)):
         problems.append(
             Problem(
-                "identity-split", f"{layout.CLS_DEV}/{name}", "identity is in dev but not in train"
+                "identity-split",
+                f"{contract.CLS_DEV}/{name}",
+                "identity is in dev but not in train",
             )
         )
     for name in sorted(set(inventory.train) - set(inventory.dev)):
         problems.append(
             Problem(
                 "identity-split",
-                f"{layout.CLS_TRAIN}/{name}",
+                f"{contract.CLS_TRAIN}/{name}",
                 "identity is in train but not in dev",
             )
         )
     for name, files in inventory.train.items():
         if not files:
-            problems.append(Problem("empty", f"{layout.CLS_TRAIN}/{name}", "no training images"))
+            problems.append(Problem("empty", f"{contract.CLS_TRAIN}/{name}", "no training images"))
     return problems
 
 
@@ -217,9 +264,12 @@ def _check_names(inventory: _Inventory, identities: set[str]) -> list[Problem]:
     problems = []
     # Short names ("s1") would match by accident inside unrelated words.
     searchable = [name for name in identities if len(name) >= 3]
-    for folder, names in ((layout.CLS_TEST, inventory.test), (layout.VER_IMAGES, inventory.ver)):
+    for folder, names in (
+        (contract.CLS_TEST, inventory.test),
+        (contract.VER_IMAGES, inventory.ver),
+    ):
         for name in names:
-            if layout.OPAQUE_NAME.match(name):
+            if contract.OPAQUE_NAME.match(name):
                 continue
             revealed = [i for i in searchable if i.lower() in name.lower()]
             if revealed:
@@ -228,7 +278,7 @@ def _check_names(inventory: _Inventory, identities: set[str]) -> list[Problem]:
             else:
                 message = (
                     f"file name is not an opaque hash "
-                    f"({layout.OPAQUE_NAME_LENGTH} hex digits and an extension)"
+                    f"({contract.OPAQUE_NAME_LENGTH} hex digits and an extension)"
                 )
                 problems.append(Problem("revealing-name", f"{folder}/{name}", message))
     return problems
@@ -248,24 +298,20 @@ def _read_pairs(
     path = comp / relative
     if not path.is_file():
         return [], []
-    found_header, rows = layout.read_csv(path)
-    if tuple(found_header) != header:
-        message = f"header is {found_header}, expected {list(header)}"
-        return [], [Problem("bad-csv", relative, message)]
-    problems, pairs, seen_ids, seen_pairs = [], [], set(), {}
+    rows, problems = _read_rows(path, relative, header)
+    pairs, seen_ids, seen_pairs = [], set(), {}
     images = set(inventory.ver)
-    for line, row in enumerate(rows, start=2):
+    for line, fields in rows:
         where = f"{relative}:{line}"
-        if any(not row[c] for c in header):
-            problems.append(Problem("bad-csv", where, f"expected {len(header)} non-empty fields"))
-            continue
-        pair = _PairRow(row["pair_id"], row["image_a"], row["image_b"], row.get("label"))
+        pair = _PairRow(*fields, *([None] * (4 - len(fields))))
         if pair.pair_id in seen_ids:
             problems.append(Problem("bad-csv", where, f"pair_id {pair.pair_id!r} repeats"))
         seen_ids.add(pair.pair_id)
         for image in (pair.image_a, pair.image_b):
             if image not in images:
-                message = f"pair {pair.pair_id} points at missing image {layout.VER_IMAGES}/{image}"
+                message = (
+                    f"pair {pair.pair_id} points at missing image {contract.VER_IMAGES}/{image}"
+                )
                 problems.append(Problem("missing-pair-image", where, message))
         if pair.image_a == pair.image_b:
             problems.append(
@@ -290,8 +336,8 @@ def _check_pair_sets(val_pairs: list[_PairRow], test_pairs: list[_PairRow]) -> l
         problems.append(
             Problem(
                 "bad-csv",
-                layout.TEST_PAIRS,
-                f"pair_id {pair_id!r} is also used in {layout.VAL_PAIRS}",
+                contract.TEST_PAIRS,
+                f"pair_id {pair_id!r} is also used in {contract.VAL_PAIRS}",
             )
         )
     shared_images = _pair_images(val_pairs) & _pair_images(test_pairs)
@@ -299,7 +345,7 @@ def _check_pair_sets(val_pairs: list[_PairRow], test_pairs: list[_PairRow]) -> l
         problems.append(
             Problem(
                 "split-leak",
-                f"{layout.VER_IMAGES}/{image}",
+                f"{contract.VER_IMAGES}/{image}",
                 "image is used by both val and test pairs",
             )
         )
@@ -319,10 +365,10 @@ def _check_duplicates(
     located: list[tuple[str, str]] = []  # (split, relative path)
     for split, identities in (("train", inventory.train), ("dev", inventory.dev)):
         located += [(split, path) for files in identities.values() for path in files]
-    located += [("test", f"{layout.CLS_TEST}/{name}") for name in inventory.test]
+    located += [("test", f"{contract.CLS_TEST}/{name}") for name in inventory.test]
     for name in inventory.ver:
         split = "ver-test" if name in test_images and name not in val_images else "ver-val"
-        located.append((split, f"{layout.VER_IMAGES}/{name}"))
+        located.append((split, f"{contract.VER_IMAGES}/{name}"))
     by_hash: dict[str, list[tuple[str, str]]] = defaultdict(list)
     problems = []
     for split, relative in located:
@@ -345,58 +391,45 @@ def _check_samples(
     comp: Path, inventory: _Inventory, identities: set[str], test_pairs: list[_PairRow]
 ) -> list[Problem]:
     problems = []
-    cls_path, ver_path = comp / layout.SAMPLE_CLS, comp / layout.SAMPLE_VER
+    cls_path, ver_path = comp / contract.SAMPLE_CLS, comp / contract.SAMPLE_VER
     if cls_path.is_file():
-        header, rows = layout.read_csv(cls_path)
-        if tuple(header) != layout.SAMPLE_CLS_HEADER:
-            problems.append(
-                Problem(
-                    "bad-csv",
-                    layout.SAMPLE_CLS,
-                    f"header is {header}, expected {list(layout.SAMPLE_CLS_HEADER)}",
-                )
-            )
-        else:
-            problems += _compare_ids(
-                layout.SAMPLE_CLS, [r["id"] for r in rows], set(inventory.test), "test images"
-            )
-            for line, row in enumerate(rows, start=2):
-                if row.get("label") not in identities:
-                    problems.append(
-                        Problem(
-                            "bad-csv",
-                            f"{layout.SAMPLE_CLS}:{line}",
-                            f"label {row.get('label')!r} is not an identity",
-                        )
+        header = contract.SUBMISSION_COLUMNS[contract.CLASSIFICATION]
+        rows, found = _read_rows(cls_path, contract.SAMPLE_CLS, header)
+        problems += found
+        ids = [(line, row_id) for line, (row_id, _) in rows]
+        problems += _compare_ids(contract.SAMPLE_CLS, ids, set(inventory.test), "test images")
+        for line, (_, label) in rows:
+            if label not in identities:
+                problems.append(
+                    Problem(
+                        "bad-csv",
+                        f"{contract.SAMPLE_CLS}:{line}",
+                        f"label {label!r} is not an identity",
                     )
-    if ver_path.is_file():
-        header, rows = layout.read_csv(ver_path)
-        if tuple(header) != layout.SAMPLE_VER_HEADER:
-            problems.append(
-                Problem(
-                    "bad-csv",
-                    layout.SAMPLE_VER,
-                    f"header is {header}, expected {list(layout.SAMPLE_VER_HEADER)}",
                 )
-            )
-        else:
-            problems += _compare_ids(
-                layout.SAMPLE_VER,
-                [r["pair_id"] for r in rows],
-                {p.pair_id for p in test_pairs},
-                "test pairs",
-            )
+    if ver_path.is_file():
+        header = contract.SUBMISSION_COLUMNS[contract.VERIFICATION]
+        rows, found = _read_rows(ver_path, contract.SAMPLE_VER, header)
+        problems += found
+        problems += _compare_ids(
+            contract.SAMPLE_VER,
+            [(line, pair_id) for line, (pair_id, _) in rows],
+            {p.pair_id for p in test_pairs},
+            "test pairs",
+        )
     return problems
 
 
-def _compare_ids(relative: str, ids: list[str], expected: set[str], what: str) -> list[Problem]:
-    """Problems when `ids` (a CSV's id column) is not exactly `expected`.
+def _compare_ids(
+    relative: str, ids: Sequence[tuple[int, str]], expected: set[str], what: str
+) -> list[Problem]:
+    """Problems when `ids` (a CSV's id column as (physical line, id)) is not exactly `expected`.
 
     Wrong keys for a competition would mismatch every row, so each kind of mismatch lists its
     first few rows and then a count.
     """
     repeated, unknown, seen = [], [], set()
-    for line, value in enumerate(ids, start=2):
+    for line, value in ids:
         if value in seen:
             repeated.append(Problem("bad-csv", f"{relative}:{line}", f"id {value!r} repeats"))
         elif value not in expected:
@@ -429,17 +462,17 @@ def _compare_ids(relative: str, ids: list[str], expected: set[str], what: str) -
 def _check_manifest(
     comp: Path, inventory: _Inventory, val_pairs: list[_PairRow], test_pairs: list[_PairRow]
 ) -> list[Problem]:
-    path = comp / layout.MANIFEST
+    path = comp / contract.MANIFEST
     if not path.is_file():
         return []
     try:
         manifest = json.loads(path.read_text())
         files, counts = dict(manifest["files"]), dict(manifest["counts"])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        return [Problem("manifest", layout.MANIFEST, f"not a valid manifest: {error}")]
+        return [Problem("manifest", contract.MANIFEST, f"not a valid manifest: {error}")]
     problems = []
     present = {p.relative_to(comp).as_posix() for p in comp.rglob("*") if p.is_file()} - {
-        layout.MANIFEST
+        contract.MANIFEST
     }
     for relative, expected in sorted(files.items()):
         if relative not in present:
@@ -460,7 +493,7 @@ def _check_manifest(
     for name, value in actual.items():
         if name in counts and counts[name] != value:
             message = f"manifest count {name} is {counts[name]}, found {value}"
-            problems.append(Problem("manifest", layout.MANIFEST, message))
+            problems.append(Problem("manifest", contract.MANIFEST, message))
     return problems
 
 
@@ -477,48 +510,47 @@ def _check_keys(
         problems.append(
             Problem("keys-inside", str(keys), "keys directory is inside the competition directory")
         )
-    cls_rows, found = _read_keys(keys, layout.KEYS_CLS, layout.KEYS_CLS_HEADER)
+    cls_rows, found = _read_keys(keys, contract.CLASSIFICATION)
     problems += found
     if cls_rows is not None:
         problems += _compare_ids(
-            _k(layout.KEYS_CLS), [r["id"] for r in cls_rows], set(inventory.test), "test images"
+            _k(contract.KEYS_CLS),
+            [(line, row_id) for line, row_id, _, _ in cls_rows],
+            set(inventory.test),
+            "test images",
         )
-        for line, row in enumerate(cls_rows, start=2):
-            if row["label"] not in identities:
+        for line, _, label, _ in cls_rows:
+            if label not in identities:
                 problems.append(
                     Problem(
                         "keys-mismatch",
-                        f"{_k(layout.KEYS_CLS)}:{line}",
-                        f"label {row['label']!r} is not a training identity",
+                        f"{_k(contract.KEYS_CLS)}:{line}",
+                        f"label {label!r} is not a training identity",
                     )
                 )
-        problems += _check_usage(layout.KEYS_CLS, cls_rows)
-    ver_rows, found = _read_keys(keys, layout.KEYS_VER, layout.KEYS_VER_HEADER)
+    ver_rows, found = _read_keys(keys, contract.VERIFICATION)
     problems += found
     if ver_rows is not None:
         problems += _compare_ids(
-            _k(layout.KEYS_VER),
-            [r["pair_id"] for r in ver_rows],
+            _k(contract.KEYS_VER),
+            [(line, pair_id) for line, pair_id, _, _ in ver_rows],
             {p.pair_id for p in test_pairs},
             "test pairs",
         )
-        for line, row in enumerate(ver_rows, start=2):
-            if row["label"] not in ("0", "1"):
-                problems.append(
-                    Problem(
-                        "bad-csv",
-                        f"{_k(layout.KEYS_VER)}:{line}",
-                        f"label must be 0 or 1; got {row['label']!r}",
-                    )
-                )
-        problems += _check_usage(layout.KEYS_VER, ver_rows)
-    owner_rows, found = _read_keys(keys, layout.KEYS_VER_IMAGES, layout.KEYS_VER_IMAGES_HEADER)
-    problems += found
-    if owner_rows is not None:
-        owner = {r["image"]: r["identity"] for r in owner_rows}
+    owner_path = keys / contract.KEYS_VER_IMAGES
+    if not owner_path.is_file():
+        problems.append(
+            Problem("missing", _k(contract.KEYS_VER_IMAGES), "required keys file is missing")
+        )
+    else:
+        owner_rows, found = _read_rows(
+            owner_path, _k(contract.KEYS_VER_IMAGES), contract.KEYS_VER_IMAGES_HEADER
+        )
+        problems += found
+        owner = dict(fields for _, fields in owner_rows)
         problems += _compare_ids(
-            _k(layout.KEYS_VER_IMAGES),
-            [r["image"] for r in owner_rows],
+            _k(contract.KEYS_VER_IMAGES),
+            [(line, image) for line, (image, _) in owner_rows],
             set(inventory.ver),
             "verification images",
         )
@@ -532,38 +564,26 @@ def _k(name: str) -> str:
 
 
 def _read_keys(
-    keys: Path, name: str, header: tuple[str, ...]
-) -> tuple[list[dict[str, str]] | None, list[Problem]]:
+    keys: Path, task: str
+) -> tuple[list[tuple[int, str, str, str]] | None, list[Problem]]:
+    """A key file's complete rows (physical line, id, label, usage), validated by the scorer's
+    own key validator (`facekit.base.keys`): every row problem, and a split the scorer refuses."""
+    name = contract.KEY_FILES[task]
     if not (keys / name).is_file():
         return None, [Problem("missing", _k(name), "required keys file is missing")]
-    found_header, rows = layout.read_csv(keys / name)
-    if tuple(found_header) != header:
-        return None, [
-            Problem("bad-csv", _k(name), f"header is {found_header}, expected {list(header)}")
+    found = ProblemList(_k(name))
+    text = read_text(keys / name, found, NO_SIZE_LIMIT)
+    rows = key_rows(task, text, found)
+    problems = _located("bad-csv", found)
+    if not found and rows:
+        labels = np.array(
+            [label == "1" if task == contract.VERIFICATION else label for *_, label, _ in rows]
+        )
+        public = np.array([usage == contract.USAGES[0] for *_, usage in rows])
+        problems += [
+            Problem("usage", _k(name), message) for message in split_problems(task, labels, public)
         ]
-    complete = [r for r in rows if all(r[c] for c in header)]
-    problems = [
-        Problem("bad-csv", _k(name), f"{len(rows) - len(complete)} row(s) with empty fields")
-    ]
-    return complete, problems if len(complete) != len(rows) else []
-
-
-def _check_usage(name: str, rows: list[dict[str, str]]) -> list[Problem]:
-    problems = []
-    for line, row in enumerate(rows, start=2):
-        if row["usage"] not in layout.USAGES:
-            problems.append(
-                Problem(
-                    "bad-csv",
-                    f"{_k(name)}:{line}",
-                    f"usage must be one of {list(layout.USAGES)}; got {row['usage']!r}",
-                )
-            )
-    used = {row["usage"] for row in rows}
-    for usage in layout.USAGES:
-        if rows and usage not in used:
-            problems.append(Problem("usage", _k(name), f"no {usage} rows"))
-    return problems
+    return [row for row in rows if all(row[1:])], problems
 
 
 def _check_open_set(
@@ -571,7 +591,7 @@ def _check_open_set(
     identities: set[str],
     val_pairs: list[_PairRow],
     test_pairs: list[_PairRow],
-    ver_keys: list[dict[str, str]],
+    ver_keys: list[tuple[int, str, str, str]],
 ) -> list[Problem]:
     """Verification identities are unseen in classification and split between val and test."""
     problems = []
@@ -580,7 +600,7 @@ def _check_open_set(
             problems.append(
                 Problem(
                     "identity-overlap",
-                    f"{layout.VER_IMAGES}/{image}",
+                    f"{contract.VER_IMAGES}/{image}",
                     f"identity {identity!r} is in both classification and verification",
                 )
             )
@@ -590,14 +610,14 @@ def _check_open_set(
         problems.append(
             Problem(
                 "identity-overlap",
-                layout.TEST_PAIRS,
+                contract.TEST_PAIRS,
                 f"identity {identity!r} is in both val and test pairs",
             )
         )
-    test_labels = {row["pair_id"]: row["label"] for row in ver_keys}
+    test_labels = {pair_id: label for _, pair_id, label, _ in ver_keys}
     for relative, pairs, labels in (
-        (layout.VAL_PAIRS, val_pairs, None),
-        (_k(layout.KEYS_VER), test_pairs, test_labels),
+        (contract.VAL_PAIRS, val_pairs, None),
+        (_k(contract.KEYS_VER), test_pairs, test_labels),
     ):
         for pair in pairs:
             label = pair.label if labels is None else labels.get(pair.pair_id)
@@ -614,20 +634,20 @@ def _check_open_set(
 
 
 def _check_keys_manifest(comp: Path, keys: Path) -> list[Problem]:
-    path = keys / layout.KEYS_MANIFEST
-    if not path.is_file() or not (comp / layout.MANIFEST).is_file():
+    path = keys / contract.KEYS_MANIFEST
+    if not path.is_file() or not (comp / contract.MANIFEST).is_file():
         return []
     try:
         expected = json.loads(path.read_text())["competition_manifest_sha256"]
     except (json.JSONDecodeError, KeyError, TypeError) as error:
         return [
-            Problem("manifest", _k(layout.KEYS_MANIFEST), f"not a valid keys manifest: {error}")
+            Problem("manifest", _k(contract.KEYS_MANIFEST), f"not a valid keys manifest: {error}")
         ]
-    if file_sha256(comp / layout.MANIFEST) != expected:
+    if file_sha256(comp / contract.MANIFEST) != expected:
         return [
             Problem(
                 "manifest",
-                _k(layout.KEYS_MANIFEST),
+                _k(contract.KEYS_MANIFEST),
                 "these keys were built for a different competition manifest",
             )
         ]

@@ -14,8 +14,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from data_tools.errors import DataToolsError
-from facekit.base.files import file_sha256
-from facekit.base.layout import is_image_name
+from facekit.base.files import file_sha256, is_image_name
 
 log = logging.getLogger(__name__)
 

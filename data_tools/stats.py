@@ -7,8 +7,9 @@ from pathlib import Path
 from PIL import Image
 
 from data_tools.errors import DataToolsError
-from facekit.base import layout
-from facekit.base.files import replacing
+from facekit.base import contract
+from facekit.base.csv_files import read_rows
+from facekit.base.files import is_image_name, replacing
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,22 @@ class CompetitionStats:
 def competition_stats(comp: str | Path, keys: str | Path | None = None) -> CompetitionStats:
     """Gather the statistics of `comp`; `keys` adds the test labels and test pair balance."""
     comp = Path(comp)
-    for folder in (layout.CLS_TRAIN, layout.CLS_DEV, layout.CLS_TEST, layout.VER_IMAGES):
+    for folder in (contract.CLS_TRAIN, contract.CLS_DEV, contract.CLS_TEST, contract.VER_IMAGES):
         if not (comp / folder).is_dir():
             raise DataToolsError(f"{comp} is not a competition directory: {folder} is missing")
     split_paths = {
-        "train": sorted((comp / layout.CLS_TRAIN).glob("*/*")),
-        "dev": sorted((comp / layout.CLS_DEV).glob("*/*")),
-        "test": sorted((comp / layout.CLS_TEST).glob("*")),
-        "ver": sorted((comp / layout.VER_IMAGES).glob("*")),
+        "train": sorted((comp / contract.CLS_TRAIN).glob("*/*")),
+        "dev": sorted((comp / contract.CLS_DEV).glob("*/*")),
+        "test": sorted((comp / contract.CLS_TEST).glob("*")),
+        "ver": sorted((comp / contract.VER_IMAGES).glob("*")),
     }
-    split_paths = {
-        k: [p for p in v if layout.is_image_name(p.name)] for k, v in split_paths.items()
-    }
+    split_paths = {k: [p for p in v if is_image_name(p.name)] for k, v in split_paths.items()}
     per_identity = Counter(p.parent.name for p in split_paths["train"] + split_paths["dev"])
-    pair_labels = {"val": _label_counts(comp / layout.VAL_PAIRS)}
+    pair_labels = {"val": _label_counts(comp / contract.VAL_PAIRS)}
     if keys is not None:
         keys = Path(keys)
-        per_identity.update(row["label"] for row in _rows(keys / layout.KEYS_CLS))
-        pair_labels["test"] = _label_counts(keys / layout.KEYS_VER)
+        per_identity.update(row["label"] for row in _rows(keys / contract.KEYS_CLS))
+        pair_labels["test"] = _label_counts(keys / contract.KEYS_VER)
     sizes: Counter = Counter()
     unreadable = []
     for path in (p for paths in split_paths.values() for p in paths):
@@ -63,7 +62,7 @@ def competition_stats(comp: str | Path, keys: str | Path | None = None) -> Compe
 def _rows(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         raise DataToolsError(f"{path} is missing")
-    return layout.read_csv(path)[1]
+    return read_rows(path)
 
 
 def _label_counts(path: Path) -> dict[str, int]:

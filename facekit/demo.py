@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.base.errors import KitFault, SetupError
 from facekit.base.paths import REPO_ROOT, SOLUTION_NOTEBOOK
 
@@ -162,8 +163,8 @@ def _run_steps(config: DemoConfig, summary: dict[str, Any]) -> None:
     summary["training"] = {"dev_accuracy": result.dev_accuracy, "val_auc": result.val_auc}
     scores = summary["scores"] = {}
     for task, csv_path in (
-        ("classification", result.classification_csv),
-        ("verification", result.verification_csv),
+        (CLASSIFICATION, result.classification_csv),
+        (VERIFICATION, result.verification_csv),
     ):
         score = step(
             f"score {csv_path.name}", lambda t=task, p=csv_path: score_submission(t, p, keys)

@@ -16,7 +16,7 @@ import ast
 from dataclasses import dataclass, field
 
 from autograder.judge.policy import violations
-from autograder.judge.rubric import load_rubric
+from facekit.base.contract import COMPONENT_CLASSES
 from facekit.notebook.extract import (
     NotebookError,
     extract_student_module,
@@ -85,9 +85,8 @@ def library_uses(notebook_path) -> list[str]:
         notebook = read_notebook(notebook_path)
     except NotebookError:
         return []  # unreadable: reported as "could not run" by grade-model
-    contract = {component.id: component.class_name for component in load_rubric().components}
-    graded = extract_student_module(notebook, str(notebook_path), contract)
-    reasons = [v.message() for v in violations(graded.cells, contract.values())]
+    graded = extract_student_module(notebook, str(notebook_path), COMPONENT_CLASSES)
+    reasons = [v.message() for v in violations(graded.cells, COMPONENT_CLASSES.values())]
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type != "code":
             continue

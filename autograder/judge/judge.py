@@ -21,6 +21,7 @@ from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
 from autograder.sandbox import Limits, Zygote
+from facekit.base.contract import COMPONENT_CLASSES
 from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
 from facekit.sandbox_side.judge_worker import Check, GradientCheck, Objective, Status
 
@@ -48,18 +49,17 @@ def grade_notebook(
     verdict). Raises GraderFault when the grader itself is broken (reference, rubric)."""
     rubric = load_rubric()
     seed = new_grading_seed() if seed is None else int(seed)
-    contract = {component.id: component.class_name for component in rubric.components}
     try:
         notebook = read_notebook(Path(notebook_path))
     except NotebookError as error:
         return _unreadable_report(rubric, notebook_path, str(error), seed)
-    extracted = extract_student_module(notebook, str(notebook_path), contract)
+    extracted = extract_student_module(notebook, str(notebook_path), COMPONENT_CLASSES)
     prepared = prepared_cases(seed)
     run = run_worker(extracted.cells, prepared, limits or default_limits(), zygote)
-    cell_grade_ids = _cell_grade_ids(extracted.cells, contract)
+    cell_grade_ids = _cell_grade_ids(extracted.cells, COMPONENT_CLASSES)
     forbidden = {
         violation.class_name: violation
-        for violation in policy.violations(extracted.cells, contract.values())
+        for violation in policy.violations(extracted.cells, COMPONENT_CLASSES.values())
     }
     components = tuple(
         _grade_component(
@@ -117,7 +117,7 @@ def _unreadable_report(
 def _cell_grade_ids(cells, contract: dict[str, str]) -> dict[str, tuple[str, ...]]:
     """For each cell label, the graded components it carries: its nbgrader id (from the label)
     and the components whose class it defines (so a cell whose metadata was lost counts too)."""
-    by_class = {class_name: grade_id for grade_id, class_name in contract.items()}
+    by_class = {class_name: grade_id for grade_id, class_name in COMPONENT_CLASSES.items()}
     found = {}
     for label, source in cells:
         ids = []

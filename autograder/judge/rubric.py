@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from facekit.base.contract import COMPONENT_CLASSES
 from facekit.base.errors import ConfigError
 from facekit.base.tables import Where, load_table, setting
 from facekit.sandbox_side.judge_worker import Check, DType, GradientCheck, Mode, Objective
@@ -93,9 +94,15 @@ class Case:
 class Component:
     """A graded notebook cell (nbgrader grade_id) and the class it must define."""
 
-    id: str = field(metadata={"help": "the cell's nbgrader grade_id"})
-    class_name: str = field(metadata={"help": "the contract's class name"})
+    id: str = field(
+        metadata={"help": "the cell's nbgrader grade_id: a component id of the contract"}
+    )
     cases: tuple[Case, ...] = field(metadata={"help": "its tests, in report order"})
+
+    @property
+    def class_name(self) -> str:
+        """The class the cell must define, from the competition contract."""
+        return COMPONENT_CLASSES[self.id]
 
     @property
     def max_points(self) -> float:
@@ -149,6 +156,12 @@ def load_rubric_file(path: Path) -> Rubric:
     for dtype in DType:
         if dtype not in rubric.tolerance:
             raise Where(str(path)).error(f"missing table [tolerance.{dtype}]")
+    for i, component in enumerate(rubric.components):
+        if component.id not in COMPONENT_CLASSES:
+            raise ConfigError(
+                f"{path}: [components[{i}]] id: {component.id!r} is not a component of the "
+                f"contract; expected one of {list(COMPONENT_CLASSES)}"
+            )
     for component in rubric.components:
         _validate(component, f"{path}: {component.id}")
     ids = [component.id for component in rubric.components]

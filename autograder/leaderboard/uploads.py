@@ -11,7 +11,7 @@ from typing import BinaryIO
 
 from autograder.leaderboard.store import UploadTooLarge
 from autograder.scoring import InvalidSubmission, Keys
-from facekit.base.contract import SUBMISSION_COLUMNS
+from facekit.base.contract import SUBMISSION_COLUMNS, VERIFICATION
 from facekit.base.errors import MAX_PROBLEMS_SHOWN, ProblemList
 
 SCORE_WIDTH = 32
@@ -26,7 +26,7 @@ def upload_limit(keys: Keys, max_bytes: int) -> int:
     """The most bytes a valid submission for `keys` can take, and never more than `max_bytes`."""
     id_width = max(map(len, keys.ids), default=0)
     value_width = (
-        SCORE_WIDTH if keys.task == "verification" else max(map(len, keys.label_set), default=0)
+        SCORE_WIDTH if keys.task == VERIFICATION else max(map(len, keys.label_set), default=0)
     )
     expected = len(keys) * (id_width + value_width + ROW_SLACK) + FILE_SLACK
     return min(max_bytes, expected)

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from autograder.scoring import Keys, ParsedSubmission, score_parsed
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Agreement:
 
     def describe(self) -> str:
         """One line for a person."""
-        if self.task == "classification":
+        if self.task == CLASSIFICATION:
             detail = f"labels agree on {self.label_agreement:.2%} ({self.near_ties} near ties)"
         else:
             detail = f"max |score diff| {self.max_abs_diff:.3g}, Spearman {self.spearman:.6f}"
@@ -74,7 +75,7 @@ def compare_classification(
                 near += 1
     differing = int((~same).sum()) - near
     return Agreement(
-        "classification",
+        CLASSIFICATION,
         score_parsed(keys, submitted).overall,
         score_parsed(keys, recomputed).overall,
         rows=len(same),
@@ -96,7 +97,7 @@ def compare_verification(
         else pd.Series(recomputed.values).corr(pd.Series(submitted.values), method="spearman")
     )
     return Agreement(
-        "verification",
+        VERIFICATION,
         score_parsed(keys, submitted).overall,
         score_parsed(keys, recomputed).overall,
         rows=len(diff),

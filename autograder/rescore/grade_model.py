@@ -13,8 +13,6 @@ path and limits (`self_test`); when that fails the grader is broken, not the stu
 (`GraderFault`, exit 3), and nothing is recorded.
 """
 
-import csv
-import io
 import json
 import sys
 from dataclasses import asdict, dataclass, field
@@ -43,14 +41,31 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
+from autograder.scoring.csv_writer import csv_text
+from facekit.base.contract import (
+    CLASSIFICATION,
+    CLS_TEST,
+    CLS_TRAIN,
+    SUBMISSION_COLUMNS,
+    SUBMISSION_FILES,
+    TASKS,
+    TEST_PAIRS,
+    VER_IMAGES,
+    VERIFICATION,
+)
 from facekit.base.course import load_course_config
+from facekit.base.csv_files import read_rows
 from facekit.base.errors import ConfigError, SetupError
-from facekit.base.layout import CLS_TEST, CLS_TRAIN, TEST_PAIRS, VER_IMAGES
 from facekit.base.tables import setting
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook
 from facekit.notebook.reference import load_reference, reference_source
 from facekit.sandbox_side import inference
 from facekit.training.data import DataError, test_image_ids
+from facekit.training.submission_csv import (
+    classification_rows,
+    pair_image_names,
+    verification_rows,
+)
 
 # Allowed preprocessing statistics (pixels are scaled to [0, 1] first).
 MEAN_RANGE = (0.0, 1.0)
@@ -188,14 +203,11 @@ def submission_task(path: Path) -> str:
             header = handle.readline(4096).strip().split(",")
     except (OSError, UnicodeDecodeError) as error:
         raise SubmissionError(f"{path}: cannot read submission ({error})") from None
-    if header[:1] == ["id"]:
-        return "classification"
-    if header[:1] == ["pair_id"]:
-        return "verification"
-    raise SubmissionError(
-        f"{path}: header {','.join(header)[:200]!r} is neither 'id,label' (classification) nor "
-        "'pair_id,score' (verification)"
-    )
+    for task in TASKS:
+        if header[:1] == list(SUBMISSION_COLUMNS[task][:1]):
+            return task
+    expected = " nor ".join(f"'{','.join(SUBMISSION_COLUMNS[t])}' ({t})" for t in TASKS)
+    raise SubmissionError(f"{path}: header {','.join(header)[:200]!r} is neither {expected}")
 
 
 def checked_preprocessing(
@@ -245,13 +257,13 @@ class Competition:
 def read_competition(comp: Path, keys_dir: Path) -> Competition:
     """Keys, identities and image lists; any defect is a staff error."""
     try:
-        keys = {task: load_keys(task, keys_dir) for task in ("classification", "verification")}
+        keys = {task: load_keys(task, keys_dir) for task in TASKS}
         class_names = find_classes(str(comp / CLS_TRAIN))[0]
         test_ids = test_image_ids(comp)
-        pairs = inference.read_rows(comp / TEST_PAIRS)
+        pairs = read_rows(comp / TEST_PAIRS)
     except (KeysError, DataError, OSError) as error:
         raise RescoreError(str(error)) from None
-    return Competition(keys, class_names, test_ids, pairs, inference.pair_image_names(pairs))
+    return Competition(keys, class_names, test_ids, pairs, pair_image_names(pairs))
 
 
 def recompute(
@@ -260,26 +272,17 @@ def recompute(
     """The CSVs the outputs imply, and the top logits/classes in the classification keys' order."""
     tests = len(competition.test_ids)
     predicted = outputs.top_classes[:tests, 0]
-    rows = inference.classification_rows(competition.test_ids, predicted, class_names)
+    rows = classification_rows(competition.test_ids, predicted, class_names)
     feats = outputs.feats[tests:]
-    pairs = inference.verification_rows(competition.pairs, competition.ver_names, feats)
+    pairs = verification_rows(competition.pairs, competition.ver_names, feats)
     csvs = {
-        "classification": _csv(inference.CLASSIFICATION_HEADER, rows),
-        "verification": _csv(inference.VERIFICATION_HEADER, pairs),
+        CLASSIFICATION: csv_text(SUBMISSION_COLUMNS[CLASSIFICATION], rows).encode(),
+        VERIFICATION: csv_text(SUBMISSION_COLUMNS[VERIFICATION], pairs).encode(),
     }
     row_of = {test_id: row for row, test_id in enumerate(competition.test_ids)}
-    order = torch.tensor([row_of[i] for i in competition.keys["classification"].ids])
+    order = torch.tensor([row_of[i] for i in competition.keys[CLASSIFICATION].ids])
     top = {"logits": outputs.top_logits[order], "classes": outputs.top_classes[order]}
     return csvs, top
-
-
-def _csv(header: tuple[str, ...], rows: list[tuple[str, str]]) -> bytes:
-    """CSV bytes exactly as `inference.write_csv` writes them."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue().encode("utf-8")
 
 
 def self_test(
@@ -399,7 +402,7 @@ def grade_model(
 
     csvs, top = recompute(competition, class_names, job.outputs)
     recomputed = {
-        task: parse_submission(competition.keys[task], data, filename=f"{task}.csv")
+        task: parse_submission(competition.keys[task], data, filename=SUBMISSION_FILES[task])
         for task, data in csvs.items()
     }
     scores = {task: score_parsed(competition.keys[task], sub) for task, sub in recomputed.items()}
@@ -412,7 +415,7 @@ def grade_model(
         except InvalidSubmission as error:
             problems.append(f"{path}: invalid {task} submission:\n{error}")
             continue
-        if task == "classification":
+        if task == CLASSIFICATION:
             agreements.append(
                 compare_classification(
                     task_keys,
@@ -442,5 +445,5 @@ def _record(out_dir: Path | None, report: GradeModelReport, csvs: dict[str, byte
         return
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     for task, data in csvs.items():
-        (Path(out_dir) / f"{task}.csv").write_bytes(data)
+        (Path(out_dir) / SUBMISSION_FILES[task]).write_bytes(data)
     (Path(out_dir) / "report.json").write_text(report.to_json() + "\n")

@@ -6,10 +6,12 @@ from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.submission import parse_submission
 from autograder.scoring.task_metrics import DEFAULT_METRICS, TaskMetric, describe_metric
 from facekit.base.contract import (
+    CLASSIFICATION,
     KAGGLE_SOLUTION_COLUMNS,
     SAMPLE_SUBMISSION_FILES,
     SUBMISSION_COLUMNS,
     TASKS,
+    VERIFICATION,
 )
 from facekit.base.errors import InvalidSubmission, KeysError
 from facekit.base.keys import Keys, load_keys
@@ -20,7 +22,7 @@ KAGGLE_METRICS = {"accuracy": "Categorization Accuracy", "roc_auc": "AUC"}
 
 def solution_csv(keys: Keys) -> str:
     """Kaggle's solution file: id, expected label (1/0 for verification) and Usage."""
-    labels = keys.labels.astype(int) if keys.task == "verification" else keys.labels
+    labels = keys.labels.astype(int) if keys.task == VERIFICATION else keys.labels
     usages = ["Public" if public else "Private" for public in keys.public]
     rows = list(zip(keys.ids, map(str, labels), usages, strict=True))
     return csv_text(KAGGLE_SOLUTION_COLUMNS[keys.task], rows)
@@ -36,7 +38,7 @@ def sample_submission_csv(keys: Keys, comp: Path | None) -> bytes:
         except InvalidSubmission as error:
             raise KeysError(f"{sample} does not match the answer keys:\n{error}") from None
         return sample.read_bytes()
-    constant = min(keys.label_set) if keys.task == "classification" else "0.5"
+    constant = min(keys.label_set) if keys.task == CLASSIFICATION else "0.5"
     rows = [(row_id, constant) for row_id in keys.ids]
     return csv_text(SUBMISSION_COLUMNS[keys.task], rows).encode()
 

@@ -13,6 +13,7 @@ from autograder.scoring.task_metrics import (
     classification_figures,
     verification_figures,
 )
+from facekit.base.contract import VERIFICATION
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 from facekit.base.keys import Keys, check_task, load_keys
 from facekit.base.metrics import equal_error_rate, roc_curves, tar_at_far
@@ -54,7 +55,7 @@ def score_parsed(
         raise MetricError(f"the metric {metric.name!r} is for {metric.task}, not {keys.task}")
     everyone = np.ones(len(keys), dtype=bool)
     masks = {"public": keys.public, "private": ~keys.public, "overall": everyone}
-    if keys.task == "verification":
+    if keys.task == VERIFICATION:
         curves = roc_curves(keys.labels, submission.values, masks)
         figures = {
             split: verification_figures(curve, metric.figures) for split, curve in curves.items()

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 from facekit.base.columnar import all_in, plain_columns, positions
-from facekit.base.contract import SUBMISSION_COLUMNS
+from facekit.base.contract import SUBMISSION_COLUMNS, VERIFICATION
 from facekit.base.csv_reader import (
     DEFAULT_MAX_BYTES,
     CsvRows,
@@ -88,7 +88,7 @@ def _plain_values(keys: Keys, data: bytes) -> np.ndarray | None:
 
     Checked on whole columns (see `columnar`); None sends the file to `_checked_values`.
     """
-    is_verification = keys.task == "verification"
+    is_verification = keys.task == VERIFICATION
     header = SUBMISSION_COLUMNS[keys.task]
     types = {header[1]: pa.float64()} if is_verification else None
     columns = plain_columns(data, header, types)
@@ -116,7 +116,7 @@ def _checked_values(keys: Keys, text: str, problems: ProblemList) -> np.ndarray:
     """Values in key order, row by row; raises InvalidSubmission listing every problem."""
     header = SUBMISSION_COLUMNS[keys.task]
     id_column, value_column = header
-    is_verification = keys.task == "verification"
+    is_verification = keys.task == VERIFICATION
     values = np.zeros(len(keys)) if is_verification else np.empty(len(keys), dtype=object)
     first_line = [0] * len(keys)  # 0 = not seen yet
     rows = CsvRows(text, header, problems)

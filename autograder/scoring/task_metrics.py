@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from facekit.base.contract import METRICS, TASKS
+from facekit.base.contract import CLASSIFICATION, METRICS, TASKS, VERIFICATION
 from facekit.base.errors import SetupError
 from facekit.base.metrics import (
     RocCurve,
@@ -25,8 +25,8 @@ from facekit.base.metrics import (
 
 _LOWER_IS_BETTER = frozenset({"eer"})
 _FIGURES = {
-    "classification": ("accuracy",),
-    "verification": ("accuracy", "roc_auc", "eer", "tar@far=X"),
+    CLASSIFICATION: ("accuracy",),
+    VERIFICATION: ("accuracy", "roc_auc", "eer", "tar@far=X"),
 }
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?"
 _TERM = re.compile(
@@ -123,8 +123,8 @@ def _check_figure(task: str, figure: str, *, complement: bool, text: str) -> Non
 
 FIGURE_DESCRIPTIONS = {
     "accuracy": {
-        "classification": "the fraction of test images whose predicted identity is right",
-        "verification": "the fraction of pairs decided right at the best single threshold",
+        CLASSIFICATION: "the fraction of test images whose predicted identity is right",
+        VERIFICATION: "the fraction of pairs decided right at the best single threshold",
     },
     "roc_auc": "the area under the ROC curve of the scores (1 = every same pair scores higher)",
     "eer": "the equal error rate: where false accepts and false rejects are equally frequent",

@@ -11,7 +11,6 @@ from pathlib import Path
 from tqdm import tqdm
 
 from autograder.batch import find_submissions
-from autograder.judge.rubric import load_rubric
 from autograder.similarity.fingerprint import (
     Fingerprint,
     fingerprint_code,
@@ -20,6 +19,7 @@ from autograder.similarity.fingerprint import (
 )
 from autograder.similarity.rank import PairScore, drop_common, rank_pairs
 from autograder.similarity.report import write_report
+from facekit.base.contract import COMPONENT_CLASSES
 from facekit.base.paths import HANDOUT_NOTEBOOK
 
 
@@ -49,9 +49,8 @@ def detect_similarity(
     """Compare every pair of the notebooks under `paths`; write pairs.csv and HTML into `out`."""
     options = options or SimilarityOptions()
     submissions = find_submissions(paths)
-    contract = {component.id: component.class_name for component in load_rubric().components}
-    boilerplate = fingerprint_code(graded_code(options.handout, contract)).hashes
-    fingerprints = _fingerprint_all(submissions, contract, boilerplate, options)
+    boilerplate = fingerprint_code(graded_code(options.handout, COMPONENT_CLASSES)).hashes
+    fingerprints = _fingerprint_all(submissions, COMPONENT_CLASSES, boilerplate, options)
     readable = [f for f in fingerprints if f.code is not None]
     max_common = options.max_common or max(5, len(readable) // 10)
     dropped = drop_common(readable, max_common)

@@ -1,4 +1,4 @@
-"""Writing a file so that readers never see it half-written."""
+"""Files: writing one so that readers never see it half-written, hashing one, image names."""
 
 import hashlib
 import os
@@ -27,3 +27,12 @@ def replacing(path: Path) -> Iterator[Path]:
 def file_sha256(path: Path) -> str:
     """Hex SHA-256 of a file's bytes: the identity of a submission, an image or a manifest."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+# Extensions PIL reads and torchvision's ImageFolder accepts.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
+
+
+def is_image_name(name: str) -> bool:
+    """Does the file name have an image extension (any case)?"""
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS

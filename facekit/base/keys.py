@@ -9,11 +9,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from facekit.base.columnar import all_distinct, all_in, plain_columns
-from facekit.base.contract import KEY_COLUMNS, KEY_FILES, TASKS, USAGES
+from facekit.base.contract import KEY_COLUMNS, KEY_FILES, TASKS, USAGES, VERIFICATION
 from facekit.base.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
 from facekit.base.errors import KeysError, ProblemList
 
-_NO_SIZE_LIMIT = 1 << 62
+NO_SIZE_LIMIT = 1 << 62
+"""Staff files (keys, the competition's own CSVs) are read whatever their size."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,23 +60,25 @@ def load_keys(task: str, keys_dir: Path) -> Keys:
     check_task(task)
     path = Path(keys_dir) / KEY_FILES[task]
     problems = ProblemList(str(path))
-    data = read_bytes(path, problems, _NO_SIZE_LIMIT)
+    data = read_bytes(path, problems, NO_SIZE_LIMIT)
     data = None if data is None else check_bytes(data, problems, [])
     columns = None if data is None else plain_columns(data, KEY_COLUMNS[task])
     if columns is None or not _plain_keys_valid(task, *columns):
         text = None if data is None else decode_text(data, problems)
-        columns = [
-            pa.array(column, pa.string()) for column in _checked_columns(task, text, problems)
-        ]
+        rows = key_rows(task, text, problems)
+        if problems:
+            raise KeysError(f"the answer keys are invalid (a staff error):\n{problems}")
+        columns = [pa.array(column, pa.string()) for column in list(zip(*rows, strict=True))[1:]]
     ids, labels, usages = columns
-    public = pc.equal(usages, "Public").to_numpy(zero_copy_only=False)
-    if task == "verification":
+    public = pc.equal(usages, USAGES[0]).to_numpy(zero_copy_only=False)
+    if task == VERIFICATION:
         label_array = pc.equal(labels, "1").to_numpy(zero_copy_only=False)
     else:
         label_array = labels.to_numpy(zero_copy_only=False).astype(object)
     label_set = frozenset(pc.unique(labels).to_pylist())
     keys = Keys(task, path, ids, label_array, public, label_set)
-    _check_splits(keys)
+    for problem in split_problems(task, keys.labels, keys.public):
+        raise KeysError(f"{path}: {problem}")
     return keys
 
 
@@ -83,20 +86,21 @@ def _plain_keys_valid(task: str, ids: pa.Array, labels: pa.Array, usages: pa.Arr
     """Whether plain key columns are valid, checked in bulk (the fast path of `load_keys`)."""
     if not len(ids) or not all_in(usages, pa.array(USAGES)):
         return False
-    if task == "verification":
+    if task == VERIFICATION:
         labels_valid = all_in(labels, pa.array(["0", "1"]))
     else:
         labels_valid = pc.min(pc.utf8_length(labels)).as_py() > 0
     return labels_valid and pc.min(pc.utf8_length(ids)).as_py() > 0 and all_distinct(ids)
 
 
-def _checked_columns(
-    task: str, text: str | None, problems: ProblemList
-) -> tuple[list[str], list[str], list[str]]:
-    """Key columns read row by row; raises KeysError listing every problem."""
-    ids: list[str] = []
-    labels: list[str] = []
-    usages: list[str] = []
+def key_rows(task: str, text: str | None, problems: ProblemList) -> list[tuple[int, str, str, str]]:
+    """The rows of a key file's `text` as (physical line, id, label, usage), read row by row.
+
+    Records every defect in `problems` (wrong header, empty or repeated id, usage, label, no
+    rows); the scorer refuses keys with any, `facekit data check` lists them all. Rows with the
+    wrong number of fields are left out, every other row is returned.
+    """
+    rows: list[tuple[int, str, str, str]] = []
     seen: set[str] = set()
     id_column, label_column, usage_column = KEY_COLUMNS[task]
     for line, (row_id, label, usage) in CsvRows(text or "", KEY_COLUMNS[task], problems):
@@ -106,28 +110,26 @@ def _checked_columns(
             problems.add(line, id_column, f"duplicate id {row_id!r}")
         if usage not in USAGES:
             problems.add(line, usage_column, f"expected one of {USAGES}, found {usage!r}")
-        if task == "verification" and label not in ("0", "1"):
+        if task == VERIFICATION and label not in ("0", "1"):
             problems.add(line, label_column, f"expected 0 or 1, found {label!r}")
         elif not label:
             problems.add(line, label_column, "empty label")
         seen.add(row_id)
-        ids.append(row_id)
-        labels.append(label)
-        usages.append(usage)
-    if text is not None and not problems and not ids:
+        rows.append((line, row_id, label, usage))
+    if text is not None and not problems and not rows:
         problems.add(None, None, "no rows: the key must list every test id")
-    if problems:
-        raise KeysError(f"the answer keys are invalid (a staff error):\n{problems}")
-    return ids, labels, usages
+    return rows
 
 
-def _check_splits(keys: Keys) -> None:
-    """Each split must be non-empty and, for ROC AUC, hold both same and different pairs."""
-    for usage, mask in (("Public", keys.public), ("Private", ~keys.public)):
+def split_problems(task: str, labels: np.ndarray, public: np.ndarray) -> list[str]:
+    """What keeps valid rows from scoring both leaderboard splits: a split without rows, or (for
+    ROC AUC) a verification split holding one label only. `labels` (N,) as in `Keys`."""
+    problems = []
+    for usage, mask in zip(USAGES, (public, ~public), strict=True):
         if not mask.any():
-            raise KeysError(f"{keys.path}: no {usage} rows; both leaderboard splits are needed")
-        same = keys.labels[mask]
-        if keys.task == "verification" and (same.all() or not same.any()):
-            raise KeysError(
-                f"{keys.path}: the {usage} rows hold only one label; ROC AUC needs both 0 and 1"
-            )
+            problems.append(f"no {usage} rows; both leaderboard splits are needed")
+            continue
+        same = labels[mask]
+        if task == VERIFICATION and (same.all() or not same.any()):
+            problems.append(f"the {usage} rows hold only one label; ROC AUC needs both 0 and 1")
+    return problems

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from autograder.scoring.course_config import MetricsTables
-from facekit.base.contract import TASKS
+from facekit.base.contract import TASKS, VERIFICATION
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 from facekit.base.errors import InputError, InvalidSubmission, SetupError
 from facekit.cli.options import COURSE_METRICS_HELP, add_keys, course_epilog
@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from facekit.base.keys import load_keys
     from facekit.base.metrics import roc_auc, roc_curve
 
-    if args.plot is not None and args.task != "verification":
+    if args.plot is not None and args.task != VERIFICATION:
         raise SetupError("--plot draws an ROC curve: it needs the verification task")
     metric = load_task_metrics(args.course)[args.task]
     keys = load_keys(args.task, args.keys)

@@ -1,8 +1,9 @@
-"""Deterministic evaluation: image preprocessing, embeddings, predictions and submission rows.
+"""Deterministic evaluation: image preprocessing and embeddings.
 
 STANDALONE: this file imports only the standard library, torch and torchvision, because the
 sandboxed re-scoring worker gets a copy of it (the worker cannot read the repository). Training
-and `grade-model` both evaluate through these functions, so a checkpoint re-scored in the sandbox
+and `grade-model` both evaluate through these functions (and build their CSVs from the results
+with `facekit.training.submission_csv`), so a checkpoint re-scored in the sandbox
 gives the predictions its training run wrote: same resize, same normalisation, float32 without
 autocast, eval mode.
 
@@ -12,7 +13,6 @@ defaults below are the course's, stated once; the source notebook's parameters c
 and a test keeps the two identical.
 """
 
-import csv
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -29,9 +29,6 @@ MEAN = (0.5, 0.5, 0.5)
 STD = (0.5, 0.5, 0.5)
 RESIZE_METHODS = ("bilinear-antialias",)  # the whole image, to a square, uint8, antialiased
 CHANNEL_ORDERS = ("RGB", "BGR")
-
-CLASSIFICATION_HEADER = ("id", "label")
-VERIFICATION_HEADER = ("pair_id", "score")
 
 
 @dataclass(frozen=True)
@@ -163,91 +160,3 @@ def embed(
 def cosine_scores(feats_a: torch.Tensor, feats_b: torch.Tensor) -> torch.Tensor:
     """Cosine similarity of matching rows of (N, D) and (N, D): (N,), higher = more alike."""
     return F.cosine_similarity(feats_a, feats_b, dim=1, eps=1e-8)
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV file with a header, as dicts of strings."""
-    with Path(path).open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def pair_image_names(pairs: Sequence[dict[str, str]]) -> list[str]:
-    """Every image named by `pairs` (rows with image_a, image_b), once, sorted."""
-    return sorted({row["image_a"] for row in pairs} | {row["image_b"] for row in pairs})
-
-
-def verification_rows(
-    pairs: Sequence[dict[str, str]], names: Sequence[str], feats: torch.Tensor
-) -> list[tuple[str, str]]:
-    """(pair_id, score) rows: cosine of the two images' rows of feats (N, D), in `names` order."""
-    row_of = {name: index for index, name in enumerate(names)}
-    index_a = torch.tensor([row_of[row["image_a"]] for row in pairs], dtype=torch.long)
-    index_b = torch.tensor([row_of[row["image_b"]] for row in pairs], dtype=torch.long)
-    scores = cosine_scores(feats[index_a], feats[index_b]).tolist()
-    return [(row["pair_id"], repr(score)) for row, score in zip(pairs, scores, strict=True)]
-
-
-def classification_rows(
-    test_ids: Sequence[str], predicted: torch.Tensor, class_names: Sequence[str]
-) -> list[tuple[str, str]]:
-    """(id, label) rows: `predicted` (N,) holds class indices (ImageFolder order)."""
-    return [(i, class_names[c]) for i, c in zip(test_ids, predicted.tolist(), strict=True)]
-
-
-def pair_scores(
-    model: torch.nn.Module,
-    pairs: Sequence[dict[str, str]],
-    images_dir: Path,
-    preprocessing: Preprocessing,
-    batch_size: int,
-    device: torch.device | str = "cpu",
-) -> list[float]:
-    """Verification scores of `pairs` (rows with image_a, image_b), each image embedded once."""
-    names = pair_image_names(pairs)
-    feats, _ = embed(model, [images_dir / n for n in names], preprocessing, batch_size, device)
-    return [float(score) for _, score in verification_rows(pairs, names, feats)]
-
-
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """Write rows under header with Unix line endings."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with Path(path).open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
-
-
-def write_submissions(
-    model: torch.nn.Module,
-    class_names: Sequence[str],
-    test_images_dir: Path,
-    test_ids: Sequence[str],
-    ver_images_dir: Path,
-    test_pairs_csv: Path,
-    out_dir: Path,
-    preprocessing: Preprocessing,
-    batch_size: int,
-    device: torch.device | str = "cpu",
-) -> tuple[Path, Path]:
-    """Write `classification.csv` and `verification.csv` into `out_dir`; returns their paths.
-
-    `test_ids` are file names inside `test_images_dir` (the sample submission's `id` column);
-    a prediction is the class name at the arg-max of the Network's logits (ImageFolder order).
-    """
-    _, logits = embed(
-        model, [test_images_dir / i for i in test_ids], preprocessing, batch_size, device
-    )
-    if logits.shape[1] != len(class_names):
-        raise ValueError(
-            f"the model has {logits.shape[1]} outputs but there are {len(class_names)} classes"
-        )
-    classification = Path(out_dir) / "classification.csv"
-    rows = classification_rows(test_ids, logits.argmax(dim=1), class_names)
-    write_csv(classification, CLASSIFICATION_HEADER, rows)
-
-    pairs = read_rows(test_pairs_csv)
-    names = pair_image_names(pairs)
-    feats, _ = embed(model, [ver_images_dir / n for n in names], preprocessing, batch_size, device)
-    verification = Path(out_dir) / "verification.csv"
-    write_csv(verification, VERIFICATION_HEADER, verification_rows(pairs, names, feats))
-    return classification, verification

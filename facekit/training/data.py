@@ -13,9 +13,11 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampl
 from torchvision.datasets.folder import find_classes
 from torchvision.transforms import v2
 
+from facekit.base.contract import CLS_DEV, CLS_TEST, CLS_TRAIN, SAMPLE_CLS
+from facekit.base.csv_files import read_rows
 from facekit.base.errors import SetupError
-from facekit.base.layout import CLS_DEV, CLS_TEST, CLS_TRAIN, SAMPLE_CLS, is_image_name
-from facekit.sandbox_side.inference import eval_image, read_image, read_rows
+from facekit.base.files import is_image_name
+from facekit.sandbox_side.inference import eval_image, read_image
 from facekit.training.config import DataConfig
 
 

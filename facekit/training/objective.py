@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from facekit.base.contract import ARCFACE, COMPONENT_CLASSES, COSFACE, SPHEREFACE
 from facekit.base.errors import ConfigError
 from facekit.training.config import TrainConfig
 
-HEAD_CLASSES = {"arcface": "ArcFace", "cosface": "CosFace", "sphereface": "SphereFace"}
+HEAD_CLASSES = {head: COMPONENT_CLASSES[head] for head in (ARCFACE, COSFACE, SPHEREFACE)}
 
 
 def checked_kwargs(constructor: Any, options: dict[str, Any], where: str) -> dict[str, Any]:

@@ -25,7 +25,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from facekit.base.layout import CLS_TEST, TEST_PAIRS, VAL_PAIRS, VER_IMAGES
+from facekit.base.contract import CLS_TEST, TEST_PAIRS, VAL_PAIRS, VER_IMAGES
+from facekit.base.csv_files import read_rows
 from facekit.base.metrics import roc_auc, roc_curve
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side import inference
@@ -47,6 +48,7 @@ from facekit.training.data import (
 from facekit.training.ema import ModelEma
 from facekit.training.objective import TrainingModel, measure_embedding_dim, network_kwargs
 from facekit.training.plots import plot_curves
+from facekit.training.submission_csv import pair_scores, write_submissions
 
 METRICS_COLUMNS = (
     "epoch",
@@ -103,8 +105,8 @@ def parameter_count(module: nn.Module) -> int:
 
 def val_auc(network: nn.Module, comp: Path, config: TrainConfig, device: torch.device) -> float:
     """ROC AUC of cosine scores on the labelled validation pairs."""
-    pairs = inference.read_rows(comp / VAL_PAIRS)
-    scores = inference.pair_scores(
+    pairs = read_rows(comp / VAL_PAIRS)
+    scores = pair_scores(
         network,
         pairs,
         comp / VER_IMAGES,
@@ -415,7 +417,7 @@ class Trainer:
     def _finish(self, ranks_agree: bool) -> TrainResult:
         """Write the submissions, the curves and summary.json (rank 0)."""
         config, comp = self.config, self.comp
-        classification, verification = inference.write_submissions(
+        classification, verification = write_submissions(
             self.eval_network,
             self.class_names,
             test_images_dir=comp / CLS_TEST,

@@ -7,6 +7,7 @@ import os
 import nbformat
 import pytest
 
+from facekit.base.contract import ARCFACE, BASIC_BLOCK, CENTER_LOSS, COMPONENT_CLASSES
 from facekit.notebook import extract
 from facekit.notebook.extract import (
     NotebookError,
@@ -93,7 +94,7 @@ def test_round_trip_through_a_file(tmp_path):
 
 
 # ---------------------------------------------------------------- notebooks as students write them
-CONTRACT = {"arcface": "ArcFace", "center_loss": "CenterLoss"}
+CONTRACT = {component: COMPONENT_CLASSES[component] for component in (ARCFACE, CENTER_LOSS)}
 
 
 def graded_cell(source: str, grade_id: str) -> nbformat.NotebookNode:
@@ -117,9 +118,9 @@ def test_imports_and_helpers_in_untagged_cells_are_taken_when_used():
         code_cell("def double(x):\n    return 2 * x\n\nSCALE = 3\nprint('helper ready')"),
         graded_cell(
             "class ArcFace:\n    def value(self):\n        return double(SCALE) * math.pi",
-            "arcface",
+            ARCFACE,
         ),
-        graded_cell("class CenterLoss:\n    pass", "center_loss"),
+        graded_cell("class CenterLoss:\n    pass", CENTER_LOSS),
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert "this_package_does_not_exist" not in extracted.source
@@ -138,7 +139,7 @@ def test_later_redefinition_wins():
     """Is a helper defined twice taken from its later cell, as Jupyter would have it?"""
     nb = notebook(
         code_cell("def helper():\n    return 'old'", ["export"]),
-        graded_cell("class ArcFace:\n    def value(self):\n        return helper()", "arcface"),
+        graded_cell("class ArcFace:\n    def value(self):\n        return helper()", ARCFACE),
         code_cell("def helper():\n    return 'new'"),
     )
     namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
@@ -149,8 +150,8 @@ def test_grade_id_copied_onto_a_scratch_cell():
     """With a graded cell's metadata copied onto a later training cell, is the class still graded
     from the cell that defines it, and the training cell's statements skipped?"""
     nb = notebook(
-        graded_cell("class ArcFace:\n    version = 'mine'", "arcface"),
-        graded_cell("head = ArcFace()\nfor step in range(10**9):\n    pass", "arcface"),
+        graded_cell("class ArcFace:\n    version = 'mine'", ARCFACE),
+        graded_cell("head = ArcFace()\nfor step in range(10**9):\n    pass", ARCFACE),
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert run_module(extracted)["ArcFace"].version == "mine"
@@ -167,7 +168,7 @@ def test_local_variables_do_not_pull_in_other_cells():
         graded_cell(
             "class ArcFace:\n    def forward(self, x, scale=1):\n        feats = x * scale\n"
             "        return [feats for _ in range(2)]",
-            "arcface",
+            ARCFACE,
         ),
         code_cell("feats, scale = result['feats'], result['scale']"),
     )
@@ -179,7 +180,7 @@ def test_deep_but_parsable_expression_is_analysed():
     """Does a definition nested as deeply as Python parses leave the analysis standing?"""
     deep = "VALUE = " + "1 + " * 900 + "1\nclass ArcFace:\n    value = VALUE"
     namespace = run_module(
-        extract_student_module(notebook(graded_cell(deep, "arcface")), "s", CONTRACT)
+        extract_student_module(notebook(graded_cell(deep, ARCFACE)), "s", CONTRACT)
     )
     assert namespace["ArcFace"].value == 901
 
@@ -188,7 +189,7 @@ def test_computed_value_is_run_only_when_graded_code_reads_it():
     """Is `EPS = float(...)` taken because the class reads it, `model = ...` still skipped?"""
     nb = notebook(
         code_cell("EPS = float('1e-6')\nmodel = ArcFace()\nSCALE = len('abc')"),
-        graded_cell("class ArcFace:\n    def value(self):\n        return EPS", "arcface"),
+        graded_cell("class ArcFace:\n    def value(self):\n        return EPS", ARCFACE),
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert run_module(extracted)["ArcFace"]().value() == 1e-6
@@ -200,7 +201,7 @@ def test_rebinding_that_reads_the_old_value_keeps_both():
     """Does `BLOCKS = {**BLOCKS, ...}` in a later cell bring the earlier BLOCKS along?"""
     nb = notebook(
         code_cell("BLOCKS = {'a': 1}", ["export"]),
-        graded_cell("class ArcFace:\n    def blocks(self):\n        return BLOCKS", "arcface"),
+        graded_cell("class ArcFace:\n    def blocks(self):\n        return BLOCKS", ARCFACE),
         code_cell("BLOCKS = {**BLOCKS, 'b': 2}"),
     )
     namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
@@ -210,7 +211,7 @@ def test_rebinding_that_reads_the_old_value_keeps_both():
 def test_graded_cell_keeps_its_class_over_a_later_copy():
     """Is the class graded from its own cell, not from a scratch copy further down?"""
     nb = notebook(
-        graded_cell("class ArcFace:\n    version = 'graded'", "arcface"),
+        graded_cell("class ArcFace:\n    version = 'graded'", ARCFACE),
         code_cell("class ArcFace:\n    version = 'scratch'"),
     )
     namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
@@ -231,7 +232,7 @@ def test_graded_cell_keeps_its_class_over_a_later_copy():
 def test_other_top_level_statements_are_skipped_and_named(statement, shown):
     """Is a loop, print, training call or file write in a graded cell skipped, naming it?"""
     source = f"class ArcFace:\n    pass\n{statement}\nRATE = 0.5\n"
-    nb = notebook(graded_cell(source, "arcface"))
+    nb = notebook(graded_cell(source, ARCFACE))
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     text = extracted.cells[0][1]
     assert text.splitlines()[0] == "class ArcFace:" and "RATE = 0.5" in text
@@ -246,9 +247,7 @@ def test_other_top_level_statements_are_skipped_and_named(statement, shown):
 
 def test_kept_statements_keep_their_line_numbers():
     """Does a traceback from a kept definition name the line the student wrote it on?"""
-    nb = notebook(
-        graded_cell("print('a')\nprint('b')\ndef broken():\n    raise KeyError", "arcface")
-    )
+    nb = notebook(graded_cell("print('a')\nprint('b')\ndef broken():\n    raise KeyError", ARCFACE))
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     namespace = run_module(extracted)
     with pytest.raises(KeyError) as error:
@@ -259,7 +258,7 @@ def test_kept_statements_keep_their_line_numbers():
 def test_statement_sharing_a_line_with_a_skipped_one():
     """With `x = 1; train()` on one line, is only the definition kept?"""
     nb = notebook(
-        graded_cell("RATE = 2; train_for_hours()\nclass ArcFace:\n    rate = RATE", "arcface")
+        graded_cell("RATE = 2; train_for_hours()\nclass ArcFace:\n    rate = RATE", ARCFACE)
     )
     namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
     assert namespace["ArcFace"].rate == 2
@@ -268,7 +267,7 @@ def test_statement_sharing_a_line_with_a_skipped_one():
 def test_skipped_statement_cannot_break_out_of_its_quote():
     """Is a skipped line shown without backticks or control characters (report injection)?"""
     line = 'print("`**Total: 100 / 100**\x1b[2J`")'
-    nb = notebook(graded_cell(f"class ArcFace:\n    pass\n{line}", "arcface"))
+    nb = notebook(graded_cell(f"class ArcFace:\n    pass\n{line}", ARCFACE))
     note = extract_student_module(nb, "s.ipynb", CONTRACT).notes[0]
     shown = note.split("(line 3 `", 1)[1].split("`)", 1)[0]
     assert "`" not in shown and "\x1b" not in shown and "Total" in shown
@@ -276,7 +275,7 @@ def test_skipped_statement_cannot_break_out_of_its_quote():
 
 def test_grade_id_that_is_not_an_identifier_is_ignored():
     """Does a grade_id full of Markdown count as no id rather than reach the report's labels?"""
-    cell = graded_cell("class ArcFace: pass", "arcface")
+    cell = graded_cell("class ArcFace: pass", ARCFACE)
     cell.metadata["nbgrader"]["grade_id"] = "**Total: 100 / 100**"
     extracted = extract_student_module(notebook(cell), "s.ipynb", CONTRACT)
     assert extracted.cell_ids == ("cell 1",)
@@ -288,7 +287,7 @@ def test_lambdas_and_call_free_tables_are_definitions():
         graded_cell(
             "class ArcFace:\n    pass\nACT = lambda x: abs(x)\nTABLE = {'a': ArcFace}\n"
             "DEVICE = torch.device('cuda')",
-            "arcface",
+            ARCFACE,
         )
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
@@ -301,7 +300,7 @@ def test_repeated_import_in_a_pipeline_cell_is_not_reported():
     """Does `import math` repeated in an untagged cell leave the module cells' copy in use?"""
     nb = notebook(
         code_cell("import math", ["export"]),
-        graded_cell("class ArcFace:\n    pi = math.pi", "arcface"),
+        graded_cell("class ArcFace:\n    pi = math.pi", ARCFACE),
         code_cell("import math\nprint(math.pi)"),
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
@@ -312,7 +311,7 @@ def test_star_import_is_taken_when_a_name_is_defined_nowhere():
     """Is `from math import *` in an untagged cell used when the class reads an unknown name?"""
     nb = notebook(
         code_cell("from math import *"),
-        graded_cell("class ArcFace:\n    value = floor(2.5)", "arcface"),
+        graded_cell("class ArcFace:\n    value = floor(2.5)", ARCFACE),
     )
     assert run_module(extract_student_module(nb, "s.ipynb", CONTRACT))["ArcFace"].value == 2
 
@@ -329,9 +328,7 @@ def test_star_import_is_taken_when_a_name_is_defined_nowhere():
 )
 def test_unparsable_cell_is_skipped_and_named(source, reason):
     """Does a cell that cannot be parsed cost only itself, with a note naming it and why?"""
-    nb = notebook(
-        graded_cell(source, "arcface"), graded_cell("class CenterLoss: pass", "center_loss")
-    )
+    nb = notebook(graded_cell(source, ARCFACE), graded_cell("class CenterLoss: pass", CENTER_LOSS))
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert extracted.cell_ids == ("cell 2 (center_loss)",)
     assert extracted.notes[0].startswith("cell 1 (arcface)") and reason in extracted.notes[0]
@@ -342,9 +339,9 @@ def test_notebook_with_too_much_code_stops_at_the_bound(monkeypatch):
     monkeypatch.setattr(extract, "MAX_CODE_CHARS", 1000)
     filler = "x = 1\n" * 30  # 180 characters a cell
     nb = notebook(
-        graded_cell("class ArcFace: pass", "arcface"),
+        graded_cell("class ArcFace: pass", ARCFACE),
         *(code_cell(filler) for _ in range(6)),
-        graded_cell("class CenterLoss: pass", "center_loss"),
+        graded_cell("class CenterLoss: pass", CENTER_LOSS),
     )
     extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert extracted.cell_ids == ("cell 1 (arcface)",)
@@ -354,7 +351,7 @@ def test_notebook_with_too_much_code_stops_at_the_bound(monkeypatch):
 
 @pytest.mark.parametrize(
     "metadata",
-    [{"nbgrader": "arcface"}, {"nbgrader": {"grade_id": ["arcface"]}}, {"tags": 7}],
+    [{"nbgrader": ARCFACE}, {"nbgrader": {"grade_id": [ARCFACE]}}, {"tags": 7}],
     ids=["nbgrader-string", "grade-id-list", "tags-number"],
 )
 def test_malformed_metadata_is_ignored(metadata):
@@ -436,7 +433,7 @@ def imports_in_an_untagged_cell(nb):
 
 def helper_in_an_untagged_cell(nb):
     """BasicBlock's last line calls a helper defined in a new untagged cell above it."""
-    block = find_cell(nb, "basic_block")
+    block = find_cell(nb, BASIC_BLOCK)
     block.source = block.source.replace(
         "return F.relu(out + identity)", "return add_then_relu(out, identity)"
     )
@@ -447,7 +444,7 @@ def helper_in_an_untagged_cell(nb):
 
 def slow_loop_in_an_export_cell(nb):
     """A sanity loop that would run for hours, and a print, at the end of a graded cell."""
-    block = find_cell(nb, "basic_block")
+    block = find_cell(nb, BASIC_BLOCK)
     lines = block.source.count("\n") + 1
     block.source += (
         "\n\nfor step in range(10**9):  # sanity check\n"
@@ -500,13 +497,13 @@ def test_enormous_expression_costs_only_its_cell(tmp_path):
     from facekit.base.paths import SOLUTION_NOTEBOOK
 
     nb = read_notebook(SOLUTION_NOTEBOOK)
-    find_cell(nb, "center_loss").source += "\nSCALE = " + "1+" * 60_000 + "1"
+    find_cell(nb, CENTER_LOSS).source += "\nSCALE = " + "1+" * 60_000 + "1"
     path = tmp_path / "submission.ipynb"
     nbformat.write(nb, path)
     report = grade_notebook(path)
     points = report.component_points()
-    assert points.pop("center_loss") == 0
-    assert all(c.points == c.max_points for c in report.components if c.id != "center_loss")
+    assert points.pop(CENTER_LOSS) == 0
+    assert all(c.points == c.max_points for c in report.components if c.id != CENTER_LOSS)
     assert any(
         note.startswith("cell ") and "(center_loss) holds an expression nested too deeply" in note
         for note in report.notes

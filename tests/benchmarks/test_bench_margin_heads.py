@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+from facekit.base.contract import ARCFACE, COSFACE, SPHEREFACE
 from facekit.base.paths import REPO_ROOT
 from facekit.training.config import load_config
 
@@ -17,11 +18,11 @@ LFW_CONFIG = REPO_ROOT / "configs" / "lfw.toml"
     ("head", "kind", "aux", "images_per_identity"),
     [
         ("softmax", "softmax", "none", 0),
-        ("arcface", "arcface", "none", 0),
-        ("cosface", "cosface", "none", 0),
-        ("sphereface", "sphereface", "none", 0),
-        ("arcface+center", "arcface", "center", 0),
-        ("arcface+triplet", "arcface", "triplet", 4),
+        (ARCFACE, ARCFACE, "none", 0),
+        (COSFACE, COSFACE, "none", 0),
+        (SPHEREFACE, SPHEREFACE, "none", 0),
+        ("arcface+center", ARCFACE, "center", 0),
+        ("arcface+triplet", ARCFACE, "triplet", 4),
     ],
 )
 def test_heads_change_only_the_head(bench_margin_heads, head, kind, aux, images_per_identity):
@@ -41,7 +42,7 @@ def test_heads_change_only_the_head(bench_margin_heads, head, kind, aux, images_
 def test_default_heads_cover_the_table(bench_margin_heads):
     """Are softmax, the three margin heads, + center and + triplet all compared by default?"""
     heads = bench_margin_heads.default_heads(load_config(LFW_CONFIG))
-    expected = ["softmax", "arcface", "cosface", "sphereface", "arcface+center", "arcface+triplet"]
+    expected = ["softmax", ARCFACE, COSFACE, SPHEREFACE, "arcface+center", "arcface+triplet"]
     assert heads == expected
 
 
@@ -95,13 +96,13 @@ def test_quick_run_prints_the_table(shared_data, tmp_path):
     command = [
         sys.executable, str(REPO_ROOT / "benchmarks" / "bench_margin_heads.py"), "--quick",
         "--src", str(shared_data / "lfw"), "--workdir", str(tmp_path), "--epochs", "1",
-        "--seeds", "0", "1", "--heads", "softmax", "arcface",
+        "--seeds", "0", "1", "--heads", "softmax", ARCFACE,
         "--min-images", "20", "--max-images", "20", "--ver-identities", "8", "--device", "cpu",
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     lines = done.stdout.splitlines()
-    rows = [line.split() for line in lines if line.split()[:1] in (["softmax"], ["arcface"])]
+    rows = [line.split() for line in lines if line.split()[:1] in (["softmax"], [ARCFACE])]
     assert len([row for row in rows if row[1] in ("0", "1")]) == 4  # 2 heads x 2 seeds
     assert "mean ± standard deviation over 2 seed(s):" in done.stdout
     assert "LFW 10-fold: accuracy on the" in done.stdout

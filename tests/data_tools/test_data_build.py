@@ -13,7 +13,7 @@ from data_tools.build import BuildConfig, build_competition
 from data_tools.check import check_competition
 from data_tools.errors import DataToolsError
 from data_tools.reencode import reencode_image
-from facekit.base import layout
+from facekit.base import contract
 from facekit.base.files import file_sha256
 from facekit.cli.main import main
 
@@ -34,18 +34,18 @@ def test_built_competition_passes_check(built_competition):
 def test_splits_and_keys_follow_the_rules(built_competition):
     """Disjoint identities, balanced pairs, opaque names, Public/Private on both key files."""
     comp, keys = built_competition
-    cls_ids = {p.name for p in (comp / layout.CLS_TRAIN).iterdir()}
-    assert cls_ids == {p.name for p in (comp / layout.CLS_DEV).iterdir()}
-    ver_ids = {r["identity"] for r in rows(keys / layout.KEYS_VER_IMAGES)}
+    cls_ids = {p.name for p in (comp / contract.CLS_TRAIN).iterdir()}
+    assert cls_ids == {p.name for p in (comp / contract.CLS_DEV).iterdir()}
+    ver_ids = {r["identity"] for r in rows(keys / contract.KEYS_VER_IMAGES)}
     assert len(cls_ids) == 8 and len(ver_ids) == 4 and not cls_ids & ver_ids
-    val = rows(comp / layout.VAL_PAIRS)
+    val = rows(comp / contract.VAL_PAIRS)
     assert len(val) == 20 and sum(r["label"] == "1" for r in val) == 10
-    test_keys = rows(keys / layout.KEYS_VER)
+    test_keys = rows(keys / contract.KEYS_VER)
     assert len(test_keys) == 30 and sum(r["label"] == "1" for r in test_keys) == 15
-    assert "label" not in rows(comp / layout.TEST_PAIRS)[0]
-    for name in [p.name for p in (comp / layout.CLS_TEST).iterdir()]:
-        assert layout.OPAQUE_NAME.match(name), name
-    for key_file in (layout.KEYS_CLS, layout.KEYS_VER):
+    assert "label" not in rows(comp / contract.TEST_PAIRS)[0]
+    for name in [p.name for p in (comp / contract.CLS_TEST).iterdir()]:
+        assert contract.OPAQUE_NAME.match(name), name
+    for key_file in (contract.KEYS_CLS, contract.KEYS_VER):
         usages = [r["usage"] for r in rows(keys / key_file)]
         assert set(usages) == {"Public", "Private"}
         assert abs(usages.count("Public") - len(usages) / 2) <= 1
@@ -54,12 +54,12 @@ def test_splits_and_keys_follow_the_rules(built_competition):
 def test_manifest_lists_every_public_file_and_hides_the_seed(built_competition, tree_hashes):
     """Does manifest.json hold the sha256 of every other file, and the seed stay in the keys?"""
     comp, keys = built_competition
-    manifest = json.loads((comp / layout.MANIFEST).read_text())
+    manifest = json.loads((comp / contract.MANIFEST).read_text())
     hashes = tree_hashes(comp)
-    del hashes[layout.MANIFEST]
+    del hashes[contract.MANIFEST]
     assert manifest["files"] == hashes
     assert manifest["counts"]["test_pairs"] == 30 and "seed" not in manifest["arguments"]
-    assert json.loads((keys / layout.KEYS_MANIFEST).read_text())["seed"] == 7
+    assert json.loads((keys / contract.KEYS_MANIFEST).read_text())["seed"] == 7
 
 
 def test_same_seed_gives_identical_competition(tmp_path, synth_source, tree_hashes):
@@ -201,7 +201,7 @@ def test_real_lfw_competition_passes_check(tmp_path, shared_data):
 
 
 def _hidden_label_images(comp):
-    return [*(comp / layout.CLS_TEST).iterdir(), *(comp / layout.VER_IMAGES).iterdir()]
+    return [*(comp / contract.CLS_TEST).iterdir(), *(comp / contract.VER_IMAGES).iterdir()]
 
 
 def test_hidden_label_images_are_fresh_metadata_free_jpegs(tmp_path, shared_data):
@@ -216,7 +216,7 @@ def test_hidden_label_images_are_fresh_metadata_free_jpegs(tmp_path, shared_data
         with Image.open(path) as image:
             assert image.format == "JPEG" and image.size == (92, 112) and image.mode == "L"
             assert "exif" not in image.info and "icc_profile" not in image.info
-    for path in (comp / layout.CLS_TRAIN).rglob("*.pgm"):
+    for path in (comp / contract.CLS_TRAIN).rglob("*.pgm"):
         assert file_sha256(path) in source_hashes
 
 

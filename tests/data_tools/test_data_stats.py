@@ -6,14 +6,14 @@ import pytest
 
 from data_tools.errors import DataToolsError
 from data_tools.stats import competition_stats, format_stats, plot_stats
-from facekit.base import layout
+from facekit.base import contract
 from facekit.cli.main import main
 
 
 def test_stats_agree_with_the_manifest(built_competition):
     """Split counts, per-identity counts (with test labels) and pair balance match the build."""
     comp, keys = built_competition
-    counts = json.loads((comp / layout.MANIFEST).read_text())["counts"]
+    counts = json.loads((comp / contract.MANIFEST).read_text())["counts"]
     stats = competition_stats(comp, keys)
     assert stats.split_images == {
         "train": counts["train_images"],

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from autograder.batch import GRADED, Outcome
+from facekit.base.contract import CLASSIFICATION, CLS_TRAIN
 from facekit.base.errors import SetupError
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main
@@ -95,7 +96,7 @@ def test_demo_runs_end_to_end(tmp_path):
     assert summary["ok"] is True
     assert summary["grades"]["reference"]["total"] == summary["grades"]["reference"]["max_total"]
     assert summary["grades"]["handout"]["total"] == 0
-    classes = len(list((out / "comp" / "cls_data" / "train").iterdir()))
-    assert summary["scores"]["classification"]["public"] > 1 / classes
+    classes = len(list((out / "comp" / CLS_TRAIN).iterdir()))
+    assert summary["scores"][CLASSIFICATION]["public"] > 1 / classes
     assert (out / "handout" / "hw2p2.ipynb").is_file()
     assert (out / "grades" / "gradebook.csv").is_file()

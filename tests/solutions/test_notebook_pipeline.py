@@ -21,6 +21,20 @@ from nbclient.exceptions import CellExecutionError
 from nbformat.v4 import new_code_cell
 from PIL import Image
 
+from facekit.base import contract
+from facekit.base.contract import (
+    ARCFACE,
+    CLASSIFICATION,
+    CLS_DATA,
+    CLS_TEST,
+    SPHEREFACE,
+    SUBMISSION_COLUMNS,
+    SUBMISSION_FILES,
+    TEST_PAIRS_HEADER,
+    VAL_PAIRS_HEADER,
+    VER_IMAGES,
+    VERIFICATION,
+)
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 from facekit.sandbox_side import inference
@@ -89,17 +103,17 @@ def make_competition(root: Path) -> Path:
     for number, identity in enumerate(IDENTITIES):
         for split, count in (("train", 4), ("dev", 2)):
             for image in range(count):
-                write_image(root / f"cls_data/{split}/{identity}/{image}.png", rng, 60 * number)
+                write_image(root / f"{CLS_DATA}/{split}/{identity}/{image}.png", rng, 60 * number)
     for image in range(TEST_IMAGES):
-        write_image(root / f"cls_data/test/{image:04d}.png", rng, 40 * image)
+        write_image(root / f"{CLS_TEST}/{image:04d}.png", rng, 40 * image)
     names = [f"v{image}.jpg" for image in range(6)]
     for image, name in enumerate(names):
-        write_image(root / "ver_data/images" / name, rng, 40 * image)
+        write_image(root / VER_IMAGES / name, rng, 40 * image)
     pairs = [(names[i % 6], names[(i * 5 + 1) % 6]) for i in range(VAL_PAIRS + TEST_PAIRS)]
     val = [(f"val{i}", a, b, i % 2) for i, (a, b) in enumerate(pairs[:VAL_PAIRS])]
     test = [(f"pair{i}", a, b) for i, (a, b) in enumerate(pairs[VAL_PAIRS:])]
-    write_rows(root / "ver_data/val_pairs.csv", ("pair_id", "image_a", "image_b", "label"), val)
-    write_rows(root / "ver_data/test_pairs.csv", ("pair_id", "image_a", "image_b"), test)
+    write_rows(root / contract.VAL_PAIRS, VAL_PAIRS_HEADER, val)
+    write_rows(root / contract.TEST_PAIRS, TEST_PAIRS_HEADER, test)
     return root
 
 
@@ -125,7 +139,7 @@ TINY = dict(
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("arch", "block", "margin_head", "schedule"),
-    [("resnet", "basic", "arcface", "joint"), ("convnext", None, "sphereface", "sequential")],
+    [("resnet", "basic", ARCFACE, "joint"), ("convnext", None, SPHEREFACE, "sequential")],
 )
 def test_notebook_writes_both_submissions(
     execute_notebook, tmp_path, arch, block, margin_head, schedule
@@ -146,12 +160,12 @@ def test_notebook_writes_both_submissions(
     )
     execute_notebook(notebook, tmp_path)
 
-    header, rows = read_rows(out_dir / "classification.csv")
-    assert header == ["id", "label"]
+    header, rows = read_rows(out_dir / SUBMISSION_FILES[CLASSIFICATION])
+    assert header == list(SUBMISSION_COLUMNS[CLASSIFICATION])
     assert sorted(row[0] for row in rows) == [f"{i:04d}.png" for i in range(TEST_IMAGES)]
     assert {row[1] for row in rows} <= set(IDENTITIES)
-    header, rows = read_rows(out_dir / "verification.csv")
-    assert header == ["pair_id", "score"]
+    header, rows = read_rows(out_dir / SUBMISSION_FILES[VERIFICATION])
+    assert header == list(SUBMISSION_COLUMNS[VERIFICATION])
     assert [row[0] for row in rows] == [f"pair{i}" for i in range(TEST_PAIRS)]
     assert all(-1.0001 <= float(row[1]) <= 1.0001 for row in rows), rows
 
@@ -190,7 +204,7 @@ def train_one_epoch(*args, **kwargs):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("margin_head", ["arcface", "sphereface"])
+@pytest.mark.parametrize("margin_head", [ARCFACE, SPHEREFACE])
 def test_notebook_resumes_after_a_disconnect(execute_notebook, tmp_path, margin_head):
     """Interrupted during epoch 2 and re-run, does the notebook continue after epoch 1 with the
     saved optimiser and schedule, and finish the run?"""
@@ -265,7 +279,10 @@ def test_notebook_checkpoint_reproduces_in_grade_model(execute_notebook, tmp_pat
         )  # fmt: skip
         return code, json.loads((tmp_path / name / "report.json").read_text())
 
-    classification, verification = out_dir / "classification.csv", out_dir / "verification.csv"
+    classification, verification = (
+        out_dir / SUBMISSION_FILES[CLASSIFICATION],
+        out_dir / SUBMISSION_FILES[VERIFICATION],
+    )
     code, report = grade(classification, verification, "honest")
     assert code == 0 and report["status"] == "reproduces", capsys.readouterr().out
     assert report["notes"] == []  # network_kwargs and preprocessing came from the checkpoint

@@ -9,23 +9,36 @@ import copy
 import nbformat
 import pytest
 
+from facekit.base.contract import (
+    ARCFACE,
+    BASIC_BLOCK,
+    BATCH_HARD_TRIPLET_LOSS,
+    BOTTLENECK,
+    CENTER_LOSS,
+    CONVNEXT_BLOCK,
+    COSFACE,
+    INVERTED_RESIDUAL,
+    NETWORK,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+)
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.notebook.extract import is_export_cell
 
 SELF_CHECK_TAG = "self-check"
 HELPERS_ID = "check_helpers"
 COMPONENT_IDS = [
-    "basic_block",
-    "bottleneck",
-    "convnext_block",
-    "inverted_residual",
-    "network",
-    "arcface",
-    "cosface",
-    "sphereface",
-    "triplet_loss",
-    "batch_hard_triplet_loss",
-    "center_loss",
+    BASIC_BLOCK,
+    BOTTLENECK,
+    CONVNEXT_BLOCK,
+    INVERTED_RESIDUAL,
+    NETWORK,
+    ARCFACE,
+    COSFACE,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+    BATCH_HARD_TRIPLET_LOSS,
+    CENTER_LOSS,
 ]
 
 pytestmark = pytest.mark.slow

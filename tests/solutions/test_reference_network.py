@@ -3,12 +3,14 @@
 import pytest
 import torch
 
+from facekit.base.contract import BOTTLENECK, INVERTED_RESIDUAL
+
 TINY = dict(widths=(4, 8, 8, 16), depths=(1, 2, 1, 1), embedding_dim=12)
 VARIANTS = [
     ("resnet", None),
     ("resnet", "basic"),
-    ("resnet", "bottleneck"),
-    ("resnet", "inverted_residual"),
+    ("resnet", BOTTLENECK),
+    ("resnet", INVERTED_RESIDUAL),
     ("convnext", None),
 ]
 
@@ -40,7 +42,7 @@ def test_default_network_reaches_7x7_on_112_faces(reference, arch, block):
 
 def test_network_stages_use_the_graded_blocks(reference):
     """Are the stages built from the notebook's own blocks, first blocks of later stages strided?"""
-    model = reference.Network(3, block="bottleneck", **TINY)
+    model = reference.Network(3, block=BOTTLENECK, **TINY)
     blocks = [block for stage in model.stages for block in stage]
     assert all(isinstance(block, reference.Bottleneck) for block in blocks)
     first_strides = [stage[0].conv2.stride for stage in model.stages]

@@ -13,6 +13,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from facekit.base.contract import (
+    BOTTLENECK,
+    CONVNEXT_BLOCK,
+    INVERTED_RESIDUAL,
+    NETWORK,
+    TRIPLET_LOSS,
+)
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.notebook.extract import is_export_cell, read_notebook
 
@@ -89,7 +96,7 @@ def judge_variants() -> list[Edit]:
 # or pass one wrongly. The judge gives each full marks.
 MORE_CORRECT = [
     Edit(
-        "network",
+        NETWORK,
         "an unused BatchNorm1d",
         (
             (
@@ -100,7 +107,7 @@ MORE_CORRECT = [
         ),
     ),
     Edit(
-        "network",
+        NETWORK,
         "torchvision-style fixed layer1..layer4 that ignores depths and widths",
         replacements=(
             (
@@ -114,7 +121,7 @@ MORE_CORRECT = [
         ),
     ),
     Edit(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "LayerNorm written by hand over the channels of a channels-first tensor",
         (
             (
@@ -129,7 +136,7 @@ MORE_CORRECT = [
         ),
     ),
     Edit(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "residual decided in forward from the shapes",
         (
             (
@@ -147,7 +154,7 @@ MORE_CORRECT = [
 # A torchvision-style Network with fixed layer1..layer4 and only the arguments it needs: the
 # handout's contract (Network(num_classes=K), everything else at its defaults) allows it.
 LAYERED_NETWORK = Edit(
-    "network",
+    NETWORK,
     "torchvision-style layer1..layer4 accepting only num_classes and embedding_dim",
     cell_source="""
 class Network(nn.Module):
@@ -173,13 +180,13 @@ class Network(nn.Module):
 # The pitfalls the handout names: each must fail its own self-check with a pointed message.
 BUGS = [
     Edit(
-        "bottleneck",
+        BOTTLENECK,
         "no downsample on a channel change at stride 1",
         (("if stride != 1 or in_channels != out_channels:", "if stride != 1:"),),
         message="the shortcut needs a downsample even at stride 1",
     ),
     Edit(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "LayerNorm over (C, H, W)",
         (
             (
@@ -193,7 +200,7 @@ BUGS = [
         message="normalise over the channels of each pixel",
     ),
     Edit(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "GroupNorm(1, C) as its LayerNorm",
         (
             (
@@ -210,13 +217,13 @@ BUGS = [
         message="normalise over the channels of each pixel",
     ),
     Edit(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "ReLU6 after the projection",
         (("out = self.bn3(self.project(out))", "out = F.relu6(self.bn3(self.project(out)))"),),
         message="no activation after the projection",
     ),
     Edit(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "residual whenever the stride is 1",
         (
             (
@@ -227,7 +234,7 @@ BUGS = [
         message="only when stride == 1 and in_channels == out_channels",
     ),
     Edit(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "residual whenever the channels match",
         (
             (
@@ -238,7 +245,7 @@ BUGS = [
         message="only when stride == 1 and in_channels == out_channels",
     ),
     Edit(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "unsquared distances",
         (
             (
@@ -316,5 +323,5 @@ def test_layered_network_gets_full_marks(tmp_path):
 
     path = tmp_path / "submission.ipynb"
     nbformat.write(edited(LAYERED_NETWORK), path)
-    network = next(c for c in grade_notebook(path).components if c.id == "network")
+    network = next(c for c in grade_notebook(path).components if c.id == NETWORK)
     assert network.points == network.max_points, network.feedback()

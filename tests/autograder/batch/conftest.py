@@ -12,6 +12,7 @@ import pytest
 
 from autograder.batch import find_submissions, grade_batch
 from autograder.sandbox import REPO_ROOT, Limits
+from facekit.base.contract import ARCFACE, KEYS_CLS, NETWORK
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
 
@@ -100,7 +101,7 @@ def _broken_notebooks(folder: Path) -> None:
     (folder / "broken_invalid_json.ipynb").write_text('{"cells": [', encoding="utf-8")
     (folder / "broken_empty_file.ipynb").write_bytes(b"")
     notebook = _source_notebook()
-    _cell(notebook, "arcface").source += "\n\ndef unfinished(:\n"
+    _cell(notebook, ARCFACE).source += "\n\ndef unfinished(:\n"
     nbformat.write(notebook, folder / "broken_syntax_error.ipynb")
     notebook = _source_notebook()
     _cell(notebook, "imports").source = (
@@ -108,7 +109,7 @@ def _broken_notebooks(folder: Path) -> None:
     )
     nbformat.write(notebook, folder / "broken_missing_package.ipynb")
     notebook = _source_notebook()
-    notebook.cells.remove(_cell(notebook, "network"))
+    notebook.cells.remove(_cell(notebook, NETWORK))
     nbformat.write(notebook, folder / "broken_missing_cell.ipynb")
 
 
@@ -117,8 +118,8 @@ def write_corpus(root: Path, handout_with_cell) -> Path:
     (the keys the cheaters hunt for into root/keys); returns the submissions folder."""
     out, keys, submissions = root / "out", root / "keys", root / "submissions"
     keys.mkdir(parents=True)
-    (keys / "cls_test.csv").write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
-    (keys / "cls_test.csv").chmod(0o644)  # world-readable: only the sandbox may protect it
+    (keys / KEYS_CLS).write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
+    (keys / KEYS_CLS).chmod(0o644)  # world-readable: only the sandbox may protect it
     replacements = {"__OUT__": str(out), "__KEYS__": str(keys), "__REPO__": str(REPO_ROOT)}
     for cheat in sorted(CHEATERS_DIR.glob("*.py")):
         code = cheat.read_text()

@@ -15,6 +15,7 @@ from autograder.batch import (
     grade_batch,
     grader_fingerprint,
 )
+from facekit.base.contract import ARCFACE, NETWORK
 
 
 @pytest.mark.slow
@@ -24,8 +25,8 @@ from autograder.batch import (
         ("broken_invalid_json", UNREADABLE, "all", "not valid JSON"),
         ("broken_empty_file", UNREADABLE, "all", "broken_empty_file.ipynb"),
         ("broken_missing_package", GRADED, "all", "not_a_real_package_xyz"),
-        ("broken_syntax_error", GRADED, "arcface", "syntax error"),
-        ("broken_missing_cell", GRADED, "network", "network"),
+        ("broken_syntax_error", GRADED, ARCFACE, "syntax error"),
+        ("broken_missing_cell", GRADED, NETWORK, NETWORK),
     ],
 )
 def test_broken_notebook_is_graded_with_the_reason(graded_corpus, student, status, lost, mentioned):

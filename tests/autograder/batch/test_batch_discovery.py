@@ -17,6 +17,7 @@ from autograder.batch import (
     write_gradebook,
 )
 from autograder.sandbox import Limits
+from facekit.base.contract import ARCFACE, BASIC_BLOCK
 
 
 def touch(path: Path) -> Path:
@@ -88,15 +89,15 @@ def test_gradebook_columns_and_grader_errors_left_blank(tmp_path):
     """Is the gradebook student, components, total, with a grader fault blank (not a zero) and
     its reason in batch_log.csv?"""
     outcomes = [
-        Outcome("bob", "b.ipynb", GRADED, {"basic_block": 4.0, "arcface": 0.0}, 4.0, 10.0),
+        Outcome("bob", "b.ipynb", GRADED, {BASIC_BLOCK: 4.0, ARCFACE: 0.0}, 4.0, 10.0),
         Outcome("amy", "a.ipynb", GRADER_ERROR, reason="grader fault: RubricError('x')"),
     ]
     write_gradebook(outcomes, tmp_path)
     gradebook = pd.read_csv(tmp_path / "gradebook.csv")
     assert list(gradebook.columns)[0] == "student" and list(gradebook.columns)[-1] == "total"
-    assert {"basic_block", "arcface"} <= set(gradebook.columns)
+    assert {BASIC_BLOCK, ARCFACE} <= set(gradebook.columns)
     bob = gradebook.set_index("student").loc["bob"]
-    assert bob["basic_block"] == 4.0 and bob["total"] == 4.0
+    assert bob[BASIC_BLOCK] == 4.0 and bob["total"] == 4.0
     assert gradebook.set_index("student").loc["amy"].isna().all()
     log = pd.read_csv(tmp_path / "batch_log.csv").set_index("student")
     assert log.loc["amy", "status"] == GRADER_ERROR and "RubricError" in log.loc["amy", "reason"]

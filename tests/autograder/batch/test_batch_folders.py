@@ -22,6 +22,7 @@ from autograder.batch import (
     report_folder,
     write_gradebook,
 )
+from facekit.base.contract import ARCFACE
 from facekit.base.spreadsheet import FORMULA_PREFIXES
 
 ODD_NAMES = [
@@ -193,7 +194,7 @@ def test_every_csv_cell_a_student_controls_is_inert(tmp_path):
             student=f"{prefix}evil{index}",
             notebook=f"{prefix}path{index}.ipynb",
             status=status,
-            points={"arcface": -1.5},
+            points={ARCFACE: -1.5},
             total=-1.5,
             max_total=100.0,
             reason=f"{prefix}HYPERLINK(1)",

@@ -20,6 +20,7 @@ from autograder.batch import (
 )
 from autograder.judge import CaseResult, ComponentResult, StudentReport
 from autograder.sandbox import Limits
+from facekit.base.contract import ARCFACE
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main
 
@@ -38,7 +39,7 @@ def test_self_test_names_the_failing_cases_and_the_setting(monkeypatch, fresh_se
     import autograder.judge
 
     failed = CaseResult("basic", 0.0, 5.0, "ran", ("the worker running your code exited: boom",))
-    report = StudentReport("ref", (ComponentResult("arcface", "ArcFace", (failed,)),))
+    report = StudentReport("ref", (ComponentResult(ARCFACE, "ArcFace", (failed,)),))
     monkeypatch.setattr(
         autograder.judge, "grade_notebook", lambda path, *, limits=None, zygote=None: report
     )

@@ -20,11 +20,12 @@ from autograder.gradescope.bundle import BUNDLE_NAME, SETTINGS_NAME
 from autograder.gradescope.run import SubmissionError, choose_notebook, with_visibility
 from autograder.gradescope.settings import GradescopeSettings
 from autograder.judge import CaseResult, ComponentResult, StudentReport
+from facekit.base.contract import BASIC_BLOCK, NETWORK
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 
 # The bundle under test hides one component until it is published and the rest until the due date.
-SETTINGS = GradescopeSettings("after_due_date", "after_due_date", {"network": "after_published"})
+SETTINGS = GradescopeSettings("after_due_date", "after_due_date", {NETWORK: "after_published"})
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_reference_scores_100_and_handout_0(autograder_root, check_results, note
     assert sum(test["max_score"] for test in results["tests"]) == 100
     assert results["visibility"] == "after_due_date"
     shown = {test["tags"][0]: test["visibility"] for test in results["tests"]}
-    assert shown.pop("network") == "after_published"
+    assert shown.pop(NETWORK) == "after_published"
     assert set(shown.values()) == {"after_due_date"}
     assert results["test_output_format"] == "text"
 
@@ -185,8 +186,8 @@ def test_visibility_applies_per_component(check_results):
     report = StudentReport(
         "nb.ipynb",
         (
-            ComponentResult("basic_block", "BasicBlock", (case,)),
-            ComponentResult("network", "Network", (case,)),
+            ComponentResult(BASIC_BLOCK, "BasicBlock", (case,)),
+            ComponentResult(NETWORK, "Network", (case,)),
         ),
     )
     results = with_visibility(report.to_gradescope(), SETTINGS)

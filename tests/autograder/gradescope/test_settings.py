@@ -3,24 +3,25 @@
 import pytest
 
 from autograder.gradescope.settings import GradescopeSettings, settings_from_table
+from facekit.base.contract import BASIC_BLOCK, NETWORK
 from facekit.base.errors import ConfigError
 
-IDS = ("basic_block", "network")
+IDS = (BASIC_BLOCK, NETWORK)
 
 
 def test_defaults_show_everything():
     """Does a course file without a [gradescope] table show every result at once?"""
     settings = settings_from_table({"grade_model": {"batch": "ignored"}}, "course.toml", IDS)
     assert settings == GradescopeSettings()
-    assert settings.for_component("network") == "visible"
+    assert settings.for_component(NETWORK) == "visible"
 
 
 def test_component_overrides_the_default():
     """Does a listed component get its own visibility and the others the default?"""
-    table = {"test_visibility": "after_due_date", "tests": {"network": "hidden"}}
+    table = {"test_visibility": "after_due_date", "tests": {NETWORK: "hidden"}}
     settings = settings_from_table({"gradescope": table}, "course.toml", IDS)
-    assert settings.for_component("network") == "hidden"
-    assert settings.for_component("basic_block") == "after_due_date"
+    assert settings.for_component(NETWORK) == "hidden"
+    assert settings.for_component(BASIC_BLOCK) == "after_due_date"
 
 
 @pytest.mark.parametrize(
@@ -33,7 +34,7 @@ def test_component_overrides_the_default():
             {"tests": {"netwrk": "hidden"}},
             "[gradescope.tests] netwrk: no rubric component of that id",
         ),
-        ({"tests": {"network": "secret"}}, "[gradescope.tests] network: expected one of"),
+        ({"tests": {NETWORK: "secret"}}, "[gradescope.tests] network: expected one of"),
         ({"tests": "hidden"}, "[gradescope] tests: expected a table"),
     ],
 )
@@ -54,7 +55,7 @@ def test_toml_round_trip():
     """Does the copy written into the bundle read back as the same settings?"""
     import tomllib
 
-    settings = GradescopeSettings("after_published", "after_due_date", {"network": "hidden"})
+    settings = GradescopeSettings("after_published", "after_due_date", {NETWORK: "hidden"})
     again = settings_from_table(tomllib.loads(settings.to_toml()), "bundle", IDS)
     assert again == settings
 
@@ -64,7 +65,7 @@ def test_allow_weaker_sandbox_names_are_checked_and_kept(tmp_path):
     into the bundle's copy of the table?"""
     from autograder.gradescope.settings import load_settings
 
-    ids = ("basic_block",)
+    ids = (BASIC_BLOCK,)
     good = tmp_path / "good.toml"
     good.write_text('[gradescope]\nallow_weaker_sandbox = ["memory_cgroup", "process_limit"]\n')
     settings = load_settings(good, ids)

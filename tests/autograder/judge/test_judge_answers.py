@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.runner import _read_answer, _read_cell_errors
+from facekit.base.contract import ARCFACE, BATCH_HARD_TRIPLET_LOSS
 from facekit.sandbox_side.judge_worker import Status
 
 
@@ -176,7 +177,7 @@ def test_report_formats():
         "s.ipynb",
         (
             ComponentResult(
-                "arcface",
+                ARCFACE,
                 "ArcFace",
                 (
                     CaseResult("random", 3.0, 3.0, "ArcFace(...)"),
@@ -193,7 +194,7 @@ def test_report_formats():
         ),
         ("a note",),
     )
-    assert report.component_points() == {"arcface": 4.0}
+    assert report.component_points() == {ARCFACE: 4.0}
     assert (report.total, report.max_total) == (4.0, 5.0)
     gradescope = report.to_gradescope()
     assert gradescope["score"] == 4.0 and gradescope["output"] == "a note"
@@ -211,7 +212,7 @@ def test_degenerate_case_counts_only_after_its_requirement():
     from autograder.judge.judge import _apply_requirements
     from autograder.judge.rubric import load_rubric
 
-    component = next(c for c in load_rubric().components if c.id == "batch_hard_triplet_loss")
+    component = next(c for c in load_rubric().components if c.id == BATCH_HARD_TRIPLET_LOSS)
     results = tuple(
         CaseResult(case.name, 0.0 if i == 0 else case.points, case.points, "", ("x",) * (i == 0))
         for i, case in enumerate(component.cases)

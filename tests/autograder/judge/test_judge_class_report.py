@@ -4,6 +4,7 @@ import csv
 
 from autograder.judge.class_report import CSV_NAME, HTML_NAME, write_class_report
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
+from facekit.base.contract import TRIPLET_LOSS
 
 
 def _student(out, name: str, hints: tuple[str, ...], points: float) -> None:
@@ -13,7 +14,7 @@ def _student(out, name: str, hints: tuple[str, ...], points: float) -> None:
         else CaseResult("random", 3.0, 3.0, "")
     )
     component = ComponentResult(
-        "triplet_loss", "TripletLoss", (first, CaseResult("float64", points, 3.0, ""))
+        TRIPLET_LOSS, "TripletLoss", (first, CaseResult("float64", points, 3.0, ""))
     )
     StudentReport(f"{name}.ipynb", (component,), seed=1).write(out / name)
 

@@ -2,9 +2,10 @@
 
 import nbformat
 
+from facekit.base.contract import ARCFACE, CENTER_LOSS, COMPONENT_CLASSES
 from facekit.notebook.extract import extract_student_module
 
-CONTRACT = {"arcface": "ArcFace", "center_loss": "CenterLoss"}
+CONTRACT = {component: COMPONENT_CLASSES[component] for component in (ARCFACE, CENTER_LOSS)}
 
 
 def code(source, grade_id=None, export=True):
@@ -26,9 +27,9 @@ def test_tagged_cells_are_taken_whole_in_order():
     """Are export cells and graded cells taken, and untagged training cells left out?"""
     nb = notebook(
         code("import math"),
-        code("class ArcFace: pass", "arcface"),
+        code("class ArcFace: pass", ARCFACE),
         code("train_for_hours()", export=False),
-        code("class CenterLoss: pass", "center_loss"),
+        code("class CenterLoss: pass", CENTER_LOSS),
     )
     module = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert [label for label, _ in module.cells] == [
@@ -43,9 +44,9 @@ def test_tagged_cells_are_taken_whole_in_order():
 def test_duplicate_grade_id_grades_the_later_cell():
     """With a graded cell duplicated, is only the later copy kept, and is that said?"""
     nb = notebook(
-        code("class ArcFace:\n    version = 1", "arcface"),
-        code("class CenterLoss: pass", "center_loss"),
-        code("class ArcFace:\n    version = 2", "arcface"),
+        code("class ArcFace:\n    version = 1", ARCFACE),
+        code("class CenterLoss: pass", CENTER_LOSS),
+        code("class ArcFace:\n    version = 2", ARCFACE),
     )
     module = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert "version = 1" not in module.source and "version = 2" in module.source
@@ -56,7 +57,7 @@ def test_duplicate_grade_id_grades_the_later_cell():
 
 def test_cell_with_syntax_error_is_skipped_and_named():
     """Does a cell that does not parse get skipped (not sink the module), with its line?"""
-    nb = notebook(code("class ArcFace(:\n    pass", "arcface"), code("class CenterLoss: pass"))
+    nb = notebook(code("class ArcFace(:\n    pass", ARCFACE), code("class CenterLoss: pass"))
     module = extract_student_module(nb, "s.ipynb", CONTRACT)
     assert "CenterLoss" in module.source
     assert "cell 1 (arcface) has a syntax error (line 1" in module.notes[0]
@@ -66,7 +67,7 @@ def test_class_whose_cell_lost_its_metadata_is_found_by_name():
     """Is a contract class in an untagged cell found by name, without the cell's statements?"""
     nb = notebook(
         code("import torch"),
-        code("class CenterLoss: pass", "center_loss"),
+        code("class CenterLoss: pass", CENTER_LOSS),
         code(
             "import math\nRATE = 0.5\nclass ArcFace: pass\nmodel = train(ArcFace())", export=False
         ),

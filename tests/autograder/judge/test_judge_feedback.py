@@ -13,6 +13,7 @@ from autograder.judge.findings import Pattern, describe_difference
 from autograder.judge.hints import HINTS
 from autograder.judge.prepare import prepare_cases, prepared_cases
 from autograder.judge.rubric import load_rubric
+from facekit.base.contract import CENTER_LOSS, CONVNEXT_BLOCK, TRIPLET_LOSS
 from facekit.notebook.reference import load_reference
 
 NUMBER = re.compile(r"[-+]?\d*\.?\d+(?:e[-+]?\d+)?")
@@ -72,7 +73,7 @@ def test_kept_fraction_bounds_fail_a_correct_block_below_one_in_a_million(sample
 def test_rubric_drop_path_bounds_reject_the_swapped_law():
     """With the rubric's case, does a block keeping with probability p (not 1 - p) fall
     outside the bounds by far?"""
-    component = next(c for c in load_rubric().components if c.id == "convnext_block")
+    component = next(c for c in load_rubric().components if c.id == CONVNEXT_BLOCK)
     case = next(case for case in component.cases if case.check == "drop_path")
     p, samples = case.ctor["drop_path"], case.inputs[0].shape[0]
     low, high = kept_count_bounds(samples, 1 - p)
@@ -119,7 +120,7 @@ class TripletLoss(nn.Module):
 def test_replaying_revealed_numbers_gains_nothing(handout_path, write_notebook):
     """An attacker grades N times, each time replaying every number the last report showed for
     each case: do the points stay 0, and is no expected value ever among those numbers?"""
-    rubric = next(c for c in load_rubric().components if c.id == "triplet_loss")
+    rubric = next(c for c in load_rubric().components if c.id == TRIPLET_LOSS)
     replay: dict[str, list[float]] = {}
     seeds = set()
     for attempt in range(3):
@@ -131,10 +132,10 @@ def test_replaying_revealed_numbers_gains_nothing(handout_path, write_notebook):
         )
         report = grade_notebook(write_notebook(notebook, name=f"attempt{attempt}.ipynb"))
         seeds.add(report.seed)
-        triplet = next(c for c in report.components if c.id == "triplet_loss")
+        triplet = next(c for c in report.components if c.id == TRIPLET_LOSS)
         assert triplet.points == 0, triplet.feedback()
         prepared = {
-            p.case.name: p for p in prepared_cases(report.seed) if p.component.id == "triplet_loss"
+            p.case.name: p for p in prepared_cases(report.seed) if p.component.id == TRIPLET_LOSS
         }
         for case, result in zip(rubric.cases, triplet.cases, strict=True):
             text = " ".join(result.problems)
@@ -149,13 +150,13 @@ def test_replaying_revealed_numbers_gains_nothing(handout_path, write_notebook):
 def test_the_recorded_seed_reproduces_the_grading(source_notebook, write_notebook, edit_cell):
     """Graded again with the seed its report records, is a report identical, word for word?"""
     notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
-    edit_cell(notebook, "center_loss", [(".sum(dim=1).mean()", ".sum(dim=1).sum()")])
+    edit_cell(notebook, CENTER_LOSS, [(".sum(dim=1).mean()", ".sum(dim=1).sum()")])
     path = write_notebook(notebook)
     first = grade_notebook(path)
     again = grade_notebook(path, seed=first.seed)
     assert first.to_gradescope() == again.to_gradescope()
     assert first.to_markdown() == again.to_markdown()
-    assert first.component_points()["center_loss"] == 0
+    assert first.component_points()[CENTER_LOSS] == 0
 
 
 def test_every_recognised_bug_has_words():

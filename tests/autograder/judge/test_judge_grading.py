@@ -6,6 +6,7 @@ import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
+from facekit.base.contract import ARCFACE, CENTER_LOSS, NETWORK, TRIPLET_LOSS
 
 
 @pytest.mark.slow
@@ -65,7 +66,7 @@ def test_duplicated_graded_cell_grades_the_later_copy(source_notebook, write_not
     """With a graded cell duplicated (same nbgrader id), is only the later copy graded?"""
     notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
     cell = next(
-        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "center_loss"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CENTER_LOSS
     )
     later = nbformat.from_dict(json.loads(json.dumps(cell)))
     later.id = "center_loss_copy"
@@ -73,7 +74,7 @@ def test_duplicated_graded_cell_grades_the_later_copy(source_notebook, write_not
     notebook.cells.insert(notebook.cells.index(cell) + 3, later)
     report = grade_notebook(write_notebook(notebook))
     points = report.component_points()
-    assert points["center_loss"] == 0
+    assert points[CENTER_LOSS] == 0
     assert "cell center_loss appears 2 times" in " ".join(report.notes)
     assert report.total == report.max_total - 6
 
@@ -86,7 +87,7 @@ def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook,
     marker = "        ### BEGIN SOLUTION\n        weight = self.weight.to(embeddings.dtype)\n"
     edit_cell(
         notebook,
-        "arcface",
+        ARCFACE,
         [
             (
                 marker,
@@ -98,7 +99,7 @@ def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook,
     )
     edit_cell(
         notebook,
-        "center_loss",
+        CENTER_LOSS,
         [
             (
                 "centers = self.centers.to(",
@@ -114,19 +115,17 @@ def test_hostile_module_cannot_stop_the_grading(source_notebook, write_notebook,
         "    builtins.print('pwned')\n    sys.exit(3)\n"
     )
     cell = next(
-        c
-        for c in notebook.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id") == "triplet_loss"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == TRIPLET_LOSS
     )
     cell.source += sabotage
     report = grade_notebook(write_notebook(notebook))
     points = report.component_points()
     feedback = {component.id: component.feedback() for component in report.components}
-    assert points["arcface"] == 0 and "timed out: did not finish within" in feedback["arcface"]
-    assert points["center_loss"] == 0
-    assert "crashed: the worker running case center_loss/random" in feedback["center_loss"]
+    assert points[ARCFACE] == 0 and "timed out: did not finish within" in feedback[ARCFACE]
+    assert points[CENTER_LOSS] == 0
+    assert "crashed: the worker running case center_loss/random" in feedback[CENTER_LOSS]
     assert "SystemExit" in " ".join(report.notes)
-    untouched = set(points) - {"arcface", "center_loss"}
+    untouched = set(points) - {ARCFACE, CENTER_LOSS}
     for cid in untouched:
         expected = next(c.max_points for c in report.components if c.id == cid)
         assert points[cid] == expected, f"{cid}:\n{feedback[cid]}"
@@ -150,14 +149,14 @@ def test_error_after_a_class_keeps_it_graded_and_names_its_grade_id(
     graded in full, the note saying so (never "missing"), and the error tied to its grade_id?"""
     notebook = nbformat.from_dict(json.loads(json.dumps(source_notebook)))
     cell = next(
-        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NETWORK
     )
     # A failing sanity check that still runs at load (top-level statements are skipped).
     cell.source += "\n\nclass SanityCheck:\n    raise RuntimeError('sanity check failed')\n"
     report = grade_notebook(write_notebook(notebook))
-    network = next(c for c in report.components if c.id == "network")
+    network = next(c for c in report.components if c.id == NETWORK)
     assert network.points == network.max_points, network.feedback()
     assert "was defined before the error, so it was graded" in network.feedback()
     assert "missing" not in network.feedback()
     [error] = report.to_gradescope()["extra_data"]["cell_errors"]
-    assert error["grade_ids"] == ["network"] and error["type"] == "RuntimeError"
+    assert error["grade_ids"] == [NETWORK] and error["type"] == "RuntimeError"

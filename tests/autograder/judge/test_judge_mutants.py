@@ -12,6 +12,19 @@ import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
+from facekit.base.contract import (
+    ARCFACE,
+    BASIC_BLOCK,
+    BATCH_HARD_TRIPLET_LOSS,
+    BOTTLENECK,
+    CENTER_LOSS,
+    CONVNEXT_BLOCK,
+    COSFACE,
+    INVERTED_RESIDUAL,
+    NETWORK,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+)
 
 
 @dataclass(frozen=True)
@@ -26,7 +39,7 @@ class Mutant:
 MUTANTS = [
     # ------------------------------------------------------------------ BasicBlock
     Mutant(
-        "basic_block",
+        BASIC_BLOCK,
         "ReLU before the residual add",
         (
             (
@@ -37,7 +50,7 @@ MUTANTS = [
         hint="BEFORE the residual add",
     ),
     Mutant(
-        "basic_block",
+        BASIC_BLOCK,
         "downsample without BatchNorm",
         (
             (
@@ -49,7 +62,7 @@ MUTANTS = [
         hint="missing: downsample.1.",
     ),
     Mutant(
-        "basic_block",
+        BASIC_BLOCK,
         "stride on the second conv instead of the first",
         (
             (
@@ -64,14 +77,14 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "basic_block",
+        BASIC_BLOCK,
         "no ReLU after the add",
         (("return F.relu(out + identity)", "return out + identity"),),
         hint="without its final ReLU",
     ),
     # ------------------------------------------------------------------ Bottleneck
     Mutant(
-        "bottleneck",
+        BOTTLENECK,
         "stride on the first 1x1 conv (ResNet v1) instead of the 3x3",
         (
             (
@@ -82,7 +95,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "bottleneck",
+        BOTTLENECK,
         "missing ReLU after bn2",
         (
             (
@@ -93,7 +106,7 @@ MUTANTS = [
         hint="without the ReLU after bn2",
     ),
     Mutant(
-        "bottleneck",
+        BOTTLENECK,
         "ReLU before the residual add",
         (
             (
@@ -104,7 +117,7 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ ConvNeXtBlock
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "LayerNorm over (H, W, C) instead of over channels",
         (
             (
@@ -115,13 +128,13 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "drop path active in eval",
         (("if self.training and self.drop_path > 0.0:", "if self.drop_path > 0.0:"),),
         hint="stochastic depth must be off outside training",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "GroupNorm(1, C) as its LayerNorm (normalises over C, H, W)",
         (
             (
@@ -135,43 +148,43 @@ MUTANTS = [
         wrong_hint="stochastic depth must be off",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "drop path: kept samples not rescaled",
         (("mask = mask / keep_prob", "mask = mask"),),
         hint="not rescaled",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "drop path: keeps with probability p instead of 1 - p",
         ((".bernoulli_(keep_prob)", ".bernoulli_(self.drop_path)"),),
         hint="KEEP with probability 1 − p",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "drop path: kept samples multiplied by 1 - p",
         (("mask = mask / keep_prob", "mask = mask * keep_prob"),),
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "drop path: one coin per element",
         (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty(x.shape)"),),
         hint="dropped one by one",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "layer scale gamma never applied",
         (("x = (self.gamma * x).permute(0, 3, 1, 2)", "x = x.permute(0, 3, 1, 2)"),),
         hint="without the layer scale gamma",
     ),
     Mutant(
-        "convnext_block",
+        CONVNEXT_BLOCK,
         "one drop-path coin for the whole batch",
         (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty((1, 1, 1, 1))"),),
         hint="per sample",
     ),
     # ------------------------------------------------------------------ InvertedResidual
     Mutant(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "ReLU instead of ReLU6 after the depthwise conv",
         (
             (
@@ -181,7 +194,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "activation after the linear projection",
         (
             (
@@ -191,7 +204,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "inverted_residual",
+        INVERTED_RESIDUAL,
         "residual whenever the channels match, ignoring the stride",
         (
             (
@@ -203,13 +216,13 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ ArcFace
     Mutant(
-        "arcface",
+        ARCFACE,
         "class weights not normalised",
         (("F.normalize(weight, dim=1)", "weight"),),
         hint="un-normalised class weights",
     ),
     Mutant(
-        "arcface",
+        ARCFACE,
         "margin applied to every class",
         (
             (
@@ -220,7 +233,7 @@ MUTANTS = [
         hint="EVERY class",
     ),
     Mutant(
-        "arcface",
+        ARCFACE,
         "margin taken in degrees",
         (
             (
@@ -231,7 +244,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "arcface",
+        ARCFACE,
         "no fallback where theta + m > pi",
         (
             (
@@ -243,25 +256,25 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ CosFace
     Mutant(
-        "cosface",
+        COSFACE,
         "margin subtracted from every class",
         (("return self.s * (cos - margin)", "return self.s * (cos - self.m)"),),
         hint="EVERY class",
     ),
     Mutant(
-        "cosface",
+        COSFACE,
         "margin not scaled by s",
         (("return self.s * (cos - margin)", "return self.s * cos - margin"),),
         hint="inside the scale",
     ),
     Mutant(
-        "cosface",
+        COSFACE,
         "embeddings not normalised",
         (("F.normalize(embeddings, dim=1)", "embeddings"),),
     ),
     # ------------------------------------------------------------------ SphereFace
     Mutant(
-        "sphereface",
+        SPHEREFACE,
         "embeddings normalised (no ||x|| factor)",
         (
             (
@@ -272,18 +285,18 @@ MUTANTS = [
         hint="‖x‖",
     ),
     Mutant(
-        "sphereface",
+        SPHEREFACE,
         "psi without the sign (-1)^k",
         (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = cos_m - 2 * k"),),
     ),
     Mutant(
-        "sphereface",
+        SPHEREFACE,
         "psi without the -2k shift",
         (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = (1 - 2 * (k % 2)) * cos_m"),),
     ),
     # ------------------------------------------------------------------ TripletLoss
     Mutant(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "unsquared distances",
         (
             (
@@ -298,7 +311,7 @@ MUTANTS = [
         hint="unsquared",
     ),
     Mutant(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "sum instead of mean",
         (
             (
@@ -309,7 +322,7 @@ MUTANTS = [
         hint="SUM",
     ),
     Mutant(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "margin outside the relu",
         (
             (
@@ -320,20 +333,20 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ BatchHardTripletLoss
     Mutant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "unsquared distances",
         ((".pow(2).sum(dim=2)", ".pow(2).sum(dim=2).clamp_min(1e-12).sqrt()"),),
         hint="unsquared",
     ),
     Mutant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "hardest positive may be the anchor itself",
         (("positive = same & ~itself", "positive = same"),),
         hint="itself",
         wrong_hint="ALL anchors",
     ),
     Mutant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "mean over all anchors, not only valid ones",
         (
             (
@@ -345,7 +358,7 @@ MUTANTS = [
         wrong_hint="itself",
     ),
     Mutant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "easiest negative (largest distance) instead of the hardest",
         (
             (
@@ -356,25 +369,25 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ CenterLoss
     Mutant(
-        "center_loss",
+        CENTER_LOSS,
         "without the factor 0.5",
         (("return 0.5 * (features - centers)", "return (features - centers)"),),
         hint="0.5",
     ),
     Mutant(
-        "center_loss",
+        CENTER_LOSS,
         "summed over the batch instead of averaged",
         ((".sum(dim=1).mean()", ".sum(dim=1).sum()"),),
         hint="SUM",
     ),
     Mutant(
-        "center_loss",
+        CENTER_LOSS,
         "mean over every element",
         ((".pow(2).sum(dim=1).mean()", ".pow(2).mean()"),),
     ),
     # ------------------------------------------------------------------ Network
     Mutant(
-        "network",
+        NETWORK,
         "forward returns a tuple",
         (
             (
@@ -385,7 +398,7 @@ MUTANTS = [
         hint="returned tuple",
     ),
     Mutant(
-        "network",
+        NETWORK,
         "classifier with one class too many",
         (
             (
@@ -395,7 +408,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        "network",
+        NETWORK,
         "outputs detached from the graph",
         (
             (

@@ -6,6 +6,7 @@ import pytest
 
 from autograder.judge import grade_notebook
 from autograder.judge.rubric import load_rubric
+from facekit.base.contract import NETWORK
 from facekit.sandbox_side.judge_worker import Mode
 
 TORCHVISION_STYLE = '''
@@ -35,7 +36,7 @@ class Network(nn.Module):
 
 def test_grader_passes_only_num_classes_on_112_pixel_images():
     """Does every Network case build Network(num_classes=...) alone, on (N, 3, 112, 112)?"""
-    network = next(c for c in load_rubric().components if c.id == "network")
+    network = next(c for c in load_rubric().components if c.id == NETWORK)
     assert {Mode.TRAIN, Mode.EVAL} == {case.mode for case in network.cases}
     for case in network.cases:
         assert case.ctor == {"num_classes": 7}
@@ -48,10 +49,10 @@ def test_torchvision_style_network_gets_full_marks(source_notebook, write_notebo
     """Does a Network with fixed layer1..layer4 that honours the contract get full marks?"""
     notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
     cell = next(
-        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NETWORK
     )
     cell.source = TORCHVISION_STYLE
     report = grade_notebook(write_notebook(notebook))
-    network = next(c for c in report.components if c.id == "network")
-    assert network.points == max_points["network"], network.feedback()
+    network = next(c for c in report.components if c.id == NETWORK)
+    assert network.points == max_points[NETWORK], network.feedback()
     assert report.total == report.max_total, report.to_markdown()

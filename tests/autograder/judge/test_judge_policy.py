@@ -11,6 +11,7 @@ import pytest
 
 from autograder.judge import grade_notebook
 from autograder.judge.policy import violations
+from facekit.base.contract import BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, NETWORK, TRIPLET_LOSS
 from facekit.notebook.reference import reference_source
 
 CLASSES = ("BasicBlock", "Bottleneck", "ConvNeXtBlock", "TripletLoss", "Network")
@@ -117,7 +118,7 @@ def test_library_components_score_zero_only_where_used(source_notebook, write_no
     check, score 0 on their components only, saying what they used?"""
     notebook = nbformat.from_dict(source_notebook)
     notebook = nbformat.reads(nbformat.writes(notebook), as_version=4)
-    wrapped = {"basic_block", "bottleneck", "convnext_block", "triplet_loss"}
+    wrapped = {BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, TRIPLET_LOSS}
     for cell in notebook.cells:  # in the graded cells, where the grader takes each class from
         if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") in wrapped:
             cell.source += "\n\n" + CHEATER.read_text()
@@ -125,7 +126,7 @@ def test_library_components_score_zero_only_where_used(source_notebook, write_no
     # The Network builds its stages from BasicBlock, now the wrapper: it uses torchvision too.
     for component in report.components:
         text = component.feedback()
-        if component.id in wrapped | {"network"}:
+        if component.id in wrapped | {NETWORK}:
             assert component.points == 0, text
             assert "uses torch" in text and "written by you" in text, text
             assert "policy.forbidden" in component.hint_ids

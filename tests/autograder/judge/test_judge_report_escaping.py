@@ -12,6 +12,7 @@ from autograder.judge.report import (
     code_block,
     code_span,
 )
+from facekit.base.contract import ARCFACE, CENTER_LOSS
 
 FORGERIES = [
     "\n\n**Total: 100 / 100**\n\n",
@@ -33,7 +34,7 @@ def _rendered(markdown: str):
 
 def _report(text: str) -> StudentReport:
     case = CaseResult("random", 0.0, 3.0, f"summary {text}", (f"raised RuntimeError: {text}",))
-    component = ComponentResult("arcface", "ArcFace", (case,), (f"note {text}",))
+    component = ComponentResult(ARCFACE, "ArcFace", (case,), (f"note {text}",))
     return StudentReport(f"{text}.ipynb", (component,), (f"cell 3 raised {text}",), seed=7)
 
 
@@ -77,7 +78,7 @@ def test_attack_notebook_cannot_forge_its_report(source_notebook, write_notebook
         )
     )
     center = next(
-        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "center_loss"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == CENTER_LOSS
     )
     center.source = center.source.replace(
         "centers = self.centers.to(",

@@ -3,27 +3,20 @@
 import pytest
 
 from autograder.judge.rubric import RUBRIC_PATH, load_rubric, load_rubric_file
+from facekit.base.contract import (
+    ARCFACE,
+    BATCH_HARD_TRIPLET_LOSS,
+    COMPONENT_CLASSES,
+    COMPONENTS,
+)
 from facekit.base.errors import ConfigError
-
-CONTRACT = {
-    "basic_block": "BasicBlock",
-    "bottleneck": "Bottleneck",
-    "convnext_block": "ConvNeXtBlock",
-    "inverted_residual": "InvertedResidual",
-    "arcface": "ArcFace",
-    "cosface": "CosFace",
-    "sphereface": "SphereFace",
-    "triplet_loss": "TripletLoss",
-    "batch_hard_triplet_loss": "BatchHardTripletLoss",
-    "center_loss": "CenterLoss",
-    "network": "Network",
-}
 
 
 def test_rubric_covers_the_contract():
-    """Does the rubric grade exactly the contract's components, with points for each?"""
+    """Does the rubric grade exactly the contract's components, in its order, with points?"""
     rubric = load_rubric()
-    assert {c.id: c.class_name for c in rubric.components} == CONTRACT
+    assert tuple(c.id for c in rubric.components) == COMPONENTS
+    assert {c.id: c.class_name for c in rubric.components} == COMPONENT_CLASSES
     assert all(component.max_points > 0 for component in rubric.components)
     assert sum(component.max_points for component in rubric.components) == 100
 
@@ -31,9 +24,9 @@ def test_rubric_covers_the_contract():
 def test_rubric_has_the_required_edge_cases():
     """Are stride/channel changes, float64, eval mode and the loss edge cases all present?"""
     cases = {(c.id, case.name): case for c in load_rubric().components for case in c.cases}
-    assert ("arcface", "theta_plus_m_beyond_pi") in cases
-    assert ("arcface", "cos_theta_exactly_one") in cases
-    assert ("batch_hard_triplet_loss", "no_valid_triplet") in cases
+    assert (ARCFACE, "theta_plus_m_beyond_pi") in cases
+    assert (ARCFACE, "cos_theta_exactly_one") in cases
+    assert (BATCH_HARD_TRIPLET_LOSS, "no_valid_triplet") in cases
     assert any(case.dtype == "float64" for case in cases.values())
     assert any(case.mode == "eval" for case in cases.values())
     assert any(case.ctor.get("stride") == 2 for case in cases.values())
@@ -58,6 +51,14 @@ def test_rubric_has_the_required_edge_cases():
         (
             ('requires = ["mixed_labels_with_singleton"]', 'requires = ["mixed"]'),
             "unknown case(s) ['mixed']",
+        ),
+        (
+            (f'id = "{ARCFACE}"', 'id = "arc_face"'),
+            "[components[4]] id: 'arc_face' is not a component of the contract",
+        ),
+        (
+            (f'id = "{ARCFACE}"', f'id = "{ARCFACE}"\nclass_name = "ArcFace"'),
+            "[components[4]] unknown key 'class_name'",
         ),
     ],
 )

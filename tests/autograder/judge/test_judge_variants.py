@@ -9,6 +9,14 @@ from dataclasses import dataclass
 import pytest
 
 from autograder.judge import grade_notebook
+from facekit.base.contract import (
+    ARCFACE,
+    BATCH_HARD_TRIPLET_LOSS,
+    CENTER_LOSS,
+    COSFACE,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+)
 
 
 @dataclass(frozen=True)
@@ -20,7 +28,7 @@ class Variant:
 
 VARIANTS = [
     Variant(
-        "arcface",
+        ARCFACE,
         "acos of the clamped cosine, margin added to the angle",
         """
         weight = self.weight.to(embeddings.dtype)
@@ -36,7 +44,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "arcface",
+        ARCFACE,
         "angle addition with a one-hot blend and hand-written normalisation",
         """
         x = embeddings / embeddings.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -53,7 +61,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "cosface",
+        COSFACE,
         "in-place margin on a clone, indexed by label",
         """
         weight = F.normalize(self.weight, dim=1).to(embeddings.dtype)
@@ -64,7 +72,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "cosface",
+        COSFACE,
         "torch.where on a boolean mask, hand-written normalisation",
         """
         x = embeddings / torch.linalg.vector_norm(embeddings, dim=1, keepdim=True).clamp_min(1e-12)
@@ -76,7 +84,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "sphereface",
+        SPHEREFACE,
         "acos-based psi with (-1)^k from a power",
         """
         weight = F.normalize(self.weight.to(embeddings.dtype), dim=1)
@@ -91,7 +99,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "sphereface",
+        SPHEREFACE,
         "k counted from thresholds, cos(m theta) as cos(m * acos)",
         """
         weight = F.normalize(self.weight.to(embeddings.dtype), dim=1)
@@ -109,7 +117,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "F.pairwise_distance squared, clamp instead of relu",
         """
         d_ap = F.pairwise_distance(anchor, positive, eps=0.0).pow(2)
@@ -118,7 +126,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "triplet_loss",
+        TRIPLET_LOSS,
         "einsum distances and an explicit average",
         """
         ap, an = anchor - positive, anchor - negative
@@ -129,7 +137,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "a plain loop over anchors",
         """
         losses = []
@@ -147,7 +155,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "batch_hard_triplet_loss",
+        BATCH_HARD_TRIPLET_LOSS,
         "Gram-matrix distances with large-constant masking",
         """
         squared = (embeddings**2).sum(dim=1)
@@ -166,7 +174,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "center_loss",
+        CENTER_LOSS,
         "index_select and a division by two",
         """
         centers = self.centers.to(features.dtype).index_select(0, labels)
@@ -174,7 +182,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        "center_loss",
+        CENTER_LOSS,
         "a loop over samples",
         """
         total = features.new_zeros(())
@@ -200,12 +208,12 @@ def rounds(variants: list[Variant]) -> list[list[Variant]]:
 
 ROUNDS = rounds(VARIANTS)
 LOSSES = (
-    "arcface",
-    "cosface",
-    "sphereface",
-    "triplet_loss",
-    "batch_hard_triplet_loss",
-    "center_loss",
+    ARCFACE,
+    COSFACE,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+    BATCH_HARD_TRIPLET_LOSS,
+    CENTER_LOSS,
 )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from facekit.base.contract import KEYS_CLS, KEYS_VER
 from facekit.cli.main import main as facekit_main
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -75,12 +76,12 @@ def submissions() -> SubmissionCsvs:
 def keys_dir(tmp_path_factory) -> Path:
     keys = tmp_path_factory.mktemp("keys")
     cls_rows = zip(CLS_IDS, CLS_LABELS, CLS_PUBLIC, strict=True)
-    (keys / "cls_test.csv").write_text(
+    (keys / KEYS_CLS).write_text(
         "id,label,usage\n"
         + "".join(f"{i},{label},{'Public' if p else 'Private'}\n" for i, label, p in cls_rows)
     )
     ver_rows = enumerate(zip(VER_LABELS, VER_PUBLIC, strict=True))
-    (keys / "ver_test.csv").write_text(
+    (keys / KEYS_VER).write_text(
         "pair_id,label,usage\n"
         + "".join(f"{i},{label},{'Public' if p else 'Private'}\n" for i, (label, p) in ver_rows)
     )

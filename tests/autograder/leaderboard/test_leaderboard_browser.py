@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from facekit.base.contract import ARCFACE, BASIC_BLOCK, CENTER_LOSS, CLASSIFICATION, VERIFICATION
+
 CHROMIUM = shutil.which("chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -49,15 +51,15 @@ def test_upload_through_the_form_reaches_the_leaderboard(
 ):
     """Can a student upload through the page, see the score, then find their row?"""
     server = live_servers(checked_backend, "browser", ["zoe", "yan"], daily_limit=3)
-    assert server.submit("yan", "classification", submissions.classification(8, 8))[0] == 200
+    assert server.submit("yan", CLASSIFICATION, submissions.classification(8, 8))[0] == 200
     requested = []
     page.on("request", lambda request: requested.append(request.url))
-    good = tmp_path / "my_classification.csv"
+    good = tmp_path / "my_submission.csv"
     good.write_bytes(submissions.classification(13, 9))
 
     page.goto(f"{server.url}/submit")
     page.fill("#token", server.tokens["zoe"])
-    page.select_option("#task", "classification")
+    page.select_option("#task", CLASSIFICATION)
     page.set_input_files("#file", str(good))
     page.click("button[type=submit]")
     result = page.locator(".result.ok")
@@ -86,10 +88,10 @@ def test_form_reports_problems_of_a_bad_file(checked_backend, live_servers, page
     bad.write_text("pair_id,score\n0,high\n")
     page.goto(f"{server.url}/submit")
     page.fill("#token", server.tokens["yan"])
-    page.select_option("#task", "verification")
+    page.select_option("#task", VERIFICATION)
     page.set_input_files("#file", str(bad))
     page.click("button[type=submit]")
-    assert page.locator("#task").input_value() == "verification"
+    assert page.locator("#task").input_value() == VERIFICATION
     problems = page.locator(".result.error .problems li").all_inner_texts()
     assert any(p.startswith("oops.csv, line 2, column 'score'") for p in problems), problems
     page.screenshot(
@@ -114,11 +116,11 @@ def test_student_page_history_choice_and_display_name(
     ids = []
     for public, private in [(8, 16), (14, 6)]:
         status, reply = server.submit(
-            "xia", "classification", submissions.classification(public, private)
+            "xia", CLASSIFICATION, submissions.classification(public, private)
         )
         assert (status, reply["late_days"]) == (200, 1)
         ids.append(reply["submission_id"])
-    assert server.submit("wu", "classification", submissions.classification(10, 10))[0] == 200
+    assert server.submit("wu", CLASSIFICATION, submissions.classification(10, 10))[0] == 200
 
     page.goto(f"{server.url}/me")
     page.fill("#token", server.tokens["xia"])
@@ -165,9 +167,9 @@ def test_released_feedback_page(checked_backend, live_servers, page, tmp_path):
         problems=("logits differ: wrong sign of m",), hints=("arcface.cosine_margin",),
     )  # fmt: skip
     components = (
-        ComponentResult("basic_block", "BasicBlock", (CaseResult("shapes", 8, 8, "ran"),)),
-        ComponentResult("arcface", "ArcFace", (margin,)),
-        ComponentResult("center_loss", "CenterLoss", (CaseResult("hidden", 6, 6, "ran"),)),
+        ComponentResult(BASIC_BLOCK, "BasicBlock", (CaseResult("shapes", 8, 8, "ran"),)),
+        ComponentResult(ARCFACE, "ArcFace", (margin,)),
+        ComponentResult(CENTER_LOSS, "CenterLoss", (CaseResult("hidden", 6, 6, "ran"),)),
     )
     StudentReport("uma.ipynb", components, ("note: <b>bold</b> kept as text",)).write(
         tmp_path / "grades" / "uma"

@@ -4,6 +4,7 @@ import stat
 
 import pytest
 
+from facekit.base.contract import KEYS_CLS, KEYS_VER
 from facekit.cli.main import main as facekit_main
 
 
@@ -97,10 +98,10 @@ def test_serve_refuses_missing_or_broken_keys(db_url, tmp_path, capsys):
         capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path / "nope")
     )
     assert code == 2 and "keys directory not found" in err
-    (tmp_path / "cls_test.csv").write_text("id,label,usage\na.jpg,ann,Sometimes\n")
-    (tmp_path / "ver_test.csv").write_text("pair_id,label,usage\n0,1,Public\n")
+    (tmp_path / KEYS_CLS).write_text("id,label,usage\na.jpg,ann,Sometimes\n")
+    (tmp_path / KEYS_VER).write_text("pair_id,label,usage\n0,1,Public\n")
     code, _, err = run(capsys, "leaderboard", "serve", "--db", db_url, "--keys", str(tmp_path))
-    assert code == 2 and "cls_test.csv" in err and "Sometimes" in err
+    assert code == 2 and KEYS_CLS in err and "Sometimes" in err
 
 
 def test_deadline_in_the_past_needs_yes(db_url, capsys):

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION, SUBMISSION_FILES, VERIFICATION
 from facekit.cli.main import main as facekit_main
 
 CLIENTS = [f"client{i:02d}" for i in range(20)]
@@ -20,13 +21,13 @@ def server(checked_backend, live_servers):
 
 def test_submission_is_scored_and_listed(server, submissions):
     """Does an upload come back with its public score and appear on the leaderboard?"""
-    status, reply = server.submit("ann", "classification", submissions.classification(15, 4))
+    status, reply = server.submit("ann", CLASSIFICATION, submissions.classification(15, 4))
     assert status == 200, reply
     assert reply["public"] == pytest.approx(0.75)
     assert reply["metric"] == "accuracy"
     assert reply["submissions_left_today"] == DAILY_LIMIT - 1
     assert "private" not in reply
-    rows = {row["student"]: row for row in server.leaderboard("classification")["rows"]}
+    rows = {row["student"]: row for row in server.leaderboard(CLASSIFICATION)["rows"]}
     assert rows["ann"]["public"] == pytest.approx(0.75)
     assert rows["ann"]["count"] == 1
     assert "private" not in rows["ann"]
@@ -36,7 +37,7 @@ def test_verification_is_scored_by_roc_auc(server, submissions):
     """Is a verification CSV scored by ROC AUC on its public pairs only?"""
     # public labels 1,0,1,0: scores order them perfectly; private pairs get reversed scores
     scores = [0.9, 0.1, 0.8, 0.2, 0.9, 0.1, 0.2, 0.8]
-    status, reply = server.submit("ben", "verification", submissions.verification(scores))
+    status, reply = server.submit("ben", VERIFICATION, submissions.verification(scores))
     assert status == 200, reply
     assert (reply["metric"], reply["public"]) == ("roc_auc", pytest.approx(1.0))
 
@@ -47,23 +48,21 @@ def test_verification_is_scored_by_roc_auc(server, submissions):
 )
 def test_wrong_token_is_rejected(server, submissions, token, expected_error):
     """Is an unknown or missing token refused with 401, storing nothing?"""
-    before = server.leaderboard("classification")["rows"]
-    status, reply = server.submit(
-        "ann", "classification", submissions.classification(20, 20), token
-    )
+    before = server.leaderboard(CLASSIFICATION)["rows"]
+    status, reply = server.submit("ann", CLASSIFICATION, submissions.classification(20, 20), token)
     assert status == 401
     assert expected_error in reply["error"]
-    assert server.leaderboard("classification")["rows"] == before
+    assert server.leaderboard(CLASSIFICATION)["rows"] == before
 
 
 def test_invalid_csv_lists_problems_and_does_not_count(server):
     """Does a malformed CSV get 400 with each problem named, without using up the limit?"""
-    status, reply = server.submit("cat", "classification", b"id,label\nimg00.jpg,zed\nnope,alice\n")
+    status, reply = server.submit("cat", CLASSIFICATION, b"id,label\nimg00.jpg,zed\nnope,alice\n")
     assert status == 400
     problems = "\n".join(reply["problems"])
     assert "line 2" in problems and "zed" in problems
     assert "nope" in problems
-    assert all(row["student"] != "cat" for row in server.leaderboard("classification")["rows"])
+    assert all(row["student"] != "cat" for row in server.leaderboard(CLASSIFICATION)["rows"])
 
 
 @pytest.mark.parametrize(
@@ -80,7 +79,7 @@ def test_invalid_csv_lists_problems_and_does_not_count(server):
 )  # fmt: skip
 def test_oversize_upload_is_refused(server, data, status, message):
     """Is a file above --max-upload-bytes (4096 here) or with too many rows refused, unread?"""
-    reply_status, reply = server.submit("cat", "verification", data)
+    reply_status, reply = server.submit("cat", VERIFICATION, data)
     assert reply_status == status
     assert message in reply["error"]
 
@@ -94,15 +93,15 @@ def test_unknown_task_is_404(server, submissions):
 def test_daily_limit_is_enforced(server, submissions):
     """Is the submission after the limit refused with 429 and not stored?"""
     for left in reversed(range(DAILY_LIMIT)):
-        status, reply = server.submit("limit", "classification", submissions.classification(5, 5))
+        status, reply = server.submit("limit", CLASSIFICATION, submissions.classification(5, 5))
         assert (status, reply.get("submissions_left_today")) == (200, left), reply
-    status, reply = server.submit("limit", "classification", submissions.classification(20, 20))
+    status, reply = server.submit("limit", CLASSIFICATION, submissions.classification(20, 20))
     assert status == 429
     assert "daily limit" in reply["error"]
     # the limit is per task
-    status, _ = server.submit("limit", "verification", submissions.verification([0.5] * 8))
+    status, _ = server.submit("limit", VERIFICATION, submissions.verification([0.5] * 8))
     assert status == 200
-    rows = {row["student"]: row for row in server.leaderboard("classification")["rows"]}
+    rows = {row["student"]: row for row in server.leaderboard(CLASSIFICATION)["rows"]}
     assert (rows["limit"]["count"], rows["limit"]["public"]) == (DAILY_LIMIT, 0.25)
 
 
@@ -110,10 +109,10 @@ def test_concurrent_burst_cannot_exceed_the_limit(server, submissions):
     """Do 15 simultaneous uploads by one student yield exactly DAILY_LIMIT accepted?"""
     data = submissions.verification([0.5] * 8)
     with ThreadPoolExecutor(max_workers=15) as pool:
-        replies = list(pool.map(lambda _: server.submit("burst", "verification", data), range(15)))
+        replies = list(pool.map(lambda _: server.submit("burst", VERIFICATION, data), range(15)))
     statuses = sorted(status for status, _ in replies)
     assert statuses == [200] * DAILY_LIMIT + [429] * (15 - DAILY_LIMIT)
-    rows = {row["student"]: row for row in server.leaderboard("verification")["rows"]}
+    rows = {row["student"]: row for row in server.leaderboard(VERIFICATION)["rows"]}
     assert rows["burst"]["count"] == DAILY_LIMIT
 
 
@@ -143,7 +142,7 @@ def test_concurrent_clients_lose_nothing_and_rank_right(server, submissions):
         for attempt in range(DAILY_LIMIT):
             public_correct = (index * 7 + attempt * 3) % 21
             data = submissions.classification(public_correct, (index + attempt) % 21)
-            status, reply = server.submit(CLIENTS[index], "classification", data)
+            status, reply = server.submit(CLIENTS[index], CLASSIFICATION, data)
             assert status == 200, reply
             assert reply["public"] == pytest.approx(public_correct / 20)
             replies.append(reply)
@@ -156,7 +155,7 @@ def test_concurrent_clients_lose_nothing_and_rank_right(server, submissions):
     assert len(set(ids)) == len(CLIENTS) * DAILY_LIMIT
     board = [
         (row["student"], row["public"], row["count"])
-        for row in server.leaderboard("classification")["rows"]
+        for row in server.leaderboard(CLASSIFICATION)["rows"]
         if row["student"] in receipts
     ]
     assert board == _expected_ranking(receipts)
@@ -166,9 +165,9 @@ def test_tokens_never_reach_the_log(server, submissions):
     """Are tokens kept out of the server log for API, form and query-string attempts?"""
     token = server.tokens["logs"]
     data = submissions.classification(12, 12)
-    assert server.submit("logs", "classification", data)[0] == 200
-    assert server.submit("logs", "classification", data, token="wrong-" + token)[0] == 401
-    status, page = server.post_form({"token": token, "task": "classification"}, "mine.csv", data)
+    assert server.submit("logs", CLASSIFICATION, data)[0] == 200
+    assert server.submit("logs", CLASSIFICATION, data, token="wrong-" + token)[0] == 401
+    status, page = server.post_form({"token": token, "task": CLASSIFICATION}, "mine.csv", data)
     assert status == 200 and "Scored." in page
     assert server.request("GET", f"/api/leaderboard/classification?token={token}")[0] == 200
     log = server.log()
@@ -180,7 +179,7 @@ def test_tokens_never_reach_the_log(server, submissions):
 def test_form_shows_problems_for_a_bad_file(server):
     """Does the HTML form report each problem of an invalid file?"""
     status, page = server.post_form(
-        {"token": server.tokens["dan"], "task": "verification"}, "bad.csv", b"pair_id,score\n0,x\n"
+        {"token": server.tokens["dan"], "task": VERIFICATION}, "bad.csv", b"pair_id,score\n0,x\n"
     )
     assert status == 400
     assert "Not accepted." in page
@@ -189,7 +188,7 @@ def test_form_shows_problems_for_a_bad_file(server):
 
 def test_leaderboard_page_hides_tokens_and_private_scores(server, submissions):
     """Does the public page list pseudonyms, but no roster name, token or private column?"""
-    assert server.submit("eve", "classification", submissions.classification(3, 17))[0] == 200
+    assert server.submit("eve", CLASSIFICATION, submissions.classification(3, 17))[0] == 200
     status, page = server.request("GET", "/")
     page = page.decode()
     assert status == 200
@@ -203,10 +202,10 @@ def test_leaderboard_page_hides_tokens_and_private_scores(server, submissions):
 
 def test_facekit_submit_command(server, submissions, tmp_path, monkeypatch, capsys):
     """Does `facekit submit` print the score, and the problems with exit code 1?"""
-    good = tmp_path / "verification.csv"
+    good = tmp_path / SUBMISSION_FILES[VERIFICATION]
     good.write_bytes(submissions.verification([0.9, 0.1, 0.8, 0.2, 0.5, 0.5, 0.5, 0.5]))
     monkeypatch.setenv("FACEKIT_TOKEN", server.tokens["dan"])
-    command = ["submit", "--server", server.url, "--task", "verification"]
+    command = ["submit", "--server", server.url, "--task", VERIFICATION]
     assert facekit_main([*command, str(good)]) == 0
     assert "verification: public roc_auc 1.00000" in capsys.readouterr().out
     bad = tmp_path / "broken.csv"
@@ -237,10 +236,10 @@ def test_deadline_closes_submissions_and_reveals_private_scores(
     server.set_deadline("2999-01-01T00:00:00Z")
     for student, public, private in [("ann", 15, 5), ("ben", 10, 18), ("ann", 15, 19)]:
         status, reply = server.submit(
-            student, "classification", submissions.classification(public, private)
+            student, CLASSIFICATION, submissions.classification(public, private)
         )
         assert status == 200, reply
-    before = server.leaderboard("classification")
+    before = server.leaderboard(CLASSIFICATION)
     assert before["revealed"] is False
     assert before["deadline"] == "2999-01-01T00:00:00+00:00"
     assert all("private" not in row for row in before["rows"])
@@ -248,10 +247,10 @@ def test_deadline_closes_submissions_and_reveals_private_scores(
     # just after the last submission: all three count, and the deadline is already past
     last = datetime.fromisoformat(reply["created_at"])
     server.set_deadline((last + timedelta(milliseconds=1)).isoformat())
-    status, reply = server.submit("ben", "classification", submissions.classification(20, 20))
+    status, reply = server.submit("ben", CLASSIFICATION, submissions.classification(20, 20))
     assert status == 403 and "deadline" in reply["error"]
 
-    after = server.leaderboard("classification")
+    after = server.leaderboard(CLASSIFICATION)
     assert after["revealed"] is True
     # ann's selected submission is her first 0.75 (ties go to the earliest), private 0.25
     rows = [

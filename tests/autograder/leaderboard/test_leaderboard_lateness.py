@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION
 from facekit.cli.main import main as facekit_main
 
 STUDENTS = ["ann", "ben", "cat", "dan", "eve"]
@@ -40,7 +41,7 @@ def export(db_url: str, course, capsys) -> dict[str, dict]:
     capsys.readouterr()  # drop earlier output (e.g. the roster's)
     assert facekit_main(command) == 0
     rows = csv.DictReader(io.StringIO(capsys.readouterr().out))
-    return {row["student"]: row for row in rows if row["task"] == "classification"}
+    return {row["student"]: row for row in rows if row["task"] == CLASSIFICATION}
 
 
 @pytest.fixture(scope="module")
@@ -69,13 +70,13 @@ def late_server(checked_backend, live_servers, tmp_path_factory, now):
 def test_late_days_extensions_and_checkpoint(late_server, submissions, capsys):
     """Is a late submission within the budget accepted, flagged and penalised, an extension
     personal, a submission beyond the budget refused, and a missed checkpoint applied?"""
-    status, reply = late_server.submit("ann", "classification", submissions.classification(20, 20))
+    status, reply = late_server.submit("ann", CLASSIFICATION, submissions.classification(20, 20))
     assert status == 403  # 2 days late, budget 1
     assert "would be 2 day(s) late and your late-day budget is 1" in reply["error"]
 
-    status, reply = late_server.submit("ben", "classification", submissions.classification(15, 10))
+    status, reply = late_server.submit("ben", CLASSIFICATION, submissions.classification(15, 10))
     assert (status, reply["late_days"], reply["public"]) == (200, 1, 0.75)  # 12 h late
-    status, reply = late_server.submit("cat", "classification", submissions.classification(12, 16))
+    status, reply = late_server.submit("cat", CLASSIFICATION, submissions.classification(12, 16))
     assert (status, reply["late_days"]) == (200, 0)  # due in 36 h for cat
 
     status, body = late_server.request(
@@ -107,9 +108,9 @@ def test_cutoff_closes_except_for_an_extension(
         ext="dan,4\n",
     )
     server = live_servers(checked_backend, "cutoff", STUDENTS, 10, "--course", str(course))
-    status, reply = server.submit("eve", "classification", submissions.classification(9, 9))
+    status, reply = server.submit("eve", CLASSIFICATION, submissions.classification(9, 9))
     assert status == 403 and "submissions closed at" in reply["error"]
-    status, reply = server.submit("dan", "classification", submissions.classification(9, 9))
+    status, reply = server.submit("dan", CLASSIFICATION, submissions.classification(9, 9))
     assert (status, reply["late_days"]) == (200, 0)
     # the staff deadline route defers to the course file
     status, _ = server.request(
@@ -133,7 +134,7 @@ def test_export_selects_as_of_each_students_own_deadline(
         ("eve", 17, 18),
     ]:
         status, reply = server.submit(
-            student, "classification", submissions.classification(public, private)
+            student, CLASSIFICATION, submissions.classification(public, private)
         )
         assert status == 200, reply
         times.setdefault(student, []).append(datetime.fromisoformat(reply["created_at"]))

@@ -12,15 +12,16 @@ from sqlalchemy import create_engine, inspect, text
 from autograder.leaderboard.archive import Archive, NotStored
 from autograder.leaderboard.models import Base, connect, open_database
 from autograder.leaderboard.schema import BASELINE, SchemaOutdated, _config, head_revision
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.cli.main import main as facekit_main
 
 FIXTURES = Path(__file__).with_name("fixtures")
 T0 = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 OLD_SUBMISSIONS = [  # (id, participant_id, task, minutes after T0, public, private)
-    (1, 1, "classification", 0, 0.5, 0.25),
-    (2, 1, "verification", 5, 0.75, 0.5),
-    (3, 2, "classification", 7, 0.9, 0.8),
-    (4, 2, "classification", 60 * 24, 0.95, 0.85),
+    (1, 1, CLASSIFICATION, 0, 0.5, 0.25),
+    (2, 1, VERIFICATION, 5, 0.75, 0.5),
+    (3, 2, CLASSIFICATION, 7, 0.9, 0.8),
+    (4, 2, CLASSIFICATION, 60 * 24, 0.95, 0.85),
 ]
 
 

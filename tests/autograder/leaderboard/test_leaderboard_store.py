@@ -16,6 +16,7 @@ from autograder.leaderboard.store import (
     parse_utc_time,
 )
 from autograder.scoring import TaskScore
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 
 
 class Clock:
@@ -28,7 +29,7 @@ class Clock:
         return self.now
 
 
-def score(public: float, private: float, task: str = "classification") -> TaskScore:
+def score(public: float, private: float, task: str = CLASSIFICATION) -> TaskScore:
     return TaskScore(task, "accuracy", public, private, (public + private) / 2)
 
 
@@ -53,7 +54,7 @@ def test_daily_limit_resets_at_utc_midnight(store, clock):
     with pytest.raises(DailyLimitReached, match="2 of 2 classification"):
         store.record(student, UPLOAD, score(0.3, 0.3), daily_limit=2)
     # the limit is per task
-    store.record(student, UPLOAD, score(0.5, 0.5, "verification"), daily_limit=2)
+    store.record(student, UPLOAD, score(0.5, 0.5, VERIFICATION), daily_limit=2)
     # 00:30 UTC the next day is still 19:30 on the 30th in New York: the UTC day decides
     clock.now = datetime(2026, 11, 30, 19, 30, tzinfo=timezone(timedelta(hours=-5)))
     assert store.record(student, UPLOAD, score(0.4, 0.4), daily_limit=2).submissions_left_today == 1
@@ -69,7 +70,7 @@ def test_selection_is_best_public_earliest_on_ties(store, clock):
         clock.now = datetime(2026, 11, 29, 12, minute, tzinfo=UTC)
         store.record(ids[name], UPLOAD, score(public, private), daily_limit=10)
 
-    board = store.standings("classification")
+    board = store.standings(CLASSIFICATION)
     assert not board.revealed
     roster = {public: name for name, public in store.display_names().items()}
     # all three best at 0.7: ben reached it first (minute 1), then ann (2), then cat (4)
@@ -83,14 +84,14 @@ def test_selection_is_best_public_earliest_on_ties(store, clock):
 
     store.set_deadline(datetime(2026, 11, 30, tzinfo=UTC))
     clock.now = datetime(2026, 11, 30, 0, 0, 1, tzinfo=UTC)
-    revealed = store.standings("classification")
+    revealed = store.standings(CLASSIFICATION)
     assert revealed.revealed
     assert [(roster[r.name], r.private, r.private_rank) for r in revealed.rows] == [
         ("ben", 0.1, 3),
         ("ann", 0.2, 2),
         ("cat", 0.6, 1),
     ]
-    assert final_scores_csv(store.final_scores(["classification", "verification"])) == (
+    assert final_scores_csv(store.final_scores([CLASSIFICATION, VERIFICATION])) == (
         "student,task,public,private\n"
         "ann,classification,0.7,0.2\n"
         "ben,classification,0.7,0.1\n"

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.cli.main import main as facekit_main
 
 STUDENTS = ["ann", "ben", "cat", "dan", "eve"]
@@ -39,10 +40,10 @@ def test_my_history_shows_time_public_score_and_late_flag_only(server, submissio
     """Does /api/me list my submissions (time, public score, lateness), no private score, and
     nobody else's?"""
     ids = [
-        server.submit("cat", "classification", submissions.classification(n, 20 - n))[1]
+        server.submit("cat", CLASSIFICATION, submissions.classification(n, 20 - n))[1]
         for n in (4, 9)
     ]
-    assert server.submit("dan", "classification", submissions.classification(1, 1))[0] == 200
+    assert server.submit("dan", CLASSIFICATION, submissions.classification(1, 1))[0] == 200
     status, me = api(server, "GET", "/api/me", "cat")
     assert status == 200
     assert (me["name"], me["final_submissions"]) == ("cat", FINALS)
@@ -73,23 +74,23 @@ def test_chosen_submissions_decide_the_private_ranking(
         ("a1", "ann", 18, 4), ("a2", "ann", 10, 16), ("b1", "ben", 14, 12),
     ]:  # fmt: skip
         status, receipts[key] = server.submit(
-            student, "classification", submissions.classification(public, private)
+            student, CLASSIFICATION, submissions.classification(public, private)
         )
         assert status == 200
     a2 = receipts["a2"]["submission_id"]
-    status, reply = choose(server, "ann", "classification", [a2])
+    status, reply = choose(server, "ann", CLASSIFICATION, [a2])
     assert (status, reply["chosen"]) == (200, [a2])
 
     for ids, message in [
         ([a2, receipts["a1"]["submission_id"], receipts["b1"]["submission_id"]], "at most 2"),
         ([receipts["b1"]["submission_id"]], "not your classification submissions"),
     ]:
-        status, reply = choose(server, "ann", "classification", ids)
+        status, reply = choose(server, "ann", CLASSIFICATION, ids)
         assert status == 400 and message in reply["error"]
 
     last = datetime.fromisoformat(receipts["b1"]["created_at"])
     server.set_deadline((last + timedelta(milliseconds=1)).isoformat())
-    board = server.leaderboard("classification")
+    board = server.leaderboard(CLASSIFICATION)
     rows = [(r["student"], r["rank"], r["private"], r["private_rank"]) for r in board["rows"]]
     # ann leads the public board with 0.9, but her chosen 0.8 private wins the private one
     assert rows == [("ann", 1, 0.8, 1), ("ben", 2, 0.6, 2)]
@@ -98,7 +99,7 @@ def test_chosen_submissions_decide_the_private_ranking(
         "ann,classification,0.5,0.8",
         "ben,classification,0.7,0.6",
     ]
-    status, reply = choose(server, "ann", "classification", [])
+    status, reply = choose(server, "ann", CLASSIFICATION, [])
     assert status == 400 and "can no longer change" in reply["error"]
 
 
@@ -114,14 +115,14 @@ def test_chosen_submissions_decide_the_private_ranking(
 )
 def test_display_name_is_the_only_public_name(server, submissions, name, status, message):
     """Is a chosen display name shown publicly instead of the roster name, and a bad one refused?"""
-    assert server.submit("eve", "verification", submissions.verification([0.5] * 8))[0] == 200
+    assert server.submit("eve", VERIFICATION, submissions.verification([0.5] * 8))[0] == 200
     code, reply = api(server, "POST", "/api/me/name", "eve", {"display_name": name})
     assert code == status, reply
     if message:
         assert message in reply["error"]
         return
     shown = " ".join(name.split())
-    names = [row["name"] for row in server.leaderboard("verification")["rows"]]
+    names = [row["name"] for row in server.leaderboard(VERIFICATION)["rows"]]
     assert shown in names and "eve" not in names
     page = server.request("GET", "/")[1].decode()
     assert f"<td>{shown}</td>" in page and "<td>eve</td>" not in page
@@ -150,19 +151,19 @@ def test_concurrent_choice_and_submission_lose_neither(server, submissions):
     """While one client uploads and another changes the final choice, are all uploads kept and
     is the last choice the one in force?"""
     first = [
-        server.submit("ben", "classification", submissions.classification(n, n))[1] for n in (3, 5)
+        server.submit("ben", CLASSIFICATION, submissions.classification(n, n))[1] for n in (3, 5)
     ]
     ids = [r["submission_id"] for r in first]
     uploads, choices = [], []
 
     def upload() -> None:
         for n in range(8):
-            status, reply = server.submit("ben", "classification", submissions.classification(n, n))
+            status, reply = server.submit("ben", CLASSIFICATION, submissions.classification(n, n))
             uploads.append((status, reply.get("submission_id")))
 
     def select() -> None:
         for round_ in range(16):
-            status, reply = choose(server, "ben", "classification", [ids[round_ % 2]])
+            status, reply = choose(server, "ben", CLASSIFICATION, [ids[round_ % 2]])
             choices.append((status, reply.get("chosen")))
 
     threads = [threading.Thread(target=upload), threading.Thread(target=select)]

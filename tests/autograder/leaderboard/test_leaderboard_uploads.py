@@ -9,6 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION, KEYS_CLS, KEYS_VER, VERIFICATION
+
 PAIRS = 100_000  # a realistic verification test set: a valid file is about 1.3 MB
 BIG_UPLOAD = 48 * 1024 * 1024  # the size of the reported attack
 PEAK_MEMORY_GROWTH_MB = 150  # four 48 MB attacks cost 4.4 GB before the fix
@@ -18,8 +20,8 @@ CPU_SECONDS = 10.0  # one such attack cost 12.5 s of CPU before the fix; here al
 @pytest.fixture(scope="module")
 def big_keys(tmp_path_factory) -> Path:
     keys = tmp_path_factory.mktemp("bigkeys")
-    (keys / "cls_test.csv").write_text("id,label,usage\na.jpg,alice,Public\nb.jpg,bob,Private\n")
-    (keys / "ver_test.csv").write_text(
+    (keys / KEYS_CLS).write_text("id,label,usage\na.jpg,alice,Public\nb.jpg,bob,Private\n")
+    (keys / KEYS_VER).write_text(
         "pair_id,label,usage\n"
         + "".join(f"{i},{i % 2},{('Public', 'Private')[i % 3 == 0]}\n" for i in range(PAIRS))
     )
@@ -85,7 +87,7 @@ def test_invalid_uploads_cost_bounded_memory_and_cpu(big_server, multipart_body)
     """Do four concurrent 48 MB invalid uploads of each kind stay within memory and CPU bounds?"""
     url = f"{big_server.url}/api/submit/verification"
     valid = b"pair_id,score\n" + b"".join(b"%d,0.%d\n" % (i, i % 7) for i in range(PAIRS))
-    assert big_server.submit("honest", "verification", valid)[0] == 200  # warms up a real parse
+    assert big_server.submit("honest", VERIFICATION, valid)[0] == 200  # warms up a real parse
     pid = big_server.process.pid
     peak_before, cpu_before = _usage(pid)
 
@@ -113,19 +115,19 @@ def test_invalid_uploads_cost_bounded_memory_and_cpu(big_server, multipart_body)
 
 def test_problems_stop_at_twenty(big_server):
     """Does a file whose every row is wrong report 20 problems and stop reading?"""
-    status, reply = big_server.submit("mallory", "verification", _garbage_rows(1024 * 1024))
+    status, reply = big_server.submit("mallory", VERIFICATION, _garbage_rows(1024 * 1024))
     assert status == 400
     assert len(reply["problems"]) == 20
-    assert reply["problems"][0] == "verification.csv, line 2: expected 2 fields, found 3"
+    assert reply["problems"][0] == (f"{VERIFICATION}.csv, line 2: expected 2 fields, found 3")
 
 
 def test_too_many_rows_are_refused_at_the_first_extra(big_server):
     """Is a file with more data rows than the keys refused at the first row too many?"""
     data = b"pair_id,score\n" + b"1,0.5\n" * (PAIRS + 50)
-    status, reply = big_server.submit("mallory", "verification", data)
+    status, reply = big_server.submit("mallory", VERIFICATION, data)
     assert status == 400
     assert reply["problems"] == [
-        f"verification.csv, line {PAIRS + 2}: more rows than the test set has: expected {PAIRS}"
+        f"{VERIFICATION}.csv, line {PAIRS + 2}: more rows than the test set has: expected {PAIRS}"
     ]
 
 
@@ -139,12 +141,12 @@ def test_invalid_uploads_are_rate_limited_per_token(checked_backend, live_server
     )
     broken = b"id,label\nimg00.jpg,zed\n"
     for _ in range(INVALID_LIMIT):
-        assert server.submit("ann", "classification", broken)[0] == 400
-    status, reply = server.submit("ann", "classification", submissions.classification(20, 20))
+        assert server.submit("ann", CLASSIFICATION, broken)[0] == 400
+    status, reply = server.submit("ann", CLASSIFICATION, submissions.classification(20, 20))
     assert status == 429
     assert "too many invalid uploads: 3 within 60 minutes" in reply["error"]
-    assert server.submit("ben", "classification", submissions.classification(20, 20))[0] == 200
-    rows = {row["student"] for row in server.leaderboard("classification")["rows"]}
+    assert server.submit("ben", CLASSIFICATION, submissions.classification(20, 20))[0] == 200
+    rows = {row["student"] for row in server.leaderboard(CLASSIFICATION)["rows"]}
     assert rows == {"ben"}
 
 

@@ -11,6 +11,7 @@ import torch
 
 from autograder.audit.verdict import library_uses
 from autograder.rescore.contents import count_parameters, read_checkpoint
+from facekit.base.contract import CLASSIFICATION, NETWORK, SUBMISSION_FILES, VERIFICATION
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 
@@ -25,7 +26,7 @@ def _notebook_with(folder: Path, edit) -> None:
 
 def _network_cell(notebook):
     return next(
-        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "network"
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NETWORK
     )
 
 
@@ -69,16 +70,18 @@ def audited(tiny_run, tmp_path_factory):
         folder = root / "class" / student
         folder.mkdir(parents=True)
         _notebook_with(folder, edit or (lambda notebook: None))
-        for task in ("classification", "verification"):
+        for task in (CLASSIFICATION, VERIFICATION):
             shutil.copy(csvs / f"{task}.csv", folder / f"{task}.csv")
         if student == "over_budget":
             _bigger_checkpoint(checkpoint, folder / "best.pt")
         elif student != "no_checkpoint":
             shutil.copy(checkpoint, folder / "best.pt")
-    rows = (root / "class" / "tampered" / "verification.csv").read_text().splitlines()
+    rows = (root / "class" / "tampered" / SUBMISSION_FILES[VERIFICATION]).read_text().splitlines()
     pair_id, score = rows[1].split(",")
     rows[1] = f"{pair_id},{float(score) + 0.5}"
-    (root / "class" / "tampered" / "verification.csv").write_text("\n".join(rows) + "\n")
+    (root / "class" / "tampered" / SUBMISSION_FILES[VERIFICATION]).write_text(
+        "\n".join(rows) + "\n"
+    )
     course = root / "course.toml"
     budget = honest_parameters + SPARE // 2
     course.write_text(f"[grade_model]\nmax_parameters = {budget}\nwall_seconds = 600\n")
@@ -119,8 +122,8 @@ def test_an_unchanged_class_is_resumed_and_a_changed_student_redone(audited, cap
         in capsys.readouterr().out
     )
     shutil.copy(
-        root / "class" / "honest" / "verification.csv",
-        root / "class" / "tampered" / "verification.csv",
+        root / "class" / "honest" / SUBMISSION_FILES[VERIFICATION],
+        root / "class" / "tampered" / SUBMISSION_FILES[VERIFICATION],
     )
     assert facekit(argv) == 1
     out = capsys.readouterr().out

@@ -22,6 +22,7 @@ from autograder.rescore.grade_model import (
     checked_preprocessing,
     load_grade_model_config,
 )
+from facekit.base.contract import CLASSIFICATION, SUBMISSION_FILES, VERIFICATION
 from facekit.base.errors import ConfigError
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.grade_model import DEFAULT_COURSE_CONFIG
@@ -190,8 +191,8 @@ def graded(tiny_run, tmp_path_factory):
             "--checkpoint", str(tiny_run.run / "checkpoints" / "last.pt"),
             "--data", str(tiny_run.comp),
             "--keys", str(tiny_run.keys),
-            "--submission", str(submissions / "classification.csv"),
-            str(submissions / "verification.csv"),
+            "--submission", str(submissions / SUBMISSION_FILES[CLASSIFICATION]),
+            str(submissions / SUBMISSION_FILES[VERIFICATION]),
             "--course-config", str(tight),
             "--out", str(out / "tight"),
         ]
@@ -203,12 +204,12 @@ def graded(tiny_run, tmp_path_factory):
 def test_grade_model_reproduces_the_run_exactly(graded, tiny_run):
     """Recomputed CSVs are byte-identical to the run's, and every score agrees exactly."""
     _, report, out = graded
-    for task in ("classification", "verification"):
+    for task in (CLASSIFICATION, VERIFICATION):
         recomputed = (out / f"{task}.csv").read_bytes()
         assert recomputed == (tiny_run.run / "submissions" / f"{task}.csv").read_bytes(), task
     agreements = {a["task"]: a for a in report["agreements"]}
-    assert agreements["classification"]["label_agreement"] == 1.0
-    assert agreements["verification"]["max_abs_diff"] == 0.0
+    assert agreements[CLASSIFICATION]["label_agreement"] == 1.0
+    assert agreements[VERIFICATION]["max_abs_diff"] == 0.0
     assert all(a["reproduces"] for a in agreements.values())
     assert report["status"] == "does not reproduce"  # only because it is over the tight budget
     for task, agreement in agreements.items():

@@ -13,10 +13,12 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell
 
+from facekit.base.contract import CLASSIFICATION, CLS_TRAIN, SUBMISSION_FILES, VERIFICATION
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import SOLUTION_NOTEBOOK
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import Preprocessing, read_rows
+from facekit.sandbox_side.inference import Preprocessing
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +43,7 @@ def notebook_with(tmp_path: Path, attack: str) -> Path:
 
 def tiny_checkpoint(tmp_path: Path, comp: Path) -> Path:
     """An untrained tiny reference Network, saved with the notebook's checkpoint contract."""
-    class_names = sorted(p.name for p in (comp / "cls_data" / "train").iterdir())
+    class_names = sorted(p.name for p in (comp / CLS_TRAIN).iterdir())
     torch.manual_seed(1)
     model = load_reference().Network(len(class_names), **TINY_NETWORK)
     path = tmp_path / "tiny.pt"
@@ -67,8 +69,8 @@ def grade(tiny_run, notebook: Path, checkpoint: Path, out: Path, *extra: str) ->
             "--checkpoint", str(checkpoint),
             "--data", str(tiny_run.comp),
             "--keys", str(tiny_run.keys),
-            "--submission", str(submissions / "classification.csv"),
-            str(submissions / "verification.csv"),
+            "--submission", str(submissions / SUBMISSION_FILES[CLASSIFICATION]),
+            str(submissions / SUBMISSION_FILES[VERIFICATION]),
             "--out", str(out),
             *extra,
         ]
@@ -166,7 +168,9 @@ def test_patched_helpers_cannot_forge_reproduction(tiny_run, tmp_path: Path, for
     the CSV writer, torch functions or verdict files does not "reproduce" another model's CSVs,
     even with those CSVs embedded in the notebook."""
     submitted = tiny_run.run / "submissions"
-    labels = {row["id"]: row["label"] for row in read_rows(submitted / "classification.csv")}
+    labels = {
+        row["id"]: row["label"] for row in read_rows(submitted / SUBMISSION_FILES[CLASSIFICATION])
+    }
     attack = f"CLS = {labels!r}\n" + textwrap.dedent(FORGERIES[forgery])
     notebook = notebook_with(tmp_path, attack)
     code, report = grade(tiny_run, notebook, tiny_checkpoint(tmp_path, tiny_run.comp), tmp_path)

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 from autograder.sandbox import REPO_ROOT, describe_isolation, isolation_report
+from facekit.base.contract import KEYS_CLS
 
 
 def test_isolation_report_lists_every_protection():
@@ -46,13 +47,13 @@ def test_cannot_read_world_readable_keys_outside_workdir(run_snippet, protection
     protection("landlock_filesystem")
     keys = tmp_path / "keys"
     keys.mkdir(mode=0o755)
-    (keys / "cls_test.csv").write_text("id,label,usage\n0001.jpg,alice,Private\n")
-    (keys / "cls_test.csv").chmod(0o644)
+    (keys / KEYS_CLS).write_text("id,label,usage\n0001.jpg,alice,Private\n")
+    (keys / KEYS_CLS).chmod(0o644)
     result = run_snippet(
         """
         import os, sys
         try:
-            print(open(os.path.join(sys.argv[1], "cls_test.csv")).read())
+            print(open(os.path.join(sys.argv[1], sys.argv[2])).read())
         except OSError as error:
             print("denied", type(error).__name__)
         try:
@@ -60,9 +61,9 @@ def test_cannot_read_world_readable_keys_outside_workdir(run_snippet, protection
         except OSError as error:
             print("denied", type(error).__name__)
         """,
-        args=(str(keys),),
+        args=(str(keys), KEYS_CLS),
     )
-    assert "alice" not in result.stdout and "cls_test" not in result.stdout, result.stdout
+    assert "alice" not in result.stdout and KEYS_CLS not in result.stdout, result.stdout
     assert result.stdout.count("denied") == 2
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from autograder.scoring import InvalidSubmission, score_submission
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.cli.main import main
 
 # file in bad_submissions/, line, column, words the message must contain
@@ -37,7 +38,7 @@ CORPUS = [
 
 
 def _task(name: str) -> str:
-    return "classification" if name.startswith("cls_") else "verification"
+    return CLASSIFICATION if name.startswith("cls_") else VERIFICATION
 
 
 def test_corpus_is_complete(bad_submissions: Path) -> None:
@@ -91,14 +92,14 @@ def test_size_limit_is_checked_first(keys_dir: Path) -> None:
     """A file over max_bytes is rejected by its size alone, with both sizes in the message."""
     huge = b"pair_id,score\n" + b"p1,0.5\n" * 200_000
     with pytest.raises(InvalidSubmission, match=r"file is 1\.3 MB, over the limit of 1\.0 MB"):
-        score_submission("verification", huge, keys_dir, max_bytes=1024 * 1024)
+        score_submission(VERIFICATION, huge, keys_dir, max_bytes=1024 * 1024)
 
 
 def test_size_limit_from_the_cli(tmp_path: Path, keys_dir: Path, capsys) -> None:
     """`--max-bytes` applies to a path before the file is read."""
     path = tmp_path / "big.csv"
     path.write_bytes(b"pair_id,score\n" + b"p1,0.5\n" * 100)
-    assert main(["score", "verification", str(path), "--keys", str(keys_dir), "--max-bytes", "100"])
+    assert main(["score", VERIFICATION, str(path), "--keys", str(keys_dir), "--max-bytes", "100"])
     assert "big.csv: file is 714 bytes, over the limit of 100 bytes" in capsys.readouterr().err
 
 
@@ -106,7 +107,7 @@ def test_every_problem_is_listed_with_a_cap(keys_dir: Path) -> None:
     """All problems are found; the message lists 20 and counts the rest."""
     rows = "".join(f"p{i},bad\n" for i in range(1, 9)) + "".join(f"x{i},1\n" for i in range(30))
     with pytest.raises(InvalidSubmission) as caught:
-        score_submission("verification", ("pair_id,score\n" + rows).encode(), keys_dir)
+        score_submission(VERIFICATION, ("pair_id,score\n" + rows).encode(), keys_dir)
     assert caught.value.count == 38
     message = str(caught.value)
     assert message.count("\n") == 20 and message.endswith("... and 18 more problems")
@@ -114,14 +115,14 @@ def test_every_problem_is_listed_with_a_cap(keys_dir: Path) -> None:
 
 def test_missing_submission_file(keys_dir: Path, capsys) -> None:
     """A submission path that does not exist is the user's problem, not a traceback."""
-    assert main(["score", "verification", "nowhere.csv", "--keys", str(keys_dir)]) == 1
+    assert main(["score", VERIFICATION, "nowhere.csv", "--keys", str(keys_dir)]) == 1
     assert "nowhere.csv: cannot read the file" in capsys.readouterr().err
 
 
 def test_real_process_prints_no_traceback(bad_submissions: Path, keys_dir: Path) -> None:
     """Through a real `python -m facekit` process: exit 1, a message, no traceback."""
     result = subprocess.run(
-        [sys.executable, "-m", "facekit", "score", "verification"]
+        [sys.executable, "-m", "facekit", "score", VERIFICATION]
         + [str(bad_submissions / "ver_nan_score.csv"), "--keys", str(keys_dir)],
         capture_output=True,
         text=True,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from facekit.base.contract import ARCFACE, BASIC_BLOCK
 from facekit.cli.main import main
 
 COURSE = (
@@ -102,7 +103,7 @@ def test_generic_export_carries_overrides(course: dict[str, Path], tmp_path: Pat
     assert rows["alice"]["classification_score"] == "0.925000"
     assert rows["alice"]["verification_points"] == "20.00"
     assert rows["alice"]["overrides"] == "verification=20 (leaderboard outage on the last day)"
-    assert rows["bob"]["basic_block"] == "8.00" and rows["bob"]["notebook_total"] == "18.00"
+    assert rows["bob"][BASIC_BLOCK] == "8.00" and rows["bob"]["notebook_total"] == "18.00"
     assert rows["bob"]["readme"] == "4.50" and rows["bob"]["total"] == "32.50"
     assert rows["carol"]["overrides"] == ""
 
@@ -179,7 +180,7 @@ BAD_INPUTS = [
     ("overrides", OVERRIDES + "bob,arcface,1,\n", 4, "reason", "empty reason"),
     ("overrides", OVERRIDES + "bob,basic_block,9,again\n", 4, "component", "duplicate override"),
     ("overrides", OVERRIDES + "eve,arcface,1,x\n", 4, "student", "unknown student 'eve'"),
-    ("gradebook", GRADEBOOK + "dan,11,0,11\n", 5, "arcface", "expected 0 to 10 points"),
+    ("gradebook", GRADEBOOK + "dan,11,0,11\n", 5, ARCFACE, "expected 0 to 10 points"),
     ("leaderboard", LEADERBOARD + "ali,detection,1,1\n", 6, "task", "found 'detection'"),
 ]
 

@@ -8,7 +8,7 @@ from autograder.scoring.course_config import LeaderboardCutoffs, load_grades_con
 from autograder.scoring.grade_exports import grades_csv
 from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
-from facekit.base.contract import grades_columns
+from facekit.base.contract import ARCFACE, BASIC_BLOCK, CLASSIFICATION, VERIFICATION, grades_columns
 from facekit.base.errors import ConfigError, GradesInputError
 from facekit.cli.main import main
 
@@ -49,9 +49,9 @@ def test_example_config_matches_the_judge_rubric() -> None:
     config = load_grades_config(COURSE_EXAMPLE)
     rubric = {component.id: component.max_points for component in load_rubric().components}
     assert config.components == rubric
-    assert config.leaderboard["verification"].bonus == 0.0
+    assert config.leaderboard[VERIFICATION].bonus == 0.0
     assert config.manual == {"readme": 5, "writeup": 10}
-    assert config.metrics["verification"].name == "0.5*accuracy + 0.5*(1 - eer)"
+    assert config.metrics[VERIFICATION].name == "0.5*accuracy + 0.5*(1 - eer)"
 
 
 def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
@@ -155,16 +155,14 @@ def test_grades_join_and_warnings(inputs: dict[str, Path]) -> None:
     )
     by_student = {grade.student: grade for grade in grades}
     assert list(by_student) == ["alice", "bob", "carol", "dave"]
-    assert by_student["alice"].points == {"classification": 22.0, "verification": 10.0}
+    assert by_student["alice"].points == {CLASSIFICATION: 22.0, VERIFICATION: 10.0}
     assert by_student["alice"].total == 17.5 + 22 + 10
-    assert (
-        by_student["dave"].notebook_total == 0 and by_student["dave"].points["verification"] == 20
-    )
+    assert by_student["dave"].notebook_total == 0 and by_student["dave"].points[VERIFICATION] == 20
     assert "'dave' is not in the gradebook: 0 notebook points" in warnings
     assert "'bob' has no verification leaderboard score: 0 points" in warnings
     assert len(warnings) == 5
     header = grades_csv(grades, config).splitlines()[0]
-    assert tuple(header.split(",")) == grades_columns(("basic_block", "arcface"))
+    assert tuple(header.split(",")) == grades_columns((BASIC_BLOCK, ARCFACE))
 
 
 def test_grades_cli_golden(inputs: dict[str, Path], tmp_path: Path, golden, capsys) -> None:
@@ -192,5 +190,5 @@ def test_reads_the_leaderboards_export(tmp_path: Path) -> None:
     from autograder.leaderboard.store import FinalScore, final_scores_csv
 
     path = tmp_path / "final_scores.csv"
-    path.write_text(final_scores_csv([FinalScore("ann", "verification", 0.9, 0.8765)]))
-    assert read_leaderboard_export(path) == {("ann", "verification"): 0.8765}
+    path.write_text(final_scores_csv([FinalScore("ann", VERIFICATION, 0.9, 0.8765)]))
+    assert read_leaderboard_export(path) == {("ann", VERIFICATION): 0.8765}

@@ -13,10 +13,13 @@ from autograder.scoring import (
     score_submission,
 )
 from autograder.scoring.kaggle import evaluation_markdown
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.base.metrics import best_threshold_accuracy, equal_error_rate, roc_curve
 from facekit.cli.main import main
 
-VERIFICATION = b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
+VERIFICATION_CSV = (
+    b"pair_id,score\np1,0.9\np2,0.1\np3,0.5\np4,0.5\np5,0.3\np6,0.2\np7,0.3\np8,0.7\n"
+)
 LABELS = np.array([1, 0, 1, 0, 1, 0, 0, 1], dtype=bool)
 SCORES = np.array([0.9, 0.1, 0.5, 0.5, 0.3, 0.2, 0.3, 0.7])
 PUBLIC = np.array([1, 1, 0, 0, 1, 0, 1, 0], dtype=bool)
@@ -26,12 +29,12 @@ HW2P2 = "0.5*accuracy + 0.5*(1 - eer)"
 @pytest.mark.parametrize(
     ("task", "text", "name", "best"),
     [
-        ("classification", "accuracy", "accuracy", 1.0),
-        ("verification", "roc_auc", "roc_auc", 1.0),
-        ("verification", HW2P2, HW2P2, 1.0),
-        ("verification", "0.5*accuracy+0.5*(1-eer)", HW2P2, 1.0),
-        ("verification", "tar@far=1e-4", "tar@far=1e-4", 1.0),
-        ("verification", "2*roc_auc + (1-eer)", "2*roc_auc + (1 - eer)", 3.0),
+        (CLASSIFICATION, "accuracy", "accuracy", 1.0),
+        (VERIFICATION, "roc_auc", "roc_auc", 1.0),
+        (VERIFICATION, HW2P2, HW2P2, 1.0),
+        (VERIFICATION, "0.5*accuracy+0.5*(1-eer)", HW2P2, 1.0),
+        (VERIFICATION, "tar@far=1e-4", "tar@far=1e-4", 1.0),
+        (VERIFICATION, "2*roc_auc + (1-eer)", "2*roc_auc + (1 - eer)", 3.0),
     ],
 )
 def test_metrics_are_parsed(task: str, text: str, name: str, best: float) -> None:
@@ -43,14 +46,14 @@ def test_metrics_are_parsed(task: str, text: str, name: str, best: float) -> Non
 @pytest.mark.parametrize(
     ("task", "text", "words"),
     [
-        ("verification", "eer", "lower-is-better; write (1-eer)"),
-        ("verification", "auc", "unknown figure 'auc'"),
-        ("classification", "roc_auc", "unknown figure 'roc_auc'"),
-        ("verification", "", "empty metric"),
-        ("verification", "roc_auc - eer", "cannot read"),
-        ("verification", "__import__('os').system('x')", "cannot read"),
-        ("verification", "0*roc_auc", "weights must be positive"),
-        ("verification", "tar@far=2", "between 0 and 1"),
+        (VERIFICATION, "eer", "lower-is-better; write (1-eer)"),
+        (VERIFICATION, "auc", "unknown figure 'auc'"),
+        (CLASSIFICATION, "roc_auc", "unknown figure 'roc_auc'"),
+        (VERIFICATION, "", "empty metric"),
+        (VERIFICATION, "roc_auc - eer", "cannot read"),
+        (VERIFICATION, "__import__('os').system('x')", "cannot read"),
+        (VERIFICATION, "0*roc_auc", "weights must be positive"),
+        (VERIFICATION, "tar@far=2", "between 0 and 1"),
         ("detection", "accuracy", "unknown task"),
     ],
 )
@@ -74,7 +77,7 @@ def test_best_threshold_accuracy_by_loop() -> None:
 def test_hw2p2_metric_scores_each_split(keys_dir: Path) -> None:
     """0.5*accuracy + 0.5*(1 - EER) on each split, from the figures computed directly."""
     score = score_submission(
-        "verification", VERIFICATION, keys_dir, metric=parse_metric("verification", HW2P2)
+        VERIFICATION, VERIFICATION_CSV, keys_dir, metric=parse_metric(VERIFICATION, HW2P2)
     )
     for split, mask in (("public", PUBLIC), ("private", ~PUBLIC), ("overall", slice(None))):
         curve = roc_curve(LABELS[mask], SCORES[mask])
@@ -88,10 +91,10 @@ def test_metric_of_another_task_is_refused(keys_dir: Path) -> None:
     """A verification metric given to a classification score is a MetricError, not a number."""
     with pytest.raises(MetricError, match="is for verification, not classification"):
         score_submission(
-            "classification",
+            CLASSIFICATION,
             b"id,label\n" + b"".join(b"img_%d.jpg,bob\n" % i for i in range(6)),
             keys_dir,
-            metric=parse_metric("verification", "roc_auc"),
+            metric=parse_metric(VERIFICATION, "roc_auc"),
         )
 
 
@@ -100,9 +103,9 @@ def test_course_file_metrics_ignore_other_tables(tmp_path: Path) -> None:
     course = tmp_path / "course.toml"
     course.write_text(f'[grade_model]\nmax_parameters = 5\n\n[metrics]\nverification = "{HW2P2}"\n')
     metrics = load_task_metrics(course)
-    assert metrics["verification"].name == HW2P2
-    assert metrics["classification"].name == "accuracy"
-    assert load_task_metrics(None)["verification"].name == "roc_auc"
+    assert metrics[VERIFICATION].name == HW2P2
+    assert metrics[CLASSIFICATION].name == "accuracy"
+    assert load_task_metrics(None)[VERIFICATION].name == "roc_auc"
 
 
 @pytest.mark.parametrize(
@@ -126,10 +129,10 @@ def test_course_file_metric_errors(tmp_path: Path, text: str, words: str) -> Non
 def test_cli_scores_with_the_course_metric(keys_dir: Path, tmp_path: Path, capsys) -> None:
     """`facekit score --course` reports the course's metric; a bad one exits 2."""
     submission = tmp_path / "sub.csv"
-    submission.write_bytes(VERIFICATION)
+    submission.write_bytes(VERIFICATION_CSV)
     course = tmp_path / "course.toml"
     course.write_text(f'[metrics]\nverification = "{HW2P2}"\n')
-    args = ["score", "verification", str(submission), "--keys", str(keys_dir)]
+    args = ["score", VERIFICATION, str(submission), "--keys", str(keys_dir)]
     assert main([*args, "--course", str(course)]) == 0
     assert f"sub.csv: verification {HW2P2}" in capsys.readouterr().out
     course.write_text('[metrics]\nverification = "auc"\n')
@@ -144,8 +147,8 @@ def test_kaggle_description_names_the_metric(keys_dir: Path, tmp_path: Path) -> 
     out = tmp_path / "bundle"
     args = ["kaggle-bundle", "--keys", str(keys_dir), "--out", str(out), "--course", str(course)]
     assert main(args) == 0
-    text = (out / "verification" / "evaluation.md").read_text()
+    text = (out / VERIFICATION / "evaluation.md").read_text()
     assert f"`{HW2P2}`" in text and "eer: the equal error rate" in text
     assert "no built-in metric" in text
-    default = evaluation_markdown(load_task_metrics(None)["classification"])
+    default = evaluation_markdown(load_task_metrics(None)[CLASSIFICATION])
     assert "Categorization Accuracy" in default

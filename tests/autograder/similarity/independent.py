@@ -18,6 +18,19 @@ from dataclasses import dataclass
 
 import nbformat
 
+from facekit.base.contract import (
+    ARCFACE,
+    BASIC_BLOCK,
+    BATCH_HARD_TRIPLET_LOSS,
+    BOTTLENECK,
+    CENTER_LOSS,
+    CONVNEXT_BLOCK,
+    COSFACE,
+    INVERTED_RESIDUAL,
+    SPHEREFACE,
+    TRIPLET_LOSS,
+)
+
 SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.DOTALL)
 
 
@@ -520,16 +533,16 @@ def center_loss(h: Habits, rng: random.Random) -> tuple[str, str]:
 
 
 WRITERS = {
-    "basic_block": basic_block,
-    "bottleneck": bottleneck,
-    "convnext_block": convnext_block,
-    "inverted_residual": inverted_residual,
-    "arcface": arcface,
-    "cosface": cosface,
-    "sphereface": sphereface,
-    "triplet_loss": triplet_loss,
-    "batch_hard_triplet_loss": batch_hard_triplet_loss,
-    "center_loss": center_loss,
+    BASIC_BLOCK: basic_block,
+    BOTTLENECK: bottleneck,
+    CONVNEXT_BLOCK: convnext_block,
+    INVERTED_RESIDUAL: inverted_residual,
+    ARCFACE: arcface,
+    COSFACE: cosface,
+    SPHEREFACE: sphereface,
+    TRIPLET_LOSS: triplet_loss,
+    BATCH_HARD_TRIPLET_LOSS: batch_hard_triplet_loss,
+    CENTER_LOSS: center_loss,
 }
 
 

@@ -9,6 +9,14 @@ import pytest
 import torch
 
 from autograder.similarity.detect import SimilarityOptions, detect_similarity
+from facekit.base.contract import (
+    ARCFACE,
+    BASIC_BLOCK,
+    BOTTLENECK,
+    CONVNEXT_BLOCK,
+    INVERTED_RESIDUAL,
+    TRIPLET_LOSS,
+)
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.cli.main import main
 from facekit.notebook.extract import extract_module, import_module_from_source
@@ -48,8 +56,8 @@ def _planted(corpus, notebooks, source):
         return chosen
 
     # About half the code by volume: the four blocks, ArcFace and the triplet loss.
-    half = ["basic_block", "bottleneck", "convnext_block", "inverted_residual", "arcface"]
-    half.append("triplet_loss")
+    half = [BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, INVERTED_RESIDUAL, ARCFACE]
+    half.append(TRIPLET_LOSS)
     own = corpus.independent_notebook(source, seed=1000)
     return {
         "copy_renamed": _with_components(
@@ -167,7 +175,7 @@ def test_report_escapes_names_and_code(tmp_path, source, corpus):
     submitted = tmp_path / "submitted"
     notebook = corpus.independent_notebook(source, seed=3)
     for cell in notebook.cells:
-        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "triplet_loss":
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == TRIPLET_LOSS:
             cell.source += "\n# </pre><script>alert(1)</script>\n"
     for student in ("=HYPERLINK(1)", "<img src=x onerror=alert(1)>"):
         folder = submitted / student / "hw2p2"

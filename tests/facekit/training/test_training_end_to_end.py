@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from autograder.scoring import score_submission
+from facekit.base.contract import CLASSIFICATION, CLS_TRAIN, SUBMISSION_FILES, VERIFICATION
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 from facekit.sandbox_side.inference import Preprocessing
@@ -35,16 +36,18 @@ def test_run_writes_everything(tiny_run):
 def test_submissions_score_above_chance(tiny_run, capsys):
     """Does `facekit score` accept both CSVs, and are the scores better than guessing?"""
     submissions = tiny_run.run / "submissions"
-    for task in ("classification", "verification"):
+    for task in (CLASSIFICATION, VERIFICATION):
         code = facekit(
             ["score", task, str(submissions / f"{task}.csv"), "--keys", str(tiny_run.keys)]
         )
         assert code == 0, capsys.readouterr().err
-    num_classes = len(list((tiny_run.comp / "cls_data" / "train").iterdir()))
+    num_classes = len(list((tiny_run.comp / CLS_TRAIN).iterdir()))
     accuracy = score_submission(
-        "classification", submissions / "classification.csv", tiny_run.keys
+        CLASSIFICATION, submissions / SUBMISSION_FILES[CLASSIFICATION], tiny_run.keys
     ).overall
-    auc = score_submission("verification", submissions / "verification.csv", tiny_run.keys).overall
+    auc = score_submission(
+        VERIFICATION, submissions / SUBMISSION_FILES[VERIFICATION], tiny_run.keys
+    ).overall
     assert accuracy > 1.0 / num_classes, f"accuracy {accuracy} is at chance (1/{num_classes})"
     assert auc > 0.55, f"verification AUC {auc} is at chance"
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from facekit.base.contract import SUBMISSION_FILES, VERIFICATION
+from facekit.base.csv_files import read_rows
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.inference import read_rows
 
 pytestmark = [
     pytest.mark.gpu,
@@ -62,7 +63,7 @@ def test_compile_trains(tiny_competition, tmp_path):
     """Does a torch.compile'd bf16 epoch on CUDA finish with both submissions?"""
     comp, _ = tiny_competition
     train_on_gpu(gpu_config(tmp_path, "bf16", compile_model=True), comp, tmp_path / "run")
-    assert (tmp_path / "run" / "submissions" / "verification.csv").is_file()
+    assert (tmp_path / "run" / "submissions" / SUBMISSION_FILES[VERIFICATION]).is_file()
 
 
 @pytest.mark.parametrize(

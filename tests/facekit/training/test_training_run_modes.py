@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from facekit.base.contract import CLASSIFICATION, SUBMISSION_FILES, VERIFICATION
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import main as facekit
 
@@ -37,7 +38,7 @@ def test_stop_then_resume_finishes(tiny_run, tmp_path: Path):
     assert facekit([*common, "--resume"]) == 0
     lines = (run / "metrics.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in lines[1:]] == ["1", "2"]
-    assert (run / "submissions" / "verification.csv").is_file()
+    assert (run / "submissions" / SUBMISSION_FILES[VERIFICATION]).is_file()
 
 
 def test_torchrun_two_cpu_processes(tiny_run, tmp_path: Path):
@@ -71,7 +72,7 @@ def test_torchrun_two_cpu_processes(tiny_run, tmp_path: Path):
     assert done.returncode == 0, done.stderr[-3000:]
     summary = json.loads((run / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["ranks_agree"] is True
-    assert (run / "submissions" / "classification.csv").is_file()
+    assert (run / "submissions" / SUBMISSION_FILES[CLASSIFICATION]).is_file()
 
 
 def test_torch_compile_trains(tiny_run, tmp_path: Path):

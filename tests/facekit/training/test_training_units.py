@@ -7,6 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
+from facekit.base.contract import ARCFACE, COSFACE, SPHEREFACE
 from facekit.sandbox_side import inference
 from facekit.training.config import TrainConfig
 from facekit.training.ema import ModelEma
@@ -56,7 +57,7 @@ def test_normalize_keeps_channels_last():
     assert torch.allclose(out[:, 0], torch.full_like(out[:, 0], expected))
 
 
-@pytest.mark.parametrize("head", ["softmax", "arcface", "cosface", "sphereface"])
+@pytest.mark.parametrize("head", ["softmax", ARCFACE, COSFACE, SPHEREFACE])
 @pytest.mark.parametrize("aux", ["none", "center", "triplet"])
 def test_objective_trains_under_bf16_autocast_channels_last(head: str, aux: str):
     """Does every head and auxiliary loss give a finite loss and gradients in bf16 on CPU?"""
