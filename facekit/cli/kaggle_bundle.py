@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 from autograder.scoring.course_config import MetricsTables
+from facekit.base.contract import SAMPLE_SUBMISSIONS
 from facekit.base.errors import InputError
 from facekit.cli.options import (
     COURSE_METRICS_HELP,
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_comp(
         parser,
         required=False,
-        help="competition directory whose sample_submissions/ to use (else generated from keys)",
+        help=f"competition directory whose {SAMPLE_SUBMISSIONS}/ to use (else generated from keys)",
     )
     parser.add_argument("--course", type=Path, default=None, help=COURSE_METRICS_HELP)
     add_out(parser, "output directory")

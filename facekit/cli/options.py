@@ -11,12 +11,13 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from facekit.base.contract import KEYS_CLS, KEYS_VER
 from facekit.base.tables import describe_keys
 
 COMP_METAVAR = "COMP"
 COMP_HELP = "competition directory"
 KEYS_METAVAR = "KEYS"
-KEYS_HELP = "hidden answer-key directory (cls_test.csv, ver_test.csv)"
+KEYS_HELP = f"hidden answer-key directory ({KEYS_CLS}, {KEYS_VER})"
 COURSE_METRICS_HELP = (
     "course file whose [metrics] table sets the task metric (default: accuracy, ROC AUC)"
 )

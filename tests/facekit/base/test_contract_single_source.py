@@ -47,7 +47,10 @@ WORDS = {*contract.TASKS, *contract.COMPONENTS}
 """Task names and component ids: a string constant equal to one is a stray copy."""
 
 EXCEPTIONS = {
-    ("autograder/sandbox.py", contract.NETWORK): "the Linux network namespace, not the component",
+    (
+        "facekit/sandbox_side/launcher.py",
+        contract.NETWORK,
+    ): "the Linux network namespace, not the component",
     **{
         ("facekit/training/config.py", head): "a `typing.Literal` choice of the training head "
         "(the typed-config loader reads the literal strings; the values are the margin heads' "

@@ -16,6 +16,7 @@ from autograder.scoring.course_config import (
     load_task_metrics,
 )
 from autograder.scoring.paths import COURSE_EXAMPLE
+from facekit.base.contract import CLASSIFICATION, VERIFICATION
 from facekit.base.course import COURSE_TABLES, load_course_config
 from facekit.base.errors import ConfigError
 from facekit.base.paths import REPO_ROOT
@@ -53,8 +54,8 @@ def test_one_course_file_feeds_every_command():
     grades = load_grades_config(COURSE_EXAMPLE)
     rubric = {component.id: component.max_points for component in load_rubric().components}
     assert grades.components == rubric
-    assert grades.leaderboard["classification"].points == 50
-    assert load_task_metrics(COURSE_EXAMPLE)["verification"] == grades.metrics["verification"]
+    assert grades.leaderboard[CLASSIFICATION].points == 50
+    assert load_task_metrics(COURSE_EXAMPLE)[VERIFICATION] == grades.metrics[VERIFICATION]
     board = load_course(COURSE_EXAMPLE)
     assert (board.leaderboard.final_submissions, board.late.days) == (2, 3)
     assert board.phases.checkpoint is not None and board.phases.final is not None

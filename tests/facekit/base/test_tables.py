@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import pytest
 
+from facekit.base.contract import ARCFACE, NETWORK
 from facekit.base.errors import ConfigError, SetupError
 from facekit.base.tables import describe_keys, from_table, load_table, setting
 
@@ -54,7 +55,7 @@ class Course:
     due: datetime | None = setting("when it is due", None)
     mean: list[float] = setting("per-channel mean", [0.5, 0.5, 0.5])
     options: dict[str, Any] = setting("free keyword arguments", {})
-    points: dict[str, float] = setting("points per component", {}, keys=("arcface", "network"))
+    points: dict[str, float] = setting("points per component", {}, keys=(ARCFACE, NETWORK))
     board: Board = setting("the leaderboard table", factory=Board)
     components: tuple[Component, ...] = setting("the graded components", ())
 

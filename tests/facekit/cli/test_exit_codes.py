@@ -13,6 +13,7 @@ from autograder.errors import GraderFault
 from autograder.sandbox import REQUIRED_PROTECTIONS
 from data_tools.build import BuildConfig, build_competition
 from data_tools.synth import generate_identities
+from facekit.base.contract import KEYS_CLS, KEYS_VER, VERIFICATION
 from facekit.base.errors import ERROR_KINDS, InputError, KitFault, SetupError
 from facekit.base.paths import REPO_ROOT
 from facekit.cli.main import COMMANDS, DEBUG_ENV, build_parser, main
@@ -61,13 +62,13 @@ CASES = [
     Case("grade: grader fault", ["grade", "{notebook}", "--out", "{tmp}/g", WEAKER], FAULT,
          "autograder.batch.grade_batch", GraderFault("the reference scored 0")),
     # score
-    Case("score: bad CSV", ["score", "verification", str(BAD_CSV), "--keys", str(SCORING_KEYS)],
+    Case("score: bad CSV", ["score", VERIFICATION, str(BAD_CSV), "--keys", str(SCORING_KEYS)],
          INPUT),
-    Case("score: broken keys", ["score", "verification", str(BAD_CSV), "--keys", "{broken_keys}"],
+    Case("score: broken keys", ["score", VERIFICATION, str(BAD_CSV), "--keys", "{broken_keys}"],
          SETUP),
-    Case("score: missing keys", ["score", "verification", str(BAD_CSV), "--keys", "{missing}"],
+    Case("score: missing keys", ["score", VERIFICATION, str(BAD_CSV), "--keys", "{missing}"],
          SETUP),
-    Case("score: kit fault", ["score", "verification", str(BAD_CSV), "--keys", "{keys}"], FAULT,
+    Case("score: kit fault", ["score", VERIFICATION, str(BAD_CSV), "--keys", "{keys}"], FAULT,
          "facekit.base.keys.load_keys"),
     # grades
     Case("grades: bad gradebook", ["grades", "--config", str(COURSE_EXAMPLE), "--gradebook",
@@ -97,11 +98,11 @@ CASES = [
          "autograder.leaderboard.roster.read_roster"),
     # submit
     Case("submit: server unreachable", ["submit", "--server", "http://127.0.0.1:9", "--token",
-                                        "t", "--task", "verification", str(BAD_CSV)], INPUT),
+                                        "t", "--task", VERIFICATION, str(BAD_CSV)], INPUT),
     Case("submit: no token", ["submit", "--server", "http://127.0.0.1:9", "--task",
-                              "verification", str(BAD_CSV)], SETUP),
+                              VERIFICATION, str(BAD_CSV)], SETUP),
     Case("submit: kit fault", ["submit", "--server", "http://127.0.0.1:9", "--token", "t",
-                               "--task", "verification", str(BAD_CSV)], FAULT,
+                               "--task", VERIFICATION, str(BAD_CSV)], FAULT,
          "autograder.leaderboard.client.submit_file"),
     # train
     Case("train: unreadable checkpoint", ["train", "--config", "configs/tiny_cpu.toml", "--comp",
@@ -159,7 +160,7 @@ def files(tmp_path, competition) -> dict[str, str]:
     comp, keys = competition
     broken = tmp_path / "broken_keys"
     broken.mkdir()
-    for name in ("cls_test.csv", "ver_test.csv"):
+    for name in (KEYS_CLS, KEYS_VER):
         (broken / name).write_text("these are not keys\n")
     (tmp_path / "empty").mkdir()
     (tmp_path / "text.txt").write_text("not a notebook, CSV, roster or TOML = [\n")
@@ -235,7 +236,7 @@ def test_debug_env_shows_the_traceback(files, monkeypatch, capsys):
     """With FACEKIT_DEBUG=1, does a kit fault still exit 3 and also print its traceback?"""
     monkeypatch.setenv(DEBUG_ENV, "1")
     monkeypatch.setattr("facekit.base.keys.load_keys", _raiser(RuntimeError("boom")))
-    assert main(["score", "verification", str(BAD_CSV), "--keys", files["keys"]]) == FAULT
+    assert main(["score", VERIFICATION, str(BAD_CSV), "--keys", files["keys"]]) == FAULT
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: boom" in err
     assert "facekit score: the kit failed (RuntimeError: boom)" in err
@@ -254,7 +255,7 @@ def test_help_documents_every_kind(capsys):
 @pytest.mark.parametrize(
     "argv",
     [
-        pytest.param(["score", "verification", str(BAD_CSV), "--keys", "{broken_keys}"]),
+        pytest.param(["score", VERIFICATION, str(BAD_CSV), "--keys", "{broken_keys}"]),
         pytest.param(
             ["leaderboard", "serve", "--db", "{db}", "--keys", "{broken_keys}", "--port", "0"],
             marks=pytest.mark.slow,
