@@ -16,23 +16,17 @@ import torch.nn.functional as F
 from autograder.judge.findings import Difference, Finding, Pattern
 from autograder.judge.prepare import PreparedCase
 from autograder.judge.runner import ErrorInfo
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BATCH_HARD_TRIPLET_LOSS,
-    BOTTLENECK,
-    CENTER_LOSS,
-    CONVNEXT_BLOCK,
-    COSFACE,
-    INVERTED_RESIDUAL,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import Check, DType, Mode, Status
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
-BLOCKS = (BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, INVERTED_RESIDUAL)
+BLOCKS = (
+    contract.BASIC_BLOCK,
+    contract.BOTTLENECK,
+    contract.CONVNEXT_BLOCK,
+    contract.INVERTED_RESIDUAL,
+)
 MAX_KEYS_LISTED = 12
 
 
@@ -163,7 +157,7 @@ def _center(prepared, half=True, reduce="mean_rows"):
 
 
 KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] = {
-    ARCFACE: {
+    contract.ARCFACE: {
         "arcface.cosine_margin": lambda p: _cosface(p, _cos(p)),
         "arcface.margin_on_every_class": lambda p: _arcface(
             p, _cos(p), _arcface_m(p), target_only=False
@@ -177,7 +171,7 @@ KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] 
             p, _cos(p, normalise_embeddings=False), _arcface_m(p)
         ),
     },
-    COSFACE: {
+    contract.COSFACE: {
         "cosface.margin_on_every_class": lambda p: _cosface(p, _cos(p), target_only=False),
         "cosface.margin_outside_scale": lambda p: _cosface(p, _cos(p), scale_margin=False),
         "cosface.weights_not_normalised": lambda p: _cosface(p, _cos(p, normalise_weight=False)),
@@ -185,22 +179,22 @@ KNOWN_BUGS: dict[str, dict[str, Callable[[PreparedCase], torch.Tensor | None]]] 
             p, _cos(p, normalise_embeddings=False)
         ),
     },
-    SPHEREFACE: {
+    contract.SPHEREFACE: {
         "sphereface.no_norm_factor": lambda p: _sphereface(p, with_norm=False),
         "sphereface.no_sign": lambda p: _sphereface(p, with_sign=False),
         "sphereface.no_shift": lambda p: _sphereface(p, with_shift=False),
     },
-    TRIPLET_LOSS: {
+    contract.TRIPLET_LOSS: {
         "triplet_loss.unsquared": lambda p: _triplet(p, squared=False),
         "triplet_loss.sum": lambda p: _triplet(p, reduce="sum"),
         "triplet_loss.margin_outside_relu": lambda p: _triplet(p, margin_inside=False),
     },
-    BATCH_HARD_TRIPLET_LOSS: {
+    contract.BATCH_HARD_TRIPLET_LOSS: {
         "batch_hard_triplet_loss.unsquared": lambda p: _batch_hard(p, squared=False),
         "batch_hard_triplet_loss.self_positive": lambda p: _batch_hard(p, include_self=True),
         "batch_hard_triplet_loss.mean_over_all_anchors": lambda p: _batch_hard(p, all_anchors=True),
     },
-    CENTER_LOSS: {
+    contract.CENTER_LOSS: {
         "center_loss.no_half": lambda p: _center(p, half=False),
         "center_loss.sum": lambda p: _center(p, reduce="sum_rows"),
         "center_loss.mean_over_elements": lambda p: _center(p, reduce="mean_all"),
@@ -268,10 +262,10 @@ def _inverted_residual_variants(m, x, prefix: str) -> dict[str, torch.Tensor]:
 
 
 BLOCK_BUGS = {
-    BASIC_BLOCK: _residual_variants,
-    BOTTLENECK: _residual_variants,
-    CONVNEXT_BLOCK: _convnext_variants,
-    INVERTED_RESIDUAL: _inverted_residual_variants,
+    contract.BASIC_BLOCK: _residual_variants,
+    contract.BOTTLENECK: _residual_variants,
+    contract.CONVNEXT_BLOCK: _convnext_variants,
+    contract.INVERTED_RESIDUAL: _inverted_residual_variants,
 }
 
 
@@ -288,7 +282,11 @@ def _drop_path_in_eval(prepared: PreparedCase, got: torch.Tensor) -> bool:
     Either a dropped sample or a rescaled kept one gives it away; asking for a dropped one alone
     would miss the draws (one in 2**3 at the rubric's p = 0.5) where the coin kept every sample."""
     p = float(prepared.case.ctor.get("drop_path", 0.0))
-    if prepared.component.id != CONVNEXT_BLOCK or prepared.case.mode != Mode.EVAL or p <= 0:
+    if (
+        prepared.component.id != contract.CONVNEXT_BLOCK
+        or prepared.case.mode != Mode.EVAL
+        or p <= 0
+    ):
         return False
     x = prepared.input("x").double()
     if tuple(got.shape) != tuple(x.shape):

@@ -9,36 +9,24 @@ import copy
 import nbformat
 import pytest
 
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BATCH_HARD_TRIPLET_LOSS,
-    BOTTLENECK,
-    CENTER_LOSS,
-    CONVNEXT_BLOCK,
-    COSFACE,
-    INVERTED_RESIDUAL,
-    NETWORK,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.notebook.extract import is_export_cell
 
 SELF_CHECK_TAG = "self-check"
 HELPERS_ID = "check_helpers"
 COMPONENT_IDS = [
-    BASIC_BLOCK,
-    BOTTLENECK,
-    CONVNEXT_BLOCK,
-    INVERTED_RESIDUAL,
-    NETWORK,
-    ARCFACE,
-    COSFACE,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-    BATCH_HARD_TRIPLET_LOSS,
-    CENTER_LOSS,
+    contract.BASIC_BLOCK,
+    contract.BOTTLENECK,
+    contract.CONVNEXT_BLOCK,
+    contract.INVERTED_RESIDUAL,
+    contract.NETWORK,
+    contract.ARCFACE,
+    contract.COSFACE,
+    contract.SPHEREFACE,
+    contract.TRIPLET_LOSS,
+    contract.BATCH_HARD_TRIPLET_LOSS,
+    contract.CENTER_LOSS,
 ]
 
 pytestmark = pytest.mark.slow

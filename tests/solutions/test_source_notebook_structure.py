@@ -6,47 +6,42 @@ import inspect
 import nbformat
 import pytest
 
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BATCH_HARD_TRIPLET_LOSS,
-    BOTTLENECK,
-    CENTER_LOSS,
-    COMPONENT_CLASSES,
-    CONVNEXT_BLOCK,
-    COSFACE,
-    INVERTED_RESIDUAL,
-    NETWORK,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.notebook.extract import extract_module, is_export_cell
 
 # DESIGN.md's contract: component -> {method: "(parameters)"} of its class
-# (`COMPONENT_CLASSES`).
+# (`contract.COMPONENT_CLASSES`).
 CONTRACT = {
-    BASIC_BLOCK: {"__init__": "(in_channels, out_channels, stride=1)"},
-    BOTTLENECK: {"__init__": "(in_channels, mid_channels, stride=1)"},
-    CONVNEXT_BLOCK: {"__init__": "(channels, drop_path=0.0, layer_scale_init=1e-06)"},
-    INVERTED_RESIDUAL: {"__init__": "(in_channels, out_channels, stride=1, expand_ratio=6)"},
-    NETWORK: {
+    contract.BASIC_BLOCK: {"__init__": "(in_channels, out_channels, stride=1)"},
+    contract.BOTTLENECK: {"__init__": "(in_channels, mid_channels, stride=1)"},
+    contract.CONVNEXT_BLOCK: {"__init__": "(channels, drop_path=0.0, layer_scale_init=1e-06)"},
+    contract.INVERTED_RESIDUAL: {
+        "__init__": "(in_channels, out_channels, stride=1, expand_ratio=6)"
+    },
+    contract.NETWORK: {
         "__init__": "(num_classes, arch='resnet', block=None, depths=None, widths=None, "
         "embedding_dim=512, drop_path=0.0)",
         "forward": "(x)",
     },
-    ARCFACE: {
+    contract.ARCFACE: {
         "__init__": "(in_features, num_classes, s=64.0, m=0.5)",
         "forward": "(embeddings, labels)",
     },
-    COSFACE: {
+    contract.COSFACE: {
         "__init__": "(in_features, num_classes, s=64.0, m=0.35)",
         "forward": "(embeddings, labels)",
     },
-    SPHEREFACE: {"__init__": "(in_features, num_classes, m=4)", "forward": "(embeddings, labels)"},
-    TRIPLET_LOSS: {"__init__": "(margin=0.2)", "forward": "(anchor, positive, negative)"},
-    BATCH_HARD_TRIPLET_LOSS: {"__init__": "(margin=0.2)", "forward": "(embeddings, labels)"},
-    CENTER_LOSS: {"__init__": "(num_classes, feat_dim)", "forward": "(features, labels)"},
+    contract.SPHEREFACE: {
+        "__init__": "(in_features, num_classes, m=4)",
+        "forward": "(embeddings, labels)",
+    },
+    contract.TRIPLET_LOSS: {"__init__": "(margin=0.2)", "forward": "(anchor, positive, negative)"},
+    contract.BATCH_HARD_TRIPLET_LOSS: {
+        "__init__": "(margin=0.2)",
+        "forward": "(embeddings, labels)",
+    },
+    contract.CENTER_LOSS: {"__init__": "(num_classes, feat_dim)", "forward": "(features, labels)"},
 }
 SOLUTION_METADATA = {"grade": False, "solution": True, "locked": False, "schema_version": 3}
 CHECK_METADATA = {"grade": False, "solution": False, "locked": True, "schema_version": 3}
@@ -78,7 +73,7 @@ def test_notebook_is_clean_nbformat_4(notebook):
 def test_each_component_has_one_solution_cell(notebook):
     """One export cell per component, with exact nbgrader metadata, defining the contract class?"""
     for component in CONTRACT:
-        class_name = COMPONENT_CLASSES[component]
+        class_name = contract.COMPONENT_CLASSES[component]
         cells = [cell for cell in notebook.cells if grade_id(cell) == component]
         assert len(cells) == 1, f"{component}: {len(cells)} cells"
         cell = cells[0]
@@ -149,7 +144,7 @@ def signatures_in(source: str, class_name: str) -> dict[str, str]:
 @pytest.mark.parametrize("component", CONTRACT)
 def test_reference_signatures_follow_the_contract(reference, component):
     """Do the reference's constructors and forwards have DESIGN.md's parameters?"""
-    class_name, expected = COMPONENT_CLASSES[component], CONTRACT[component]
+    class_name, expected = contract.COMPONENT_CLASSES[component], CONTRACT[component]
     cls = getattr(reference, class_name)
     for method, parameters in expected.items():
         signature = inspect.signature(getattr(cls, method))
@@ -165,7 +160,7 @@ def test_handout_keeps_the_signatures(component):
     """Does the handout show each class with the same method signatures as the reference?"""
     if not HANDOUT_NOTEBOOK.is_file():
         pytest.skip(f"no handout at {HANDOUT_NOTEBOOK} yet (built by `facekit release`)")
-    class_name = COMPONENT_CLASSES[component]
+    class_name = contract.COMPONENT_CLASSES[component]
     source = extract_module(nbformat.read(SOLUTION_NOTEBOOK, as_version=4)).source
     handout = extract_module(nbformat.read(HANDOUT_NOTEBOOK, as_version=4)).source
     assert signatures_in(handout, class_name) == signatures_in(source, class_name)

@@ -12,19 +12,7 @@ import nbformat
 import pytest
 
 from autograder.judge import grade_notebook
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BATCH_HARD_TRIPLET_LOSS,
-    BOTTLENECK,
-    CENTER_LOSS,
-    CONVNEXT_BLOCK,
-    COSFACE,
-    INVERTED_RESIDUAL,
-    NETWORK,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 
 
 @dataclass(frozen=True)
@@ -39,7 +27,7 @@ class Mutant:
 MUTANTS = [
     # ------------------------------------------------------------------ BasicBlock
     Mutant(
-        BASIC_BLOCK,
+        contract.BASIC_BLOCK,
         "ReLU before the residual add",
         (
             (
@@ -50,7 +38,7 @@ MUTANTS = [
         hint="BEFORE the residual add",
     ),
     Mutant(
-        BASIC_BLOCK,
+        contract.BASIC_BLOCK,
         "downsample without BatchNorm",
         (
             (
@@ -62,7 +50,7 @@ MUTANTS = [
         hint="missing: downsample.1.",
     ),
     Mutant(
-        BASIC_BLOCK,
+        contract.BASIC_BLOCK,
         "stride on the second conv instead of the first",
         (
             (
@@ -77,14 +65,14 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        BASIC_BLOCK,
+        contract.BASIC_BLOCK,
         "no ReLU after the add",
         (("return F.relu(out + identity)", "return out + identity"),),
         hint="without its final ReLU",
     ),
     # ------------------------------------------------------------------ Bottleneck
     Mutant(
-        BOTTLENECK,
+        contract.BOTTLENECK,
         "stride on the first 1x1 conv (ResNet v1) instead of the 3x3",
         (
             (
@@ -95,7 +83,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        BOTTLENECK,
+        contract.BOTTLENECK,
         "missing ReLU after bn2",
         (
             (
@@ -106,7 +94,7 @@ MUTANTS = [
         hint="without the ReLU after bn2",
     ),
     Mutant(
-        BOTTLENECK,
+        contract.BOTTLENECK,
         "ReLU before the residual add",
         (
             (
@@ -117,7 +105,7 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ ConvNeXtBlock
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "LayerNorm over (H, W, C) instead of over channels",
         (
             (
@@ -128,13 +116,13 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "drop path active in eval",
         (("if self.training and self.drop_path > 0.0:", "if self.drop_path > 0.0:"),),
         hint="stochastic depth must be off outside training",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "GroupNorm(1, C) as its LayerNorm (normalises over C, H, W)",
         (
             (
@@ -148,43 +136,43 @@ MUTANTS = [
         wrong_hint="stochastic depth must be off",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "drop path: kept samples not rescaled",
         (("mask = mask / keep_prob", "mask = mask"),),
         hint="not rescaled",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "drop path: keeps with probability p instead of 1 - p",
         ((".bernoulli_(keep_prob)", ".bernoulli_(self.drop_path)"),),
         hint="KEEP with probability 1 − p",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "drop path: kept samples multiplied by 1 - p",
         (("mask = mask / keep_prob", "mask = mask * keep_prob"),),
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "drop path: one coin per element",
         (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty(x.shape)"),),
         hint="dropped one by one",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "layer scale gamma never applied",
         (("x = (self.gamma * x).permute(0, 3, 1, 2)", "x = x.permute(0, 3, 1, 2)"),),
         hint="without the layer scale gamma",
     ),
     Mutant(
-        CONVNEXT_BLOCK,
+        contract.CONVNEXT_BLOCK,
         "one drop-path coin for the whole batch",
         (("x.new_empty((x.shape[0], 1, 1, 1))", "x.new_empty((1, 1, 1, 1))"),),
         hint="per sample",
     ),
     # ------------------------------------------------------------------ InvertedResidual
     Mutant(
-        INVERTED_RESIDUAL,
+        contract.INVERTED_RESIDUAL,
         "ReLU instead of ReLU6 after the depthwise conv",
         (
             (
@@ -194,7 +182,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        INVERTED_RESIDUAL,
+        contract.INVERTED_RESIDUAL,
         "activation after the linear projection",
         (
             (
@@ -204,7 +192,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        INVERTED_RESIDUAL,
+        contract.INVERTED_RESIDUAL,
         "residual whenever the channels match, ignoring the stride",
         (
             (
@@ -216,13 +204,13 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ ArcFace
     Mutant(
-        ARCFACE,
+        contract.ARCFACE,
         "class weights not normalised",
         (("F.normalize(weight, dim=1)", "weight"),),
         hint="un-normalised class weights",
     ),
     Mutant(
-        ARCFACE,
+        contract.ARCFACE,
         "margin applied to every class",
         (
             (
@@ -233,7 +221,7 @@ MUTANTS = [
         hint="EVERY class",
     ),
     Mutant(
-        ARCFACE,
+        contract.ARCFACE,
         "margin taken in degrees",
         (
             (
@@ -244,7 +232,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        ARCFACE,
+        contract.ARCFACE,
         "no fallback where theta + m > pi",
         (
             (
@@ -256,25 +244,25 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ CosFace
     Mutant(
-        COSFACE,
+        contract.COSFACE,
         "margin subtracted from every class",
         (("return self.s * (cos - margin)", "return self.s * (cos - self.m)"),),
         hint="EVERY class",
     ),
     Mutant(
-        COSFACE,
+        contract.COSFACE,
         "margin not scaled by s",
         (("return self.s * (cos - margin)", "return self.s * cos - margin"),),
         hint="inside the scale",
     ),
     Mutant(
-        COSFACE,
+        contract.COSFACE,
         "embeddings not normalised",
         (("F.normalize(embeddings, dim=1)", "embeddings"),),
     ),
     # ------------------------------------------------------------------ SphereFace
     Mutant(
-        SPHEREFACE,
+        contract.SPHEREFACE,
         "embeddings normalised (no ||x|| factor)",
         (
             (
@@ -285,18 +273,18 @@ MUTANTS = [
         hint="‖x‖",
     ),
     Mutant(
-        SPHEREFACE,
+        contract.SPHEREFACE,
         "psi without the sign (-1)^k",
         (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = cos_m - 2 * k"),),
     ),
     Mutant(
-        SPHEREFACE,
+        contract.SPHEREFACE,
         "psi without the -2k shift",
         (("psi = (1 - 2 * (k % 2)) * cos_m - 2 * k", "psi = (1 - 2 * (k % 2)) * cos_m"),),
     ),
     # ------------------------------------------------------------------ TripletLoss
     Mutant(
-        TRIPLET_LOSS,
+        contract.TRIPLET_LOSS,
         "unsquared distances",
         (
             (
@@ -311,7 +299,7 @@ MUTANTS = [
         hint="unsquared",
     ),
     Mutant(
-        TRIPLET_LOSS,
+        contract.TRIPLET_LOSS,
         "sum instead of mean",
         (
             (
@@ -322,7 +310,7 @@ MUTANTS = [
         hint="SUM",
     ),
     Mutant(
-        TRIPLET_LOSS,
+        contract.TRIPLET_LOSS,
         "margin outside the relu",
         (
             (
@@ -333,20 +321,20 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ BatchHardTripletLoss
     Mutant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "unsquared distances",
         ((".pow(2).sum(dim=2)", ".pow(2).sum(dim=2).clamp_min(1e-12).sqrt()"),),
         hint="unsquared",
     ),
     Mutant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "hardest positive may be the anchor itself",
         (("positive = same & ~itself", "positive = same"),),
         hint="itself",
         wrong_hint="ALL anchors",
     ),
     Mutant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "mean over all anchors, not only valid ones",
         (
             (
@@ -358,7 +346,7 @@ MUTANTS = [
         wrong_hint="itself",
     ),
     Mutant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "easiest negative (largest distance) instead of the hardest",
         (
             (
@@ -369,25 +357,25 @@ MUTANTS = [
     ),
     # ------------------------------------------------------------------ CenterLoss
     Mutant(
-        CENTER_LOSS,
+        contract.CENTER_LOSS,
         "without the factor 0.5",
         (("return 0.5 * (features - centers)", "return (features - centers)"),),
         hint="0.5",
     ),
     Mutant(
-        CENTER_LOSS,
+        contract.CENTER_LOSS,
         "summed over the batch instead of averaged",
         ((".sum(dim=1).mean()", ".sum(dim=1).sum()"),),
         hint="SUM",
     ),
     Mutant(
-        CENTER_LOSS,
+        contract.CENTER_LOSS,
         "mean over every element",
         ((".pow(2).sum(dim=1).mean()", ".pow(2).mean()"),),
     ),
     # ------------------------------------------------------------------ Network
     Mutant(
-        NETWORK,
+        contract.NETWORK,
         "forward returns a tuple",
         (
             (
@@ -398,7 +386,7 @@ MUTANTS = [
         hint="returned tuple",
     ),
     Mutant(
-        NETWORK,
+        contract.NETWORK,
         "classifier with one class too many",
         (
             (
@@ -408,7 +396,7 @@ MUTANTS = [
         ),
     ),
     Mutant(
-        NETWORK,
+        contract.NETWORK,
         "outputs detached from the graph",
         (
             (

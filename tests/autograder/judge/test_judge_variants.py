@@ -9,14 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from autograder.judge import grade_notebook
-from facekit.base.contract import (
-    ARCFACE,
-    BATCH_HARD_TRIPLET_LOSS,
-    CENTER_LOSS,
-    COSFACE,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 
 
 @dataclass(frozen=True)
@@ -28,7 +21,7 @@ class Variant:
 
 VARIANTS = [
     Variant(
-        ARCFACE,
+        contract.ARCFACE,
         "acos of the clamped cosine, margin added to the angle",
         """
         weight = self.weight.to(embeddings.dtype)
@@ -44,7 +37,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        ARCFACE,
+        contract.ARCFACE,
         "angle addition with a one-hot blend and hand-written normalisation",
         """
         x = embeddings / embeddings.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -61,7 +54,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        COSFACE,
+        contract.COSFACE,
         "in-place margin on a clone, indexed by label",
         """
         weight = F.normalize(self.weight, dim=1).to(embeddings.dtype)
@@ -72,7 +65,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        COSFACE,
+        contract.COSFACE,
         "torch.where on a boolean mask, hand-written normalisation",
         """
         x = embeddings / torch.linalg.vector_norm(embeddings, dim=1, keepdim=True).clamp_min(1e-12)
@@ -84,7 +77,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        SPHEREFACE,
+        contract.SPHEREFACE,
         "acos-based psi with (-1)^k from a power",
         """
         weight = F.normalize(self.weight.to(embeddings.dtype), dim=1)
@@ -99,7 +92,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        SPHEREFACE,
+        contract.SPHEREFACE,
         "k counted from thresholds, cos(m theta) as cos(m * acos)",
         """
         weight = F.normalize(self.weight.to(embeddings.dtype), dim=1)
@@ -117,7 +110,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        TRIPLET_LOSS,
+        contract.TRIPLET_LOSS,
         "F.pairwise_distance squared, clamp instead of relu",
         """
         d_ap = F.pairwise_distance(anchor, positive, eps=0.0).pow(2)
@@ -126,7 +119,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        TRIPLET_LOSS,
+        contract.TRIPLET_LOSS,
         "einsum distances and an explicit average",
         """
         ap, an = anchor - positive, anchor - negative
@@ -137,7 +130,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "a plain loop over anchors",
         """
         losses = []
@@ -155,7 +148,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        BATCH_HARD_TRIPLET_LOSS,
+        contract.BATCH_HARD_TRIPLET_LOSS,
         "Gram-matrix distances with large-constant masking",
         """
         squared = (embeddings**2).sum(dim=1)
@@ -174,7 +167,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        CENTER_LOSS,
+        contract.CENTER_LOSS,
         "index_select and a division by two",
         """
         centers = self.centers.to(features.dtype).index_select(0, labels)
@@ -182,7 +175,7 @@ VARIANTS = [
 """,
     ),
     Variant(
-        CENTER_LOSS,
+        contract.CENTER_LOSS,
         "a loop over samples",
         """
         total = features.new_zeros(())
@@ -208,12 +201,12 @@ def rounds(variants: list[Variant]) -> list[list[Variant]]:
 
 ROUNDS = rounds(VARIANTS)
 LOSSES = (
-    ARCFACE,
-    COSFACE,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-    BATCH_HARD_TRIPLET_LOSS,
-    CENTER_LOSS,
+    contract.ARCFACE,
+    contract.COSFACE,
+    contract.SPHEREFACE,
+    contract.TRIPLET_LOSS,
+    contract.BATCH_HARD_TRIPLET_LOSS,
+    contract.CENTER_LOSS,
 )
 
 

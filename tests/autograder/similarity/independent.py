@@ -18,18 +18,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BATCH_HARD_TRIPLET_LOSS,
-    BOTTLENECK,
-    CENTER_LOSS,
-    CONVNEXT_BLOCK,
-    COSFACE,
-    INVERTED_RESIDUAL,
-    SPHEREFACE,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 
 SOLUTION = re.compile(r"( *)### BEGIN SOLUTION\n.*?### END SOLUTION", re.DOTALL)
 
@@ -533,16 +522,16 @@ def center_loss(h: Habits, rng: random.Random) -> tuple[str, str]:
 
 
 WRITERS = {
-    BASIC_BLOCK: basic_block,
-    BOTTLENECK: bottleneck,
-    CONVNEXT_BLOCK: convnext_block,
-    INVERTED_RESIDUAL: inverted_residual,
-    ARCFACE: arcface,
-    COSFACE: cosface,
-    SPHEREFACE: sphereface,
-    TRIPLET_LOSS: triplet_loss,
-    BATCH_HARD_TRIPLET_LOSS: batch_hard_triplet_loss,
-    CENTER_LOSS: center_loss,
+    contract.BASIC_BLOCK: basic_block,
+    contract.BOTTLENECK: bottleneck,
+    contract.CONVNEXT_BLOCK: convnext_block,
+    contract.INVERTED_RESIDUAL: inverted_residual,
+    contract.ARCFACE: arcface,
+    contract.COSFACE: cosface,
+    contract.SPHEREFACE: sphereface,
+    contract.TRIPLET_LOSS: triplet_loss,
+    contract.BATCH_HARD_TRIPLET_LOSS: batch_hard_triplet_loss,
+    contract.CENTER_LOSS: center_loss,
 }
 
 
