@@ -17,14 +17,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.similarity.detect import SimilarityOptions, detect_similarity
-from facekit.base.contract import (
-    ARCFACE,
-    BASIC_BLOCK,
-    BOTTLENECK,
-    CONVNEXT_BLOCK,
-    INVERTED_RESIDUAL,
-    TRIPLET_LOSS,
-)
+from facekit.base import contract
 from facekit.base.paths import SOLUTION_NOTEBOOK
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests/autograder/similarity/independent.py"
@@ -52,10 +45,10 @@ def write_class(folder: Path, students: int) -> None:
                 cell.source = corpus.rename_identifiers(parts[grade_id])
         return replacement
 
-    blocks = {BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, INVERTED_RESIDUAL, ARCFACE}
+    blocks = {*contract.BLOCKS, contract.ARCFACE}
     notebooks["copy_renamed"] = copy(notebooks["s0000"], "s0000", set(corpus.WRITERS))
     own = corpus.independent_notebook(source, seed=10**6)
-    notebooks["copy_partial"] = copy(own, "s0001", blocks | {TRIPLET_LOSS})
+    notebooks["copy_partial"] = copy(own, "s0001", blocks | {contract.TRIPLET_LOSS})
     for name, notebook in notebooks.items():
         nbformat.write(notebook, folder / f"{name}.ipynb")
 

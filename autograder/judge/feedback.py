@@ -21,12 +21,6 @@ from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import Check, DType, Mode, Status
 
 HINT_TOLERANCE = {"atol": 1e-3, "rtol": 1e-3}
-BLOCKS = (
-    contract.BASIC_BLOCK,
-    contract.BOTTLENECK,
-    contract.CONVNEXT_BLOCK,
-    contract.INVERTED_RESIDUAL,
-)
 MAX_KEYS_LISTED = 12
 
 
@@ -341,7 +335,7 @@ def case_hints(
         if got is not None:
             hints += recognised_bugs(prepared, got)
         differences = {finding.difference for finding in failed["output"]}
-        if Difference.SHAPE in differences and prepared.component.id in BLOCKS:
+        if Difference.SHAPE in differences and prepared.component.id in contract.BLOCKS:
             hints.append("finding.block_output_shape")
         if any(
             f.difference == Difference.DTYPE
@@ -388,7 +382,7 @@ def error_hints(prepared: PreparedCase, error: ErrorInfo | None) -> list[str]:
     if (
         error.type == "RuntimeError"
         and "must match the size of tensor" in message
-        and prepared.component.id in BLOCKS
+        and prepared.component.id in contract.BLOCKS
     ):
         return ["error.residual_shape"]
     if error.type == "TypeError" and (

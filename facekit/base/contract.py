@@ -110,6 +110,12 @@ COMPONENT_CLASSES = {
 COMPONENTS = tuple(COMPONENT_CLASSES)
 """Notebook components graded by the judge (nbgrader grade_ids), in gradebook column order."""
 
+BLOCKS = (BASIC_BLOCK, BOTTLENECK, CONVNEXT_BLOCK, INVERTED_RESIDUAL)
+"""The residual-block components (module in, module out: one input `x`)."""
+
+LOSSES = (ARCFACE, COSFACE, SPHEREFACE, TRIPLET_LOSS, BATCH_HARD_TRIPLET_LOSS, CENTER_LOSS)
+"""The margin-head and metric-loss components."""
+
 # ---------------------------------------------------------------- grades and exports
 GRADEBOOK_STUDENT_COLUMN = "student"
 GRADEBOOK_TOTAL_COLUMN = "total"

@@ -15,19 +15,7 @@ from facekit.notebook.extract import is_export_cell
 
 SELF_CHECK_TAG = "self-check"
 HELPERS_ID = "check_helpers"
-COMPONENT_IDS = [
-    contract.BASIC_BLOCK,
-    contract.BOTTLENECK,
-    contract.CONVNEXT_BLOCK,
-    contract.INVERTED_RESIDUAL,
-    contract.NETWORK,
-    contract.ARCFACE,
-    contract.COSFACE,
-    contract.SPHEREFACE,
-    contract.TRIPLET_LOSS,
-    contract.BATCH_HARD_TRIPLET_LOSS,
-    contract.CENTER_LOSS,
-]
+COMPONENT_IDS = [*contract.BLOCKS, contract.NETWORK, *contract.LOSSES]  # the notebook's order
 
 pytestmark = pytest.mark.slow
 

@@ -200,14 +200,7 @@ def rounds(variants: list[Variant]) -> list[list[Variant]]:
 
 
 ROUNDS = rounds(VARIANTS)
-LOSSES = (
-    contract.ARCFACE,
-    contract.COSFACE,
-    contract.SPHEREFACE,
-    contract.TRIPLET_LOSS,
-    contract.BATCH_HARD_TRIPLET_LOSS,
-    contract.CENTER_LOSS,
-)
+LOSSES = contract.LOSSES
 
 
 def test_two_variants_per_loss():
