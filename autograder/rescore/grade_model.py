@@ -35,7 +35,6 @@ from autograder.sandbox import Limits
 from autograder.scoring import (
     InvalidSubmission,
     Keys,
-    KeysError,
     TaskScore,
     load_keys,
     parse_submission,
@@ -55,12 +54,12 @@ from facekit.base.contract import (
 )
 from facekit.base.course import load_course_config
 from facekit.base.csv_files import read_rows
-from facekit.base.errors import ConfigError, SetupError
+from facekit.base.errors import SetupError
 from facekit.base.tables import setting
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook
 from facekit.notebook.reference import load_reference, reference_source
 from facekit.sandbox_side import inference
-from facekit.training.data import DataError, test_image_ids
+from facekit.training.data import test_image_ids
 from facekit.training.submission_csv import (
     classification_rows,
     pair_image_names,
@@ -261,7 +260,7 @@ def read_competition(comp: Path, keys_dir: Path) -> Competition:
         class_names = find_classes(str(comp / CLS_TRAIN))[0]
         test_ids = test_image_ids(comp)
         pairs = read_rows(comp / TEST_PAIRS)
-    except (KeysError, DataError, OSError) as error:
+    except OSError as error:  # keys and data errors are already setup errors
         raise RescoreError(str(error)) from None
     return Competition(keys, class_names, test_ids, pairs, pair_image_names(pairs))
 
@@ -345,10 +344,7 @@ def grade_model(
 ) -> GradeModelReport:
     """Re-score `checkpoint` with the Network of `notebook` (sandboxed); see module docstring."""
     comp = Path(comp)
-    try:
-        course = load_grade_model_config(course_config) if course_config else GradeModelConfig()
-    except ConfigError as error:
-        raise RescoreError(str(error)) from None
+    course = load_grade_model_config(course_config) if course_config else GradeModelConfig()
     if not Path(notebook).is_file():
         raise RescoreError(f"{notebook}: no such notebook file")
     if not Path(checkpoint).is_file():
