@@ -40,7 +40,6 @@ from autograder.scoring import (
     parse_submission,
     score_parsed,
 )
-from autograder.scoring.csv_writer import csv_text
 from facekit.base.contract import (
     CLASSIFICATION,
     CLS_TEST,
@@ -53,7 +52,7 @@ from facekit.base.contract import (
     VERIFICATION,
 )
 from facekit.base.course import load_course_config
-from facekit.base.csv_files import read_rows
+from facekit.base.csv_files import csv_text, read_rows
 from facekit.base.errors import SetupError
 from facekit.base.tables import setting
 from facekit.notebook.extract import NotebookError, extract_module, read_notebook

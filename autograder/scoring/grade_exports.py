@@ -10,7 +10,6 @@ import io
 from pathlib import Path
 
 from autograder.scoring.course_config import GradesConfig
-from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.grades import StudentGrade
 from facekit.base.contract import (
     CANVAS_IDENTITY_COLUMNS,
@@ -18,6 +17,7 @@ from facekit.base.contract import (
     TASKS,
     grades_columns,
 )
+from facekit.base.csv_files import csv_text
 from facekit.base.files import replacing
 from facekit.base.spreadsheet import inert_cell
 

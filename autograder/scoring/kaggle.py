@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from autograder.scoring.csv_writer import csv_text
 from autograder.scoring.submission import parse_submission
 from autograder.scoring.task_metrics import DEFAULT_METRICS, TaskMetric, describe_metric
 from facekit.base.contract import (
@@ -13,6 +12,7 @@ from facekit.base.contract import (
     TASKS,
     VERIFICATION,
 )
+from facekit.base.csv_files import csv_text
 from facekit.base.errors import InvalidSubmission, KeysError
 from facekit.base.keys import Keys, load_keys
 

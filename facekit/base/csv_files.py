@@ -1,34 +1,39 @@
-"""Plain CSV files the kit writes and reads itself (the competition's public files, submissions).
+"""Plain CSV files the kit writes and reads itself (the competition's public files, submissions,
+grade exports).
 
 Trusted files only: a CSV a person hands in goes through `csv_reader`, which checks sizes and
-encodings and locates every problem by its physical line.
+encodings and locates every problem by its physical line. Cells that came from people (names,
+ids, reasons) are passed through `facekit.base.spreadsheet.inert_cell` by the caller, so a
+spreadsheet opening the file never runs them as a formula (CSV injection).
 """
 
 import csv
-from collections.abc import Sequence
+import io
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> None:
-    """Write `rows` under `header` with Unix line endings (stable bytes for checksums)."""
+def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """CSV text with `header` then `rows`, '\\n' line endings (stable bytes for checksums),
+    quoting only where needed."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence]) -> None:
+    """Write `csv_text(header, rows)` to `path` (its folder made if missing)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with Path(path).open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(header)
-        writer.writerows(rows)
+    Path(path).write_text(csv_text(header, rows), encoding="utf-8", newline="")
 
 
-def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and rows of a CSV file as strings; blank lines are skipped, short rows padded
-    with "" (so a missing field reads as empty, never as an absent key)."""
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a CSV file with a header, as dicts of strings; blank lines are skipped, short rows
+    padded with "" (so a missing field reads as empty, never as an absent key)."""
     with Path(path).open(newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, [])
         padding = [""] * len(header)
-        rows = [dict(zip(header, row + padding, strict=False)) for row in reader if row]
-    return header, rows
-
-
-def read_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a CSV file with a header, as dicts of strings (`read_csv` without the header)."""
-    return read_csv(path)[1]
+        return [dict(zip(header, row + padding, strict=False)) for row in reader if row]
