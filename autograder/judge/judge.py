@@ -16,7 +16,12 @@ from pathlib import Path
 from autograder.judge import feedback, policy
 from autograder.judge.checks import contract_checks, drop_path_checks
 from autograder.judge.findings import Difference, Finding, check_finite, describe_difference
-from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_cases
+from autograder.judge.prepare import (
+    PreparedCase,
+    judging_torch,
+    new_grading_seed,
+    prepared_cases,
+)
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
@@ -54,24 +59,26 @@ def grade_notebook(
     except NotebookError as error:
         return _unreadable_report(rubric, notebook_path, str(error), seed)
     extracted = extract_student_module(notebook, str(notebook_path), COMPONENT_CLASSES)
-    prepared = prepared_cases(seed)
+    with judging_torch():
+        prepared = prepared_cases(seed)
     run = run_worker(extracted.cells, prepared, limits or default_limits(), zygote)
     cell_grade_ids = _cell_grade_ids(extracted.cells, COMPONENT_CLASSES)
     forbidden = {
         violation.class_name: violation
         for violation in policy.violations(extracted.cells, COMPONENT_CLASSES.values())
     }
-    components = tuple(
-        _grade_component(
-            rubric,
-            component,
-            [p for p in prepared if p.component.id == component.id],
-            run,
-            cell_grade_ids,
-            forbidden.get(component.class_name),
+    with judging_torch():
+        components = tuple(
+            _grade_component(
+                rubric,
+                component,
+                [p for p in prepared if p.component.id == component.id],
+                run,
+                cell_grade_ids,
+                forbidden.get(component.class_name),
+            )
+            for component in rubric.components
         )
-        for component in rubric.components
-    )
     cell_notes = tuple(_cell_error_note(error) for error in run.cell_errors)
     cell_errors = tuple(
         {

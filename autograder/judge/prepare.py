@@ -9,9 +9,12 @@ what one report says about a case is no use for the next submission, so replayin
 converge to points. The seed is recorded in the report; the same seed reproduces a grading.
 """
 
+import contextlib
 import functools
 import secrets
+import threading
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -21,7 +24,7 @@ from torch import nn
 from autograder.errors import GraderFault
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
 from facekit.notebook.reference import load_reference
-from facekit.sandbox_side.judge_worker import CaseFailure, Objective, run_case
+from facekit.sandbox_side.judge_worker import CaseFailure, Check, Objective, run_case, seed_torch
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,9 @@ class PreparedCase:
     case: Case
     request: dict  # the case as the worker reads it (JSON)
     tensors: dict[str, torch.Tensor]  # input/<name> and state/<key>, sent to the worker
-    expected: dict[str, torch.Tensor]  # the reference's run_case results
-    expected_facts: dict
+    # The reference's run_case results; none for a contract case, which checks only the form of
+    # the student's answer (and the self-test proves the reference meets the contract).
+    expected: dict[str, torch.Tensor]
 
     @property
     def case_id(self) -> str:
@@ -154,7 +158,7 @@ def prepare_case(
     tensors: dict[str, torch.Tensor] = {}
     state: dict[str, torch.Tensor] = {}
     if case.load_state:
-        torch.manual_seed(seed)
+        seed_torch(seed)
         module = reference_class(**case.ctor).to(dtype)
         replace_hiding_weights(module, generator)
         state = {key: value.detach().clone() for key, value in module.state_dict().items()}
@@ -164,14 +168,35 @@ def prepare_case(
         generated[spec.name] = _generate_input(spec, dtype, generated, state, generator)
     tensors.update({f"input/{name}": value for name, value in generated.items()})
     request = _request(index, component, case, seed)
+    if case.check == Check.CONTRACT:
+        return PreparedCase(index, component, case, request, tensors, {})
     try:
-        expected, facts = run_case(reference_class, request, tensors)
+        expected, _ = run_case(reference_class, request, tensors)
     except (CaseFailure, Exception) as error:
         raise GraderFault(
             f"the reference fails rubric case {component.id}/{case.name} (grading seed "
             f"{grading_seed}): {type(error).__name__}: {error}"
         ) from error
-    return PreparedCase(index, component, case, request, tensors, expected, facts)
+    return PreparedCase(index, component, case, request, tensors, expected)
+
+
+_TORCH_STATE = threading.RLock()
+
+
+@contextlib.contextmanager
+def judging_torch() -> Iterator[None]:
+    """Torch as the judge's trusted work needs it: one notebook at a time in this process,
+    since torch's random generator and thread count are process-wide and a batch grades
+    notebooks on parallel threads (their sandboxed workers still run at once); and on one
+    thread, since the judge's tensors are tiny and a second thread only adds OpenMP
+    spin-waiting, many times the CPU time of the work on a busy machine (see judge_worker)."""
+    with _TORCH_STATE:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
 
 def prepare_cases(
@@ -179,16 +204,11 @@ def prepare_cases(
 ) -> tuple[PreparedCase, ...]:
     """Every case of the rubric, in rubric order, with the reference's answers."""
     cases = [(component, case) for component in rubric.components for case in component.cases]
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny tensors: threads only add spin-waiting (see judge_worker)
-    try:
-        with torch.random.fork_rng():
-            return tuple(
-                prepare_case(index, component, case, reference, grading_seed)
-                for index, (component, case) in enumerate(cases)
-            )
-    finally:
-        torch.set_num_threads(threads)
+    with judging_torch(), torch.random.fork_rng():
+        return tuple(
+            prepare_case(index, component, case, reference, grading_seed)
+            for index, (component, case) in enumerate(cases)
+        )
 
 
 @functools.lru_cache(maxsize=2)
