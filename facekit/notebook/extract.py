@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
-import nbformat
-
 from facekit.base.errors import InputError
 from facekit.base.untrusted import UntrustedFileError, json_depth, read_untrusted_bytes
+from facekit.notebook.notebook_format import nbformat
 
 EXPORT_TAG = "export"
 # Bounds on what a submission may be: far above any honest notebook (even with image outputs,

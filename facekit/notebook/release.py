@@ -15,12 +15,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 from facekit.notebook.extract import NotebookError, cell_label, read_notebook
+from facekit.notebook.notebook_format import nbformat
 
 ASSIGNMENT = "hw2p2"
 BEGIN_SOLUTION = "### BEGIN SOLUTION"
