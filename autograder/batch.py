@@ -28,8 +28,8 @@ import csv
 import hashlib
 import importlib.metadata
 import json
-import multiprocessing
 import os
+import queue
 import re
 import sys
 import time
@@ -45,7 +45,7 @@ from autograder.errors import GraderFault
 from autograder.judge.class_report import write_class_report
 from autograder.judge.judge import default_limits
 from autograder.judge.rubric import load_rubric
-from autograder.sandbox import Limits, describe_isolation, isolation_report
+from autograder.sandbox import Limits, Zygote, ZygoteError, describe_isolation, isolation_report
 from facekit.base.errors import SetupError
 from facekit.base.files import replacing
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
@@ -315,9 +315,29 @@ def _notebook_sha256(submission: NotebookSubmission) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _zygote(warm: bool) -> sandbox_zygote.Zygote | None:
+def _zygote(warm: bool) -> Zygote | None:
     """This process's warm grader when `warm` (None where it cannot start: cold)."""
     return sandbox_zygote.shared() if warm else None
+
+
+def _zygotes(warm: bool, count: int) -> list[Zygote | None]:
+    """One warm grader for each of `count` notebooks graded at once: this process's zygote, then
+    clones of it (closed by the caller); None, a cold run, for each that cannot be had."""
+    zygote = _zygote(warm)
+    zygotes = [zygote]
+    for _ in range(count - 1):
+        if zygote is not None:
+            try:
+                zygotes.append(zygote.clone())
+                continue
+            except ZygoteError as error:
+                print(
+                    f"facekit: fewer warm graders than jobs, the others grade cold: {error}",
+                    file=sys.stderr,
+                )
+                zygote = None
+        zygotes.append(None)
+    return zygotes
 
 
 def grade_submission(
@@ -325,13 +345,13 @@ def grade_submission(
     out_dir: Path,
     limits: Limits | None,
     seed: int | None = None,
-    warm: bool = False,
+    zygote: Zygote | None = None,
 ) -> Outcome:
     """Grade one notebook with the judge and write its report; a judge crash is GRADER_ERROR.
 
-    `seed` None: the judge draws a fresh grading seed (recorded in the report). `warm`: the
-    worker is a fork of this process's zygote (`autograder.sandbox_zygote`), else a fresh
-    interpreter. Runs in a pool worker: returns plain data only.
+    `seed` None: the judge draws a fresh grading seed (recorded in the report). `zygote`: the
+    worker is a fork of that warm grader (`autograder.sandbox_zygote`), else a fresh
+    interpreter.
     """
     start = time.monotonic()
     folder = report_folder(submission.student)
@@ -344,7 +364,7 @@ def grade_submission(
         else:
             reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws one
             report = judge.grade_notebook(
-                submission.notebook, limits=limits, zygote=_zygote(warm), **reproduce
+                submission.notebook, limits=limits, zygote=zygote, **reproduce
             )
             report.write(out_dir / folder)
             outcome.points = {k: float(v) for k, v in report.component_points().items()}
@@ -412,12 +432,6 @@ def _reusable(previous: Outcome | None, sha: str, fingerprint: str, out_dir: Pat
     )
 
 
-def _executor(jobs: int) -> concurrent.futures.Executor:
-    # spawn: a fresh interpreter per worker (fork after torch has started threads is unsafe)
-    context = multiprocessing.get_context("spawn")
-    return concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-
-
 def grade_batch(
     submissions: Sequence[NotebookSubmission],
     out_dir: Path,
@@ -435,7 +449,9 @@ def grade_batch(
 
     First `check_grader` (unless `self_test` is False): a grader that fails on the reference
     raises `GraderFault` before anything is written. `jobs` > 1 grades that many notebooks at once
-    in worker processes (each runs its own sandboxes). `limits` None: the judge's default limits.
+    on threads of this process, each with its own sandboxed worker (warm: its own clone of the
+    zygote); the judge's trusted torch work takes turns (`judging_torch`). `limits` None: the
+    judge's default limits.
     `progress` None: a bar only on a terminal. `seed` None: a fresh grading seed per notebook;
     staff reproduce a report with its seed. `warm` None: warm (each worker a fork of a zygote
     that imported torch once, `autograder.sandbox_zygote`) when every required protection holds,
@@ -482,30 +498,41 @@ def grade_batch(
 
     show_bar = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(to_grade), desc="grading", unit="notebook", disable=not show_bar)
-    with bar:
-        if jobs == 1:
+    with bar, contextlib.ExitStack() as clones:
+        if jobs == 1 or len(to_grade) <= 1:
+            zygote = _zygote(warm) if to_grade else None
             for submission, sha in to_grade:
-                record(grade_submission(submission, out_dir, limits, seed, warm), sha)
+                record(grade_submission(submission, out_dir, limits, seed, zygote), sha)
                 bar.update()
         else:
-            with _executor(jobs) as pool:
+            idle: queue.SimpleQueue[Zygote | None] = queue.SimpleQueue()
+            for index, zygote in enumerate(_zygotes(warm, min(jobs, len(to_grade)))):
+                idle.put(zygote)
+                if index and zygote is not None:
+                    clones.callback(zygote.close)
+
+            def grade(submission: NotebookSubmission) -> Outcome:
+                zygote = idle.get()  # one per thread at a time: a zygote serves one run
+                try:
+                    return grade_submission(submission, out_dir, limits, seed, zygote)
+                finally:
+                    idle.put(zygote)
+
+            with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
                 futures = {
-                    pool.submit(grade_submission, submission, out_dir, limits, seed, warm): (
-                        submission,
-                        sha,
-                    )
+                    pool.submit(grade, submission): (submission, sha)
                     for submission, sha in to_grade
                 }
                 for future in concurrent.futures.as_completed(futures):
                     submission, sha = futures[future]
                     try:
                         outcome = future.result()
-                    except Exception as error:  # noqa: BLE001 - a crashed worker process
+                    except Exception as error:  # noqa: BLE001 - the grading thread's own fault
                         outcome = Outcome(
                             submission.student,
                             shown(submission.notebook),
                             GRADER_ERROR,
-                            reason=f"grader fault: the grading process failed: {error!r}",
+                            reason=f"grader fault: the grading thread failed: {error!r}",
                             report=report_folder(submission.student),
                         )
                     record(outcome, sha)

@@ -7,21 +7,24 @@ at a time over a private socket pair. Each run enters the very sandbox a cold ru
 `launcher.launch`), so the verdicts are the same; only the ~2.5 s `import torch` per notebook is
 gone. Before the first run, `Zygote.start` checks that a run forked from it gets every
 protection a cold run gets on this machine (a probe run), else it refuses (`ZygoteError`) and
-grading stays cold. A zygote that stops answering is killed, and the run goes cold.
+grading stays cold. A zygote that stops answering is killed, and the run goes cold. To grade
+several notebooks at once, `Zygote.clone` forks further zygotes from the probed one (one run at a
+time each), so torch is still imported once.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
-import functools
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from autograder.sandbox import (
@@ -42,15 +45,34 @@ ENTRY = "judge_worker"  # what a warm run starts: the pre-imported judge worker'
 
 
 class Zygote:
-    """A running zygote; `launch` runs one sandboxed worker as its fork. Close it when done."""
+    """A running zygote; `launch` runs one sandboxed worker as its fork. Close it when done.
 
-    def __init__(self, process: subprocess.Popen, sock: socket.socket, stderr, home) -> None:
+    A clone (`clone`) is not our child: it has no `process` but a pidfd (signalled and
+    polled without the risk of a reused pid), and shares the stderr file and home of the zygote
+    it came from, which owns them."""
+
+    def __init__(
+        self,
+        process: subprocess.Popen | None,
+        sock: socket.socket,
+        stderr,
+        home,
+        pidfd: int | None = None,
+    ) -> None:
         self._process, self._sock, self._stderr, self._home = process, sock, stderr, home
+        self._pidfd = pidfd
+        self._closed = False
 
     @classmethod
     def start(cls) -> Zygote:
         """Start a zygote and probe it; raises ZygoteError when it cannot give a warm run the
         protections a cold one gets."""
+        return cls.spawn().check_started()
+
+    @classmethod
+    def spawn(cls) -> Zygote:
+        """The zygote's process, started: it imports torch while the caller goes on. Call
+        `check_started` before its first run."""
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         stderr = tempfile.TemporaryFile()  # noqa: SIM115 - open for the zygote's life
         home = tempfile.TemporaryDirectory(prefix="facekit-zygote-")  # its cwd, empty
@@ -70,7 +92,11 @@ class Zygote:
             raise
         finally:
             theirs.close()
-        self = cls(process, ours, stderr, home)
+        return cls(process, ours, stderr, home)
+
+    def check_started(self) -> Zygote:
+        """Wait for the spawned zygote's greeting and probe it; closes it and raises ZygoteError
+        when it cannot give a warm run the protections a cold one gets."""
         try:
             hello = self._receive(START_SECONDS)
             if hello.get("threads") != 1:
@@ -83,7 +109,33 @@ class Zygote:
 
     @property
     def alive(self) -> bool:
-        return self._process.poll() is None
+        if self._process is not None:
+            return self._process.poll() is None
+        return self._pidfd is not None and not select.select([self._pidfd], [], [], 0)[0]
+
+    def clone(self) -> Zygote:
+        """Another zygote, forked from this one between runs (the same clean, probed state, so
+        it is not probed again), serving on its own socket: for grading notebooks in parallel.
+        It dies with this one. Raises ZygoteError when this zygote cannot fork one."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            socket.send_fds(self._sock, [json.dumps({"clone": True}).encode()], [theirs.fileno()])
+            answer = self._receive(START_SECONDS)
+            pid = answer.get("clone")
+            if type(pid) is not int or pid <= 0:
+                raise ZygoteError(f"the zygote answered a clone request with {str(answer)[:200]}")
+            # Not reaped before this: its parent reaps only while serving a request, and no
+            # other request reaches this zygote meanwhile (clones are made before grading).
+            pidfd = os.pidfd_open(pid)
+        except OSError as error:
+            ours.close()
+            raise ZygoteError(f"the zygote does not take requests: {error}") from error
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            theirs.close()
+        return Zygote(None, ours, self._stderr, self._home, pidfd=pidfd)
 
     def launch(self, config: dict, streams) -> tuple[int, bool, dict]:
         """Run the launcher CONFIG as a fork of the zygote, the run's stdout, stderr and
@@ -120,13 +172,15 @@ class Zygote:
         )
 
     def close(self) -> None:
-        """Stop the zygote (it has no run in flight between launches)."""
+        """Stop the zygote (it has no run in flight between launches); again: nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self._sock.close()
-        with contextlib.suppress(OSError):
-            os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait()
-        self._stderr.close()
-        self._home.cleanup()
+        self._kill()
+        if self._process is not None:
+            self._stderr.close()
+            self._home.cleanup()
 
     def __enter__(self) -> Zygote:
         return self
@@ -153,15 +207,24 @@ class Zygote:
         return answer
 
     def _kill(self) -> None:
-        with contextlib.suppress(OSError):
-            os.killpg(self._process.pid, signal.SIGKILL)
-        self._process.wait()
+        """Kill this zygote: the whole process group of a started one (its clones and runs
+        too), only the process of a clone (its parent reaps it)."""
+        if self._process is not None:
+            with contextlib.suppress(OSError):
+                os.killpg(self._process.pid, signal.SIGKILL)
+            self._process.wait()
+        elif self._pidfd is not None:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            os.close(self._pidfd)
+            self._pidfd = None
 
     def _story(self) -> str:
         """The zygote's own stderr, for a message about its failure."""
         self._stderr.seek(0)
         text = self._stderr.read()[-2000:].decode("utf-8", "replace").strip()
-        return f" (exit {self._process.poll()}): {text}" if text else ""
+        ended = f"exit {self._process.poll()}" if self._process else "a clone"
+        return f" ({ended}): {text}" if text else ""
 
     def _probe(self) -> None:
         """A warm probe run must report every protection the cold probe reports."""
@@ -189,16 +252,39 @@ class Zygote:
             raise ZygoteError(f"a run forked from the zygote lacks {', '.join(lost)}")
 
 
-@functools.cache
+_SHARED_LOCK = threading.Lock()
+_spawned_early: list[Zygote] = []  # spawn_early's zygote, until shared() checks it
+_shared: list[Zygote | None] = []  # this process's zygote (None: none could start), once known
+
+
+def spawn_early() -> None:
+    """Spawn this process's zygote now, so that its `import torch` overlaps whatever the caller
+    imports next (`facekit grade`: the judge, torch included); `shared()` finishes its start."""
+    with _SHARED_LOCK:
+        if not _shared and not _spawned_early:
+            with contextlib.suppress(OSError):  # shared() tries again, and says why it fails
+                _spawned_early.append(Zygote.spawn())
+                atexit.register(_spawned_early[0].close)
+
+
 def shared() -> Zygote | None:
-    """This process's zygote, started at the first call and stopped at exit; None where none
-    can start (the reason is printed once), so grading goes cold."""
+    """This process's zygote, started at the first call (or by `spawn_early`) and stopped at
+    exit; None where none can start (the reason is printed once), so grading goes cold. Safe
+    to call from any thread: there is only ever one."""
+    with _SHARED_LOCK:
+        if not _shared:
+            _shared.append(_check_started(_spawned_early.pop() if _spawned_early else None))
+        return _shared[0]
+
+
+def _check_started(spawned: Zygote | None) -> Zygote | None:
     try:
-        started = Zygote.start()
+        started = spawned.check_started() if spawned else Zygote.start()
     except ZygoteError as error:
         print(f"facekit: no warm grader, grading cold: {error}", file=sys.stderr)
         return None
-    atexit.register(started.close)
+    if spawned is None:
+        atexit.register(started.close)
     return started
 
 

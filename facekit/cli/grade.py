@@ -5,6 +5,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from autograder import sandbox_zygote
 from autograder.sandbox import (
     DEFAULT_MEMORY_BYTES,
     Limits,
@@ -69,6 +70,8 @@ def _limits(args: argparse.Namespace) -> Limits | None:
 def run(args: argparse.Namespace) -> int:
     """Grade the batch. Exit 0 when every notebook was graded; 1 when some were unreadable (a
     zero each); 3 when the grader failed its self-test (nothing written) or on any notebook."""
+    if sandbox_zygote.warm_by_default():
+        sandbox_zygote.spawn_early()  # its `import torch` overlaps the judge's, just below
     from autograder.batch import (
         BATCH_LOG_NAME,
         CACHE_NAME,

@@ -30,6 +30,11 @@ stdout, its stderr and its readiness pipe. The zygote then
    launcher kill the run's PID namespace, and SIGKILL to its process group), removes a leftover
    cgroup, and answers `{"pid": ..., "returncode": ..., "timed_out": ..., "usage": ...}`.
 
+A zygote serves one run at a time. For grading several notebooks at once, the trusted side asks
+it for clones (`{"clone": true}` with one descriptor, a new socket): each is a fork of the zygote
+between runs, so it holds the same clean state, serves on its own socket and costs a fork
+instead of a second `import torch`.
+
 Nothing of one run can reach the next: each run is a fork of the same clean zygote, its memory
 (modules, globals, RNG and torch state) dies with it, its files live on its own tmpfs folder and
 private /tmp (gone with its mount namespace), its processes and threads die with its PID
@@ -44,6 +49,7 @@ Standard library and torch only, plus the sibling modules `launcher` and `judge_
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import fcntl
 import json
@@ -73,6 +79,7 @@ KILL_GRACE_SECONDS = 3.0
 _PR_SET_PDEATHSIG = 1
 _RUN_FDS = (1, 2, 3)  # stdout, stderr, the readiness pipe (FACEKIT_READY_FD)
 _USAGE_FD = 4  # the launcher's usage figures (memory peak) for the zygote; never the run's
+_CLONES: set[int] = set()  # this zygote's clones still to be reaped
 
 
 def threads() -> int:
@@ -231,17 +238,53 @@ def _read_usage(fd: int) -> dict:
         return {}
 
 
+def clone(sock: socket.socket, fds: list[int]) -> dict:
+    """Fork another zygote serving on the socket FDS[0]: the trusted side grades notebooks in
+    parallel with one zygote each (a zygote serves one run at a time), without a second
+    `import torch`. The clone holds nothing but this zygote's clean state and its own socket."""
+    if len(fds) != 1:
+        return {"error": f"a clone request carries one socket, got {len(fds)} descriptors"}
+    count = threads()
+    if count != 1:
+        return {"error": f"the zygote has {count} threads: forking it is not safe"}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(sock.detach())
+            _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with this zygote
+            serve(socket.socket(fileno=fds[0]))
+        finally:
+            os._exit(0)
+    _CLONES.add(pid)
+    return {"clone": pid}
+
+
+def _reap_clones() -> None:
+    """Collect the clones that ended (their trusted side closed their socket)."""
+    for pid in list(_CLONES):
+        with contextlib.suppress(ChildProcessError):
+            if os.waitpid(pid, os.WNOHANG)[0] == 0:
+                continue
+        _CLONES.discard(pid)
+
+
 def serve(sock: socket.socket) -> None:
-    """Answer run requests until the trusted side closes the socket."""
+    """Answer run and clone requests until the trusted side closes the socket."""
     while True:
         message, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE_BYTES, len(_RUN_FDS))
         if not message:
             return
+        _reap_clones()
         try:
-            if len(fds) != len(_RUN_FDS):
+            request = json.loads(message)
+            if request.get("clone"):
+                answer = clone(sock, fds)
+            elif len(fds) != len(_RUN_FDS):
                 answer = {"error": f"expected {len(_RUN_FDS)} descriptors, got {len(fds)}"}
             else:
-                answer = run(sock, json.loads(message), fds)
+                answer = run(sock, request, fds)
         finally:
             for fd in fds:
                 os.close(fd)

@@ -1,6 +1,7 @@
 """Does a warm run (a fork of the zygote) get the full sandbox, and can one student's run leave
 anything behind for the next? (Issue 15 item 1.)"""
 
+import concurrent.futures
 import json
 import os
 import shutil
@@ -157,6 +158,38 @@ def test_a_zygote_that_died_leaves_the_run_to_the_cold_path(tmp_path):
     dead.close()
     seen = observe(tmp_path / "cold", dead)
     assert seen["default_dtype"] == "torch.float32"
+
+
+@pytest.mark.slow
+def test_clones_serve_runs_at_once_as_their_zygote_does(zygote, tmp_path):
+    """Do two clones of the zygote run students' modules at the same time, each seeing what a
+    run of the zygote itself sees?"""
+    clones = [zygote.clone(), zygote.clone()]
+    try:
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            seen = list(
+                pool.map(lambda i: observe(tmp_path / f"clone{i}", clones[i]), range(len(clones)))
+            )
+        seen.append(observe(tmp_path / "zygote", zygote))
+        for observed in seen:
+            for key in RANDOM_KEYS + ("work_folder",):
+                observed.pop(key)
+        assert seen[0] == seen[1] == seen[2]
+        assert all(clone.alive for clone in clones)
+    finally:
+        for clone in clones:
+            clone.close()
+
+
+@pytest.mark.slow
+def test_a_closed_clone_is_gone_and_its_zygote_still_serves(zygote, tmp_path):
+    """After a clone is closed, is it no longer alive, and does its zygote serve the next run
+    warm?"""
+    clone = zygote.clone()
+    clone.close()
+    assert not clone.alive
+    observe(tmp_path / "after", zygote)
+    assert zygote.alive
 
 
 def test_the_zygote_script_lies_in_the_sandbox_side():
