@@ -11,7 +11,7 @@ ratios. Targets (issue 15): <= 0.5 s per notebook per core, and >= 10x faster th
 a quiet 2-core machine; the load average is printed beside the figures, since a busy machine
 slows both.
 
-    python benchmarks/bench_grading.py [--copies 16] [--jobs 1]
+    python benchmarks/bench_grading.py [--copies 16] [--jobs CORES]
 """
 
 import argparse
@@ -103,7 +103,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("--copies", type=int, default=16, help="notebooks in the batch")
-    parser.add_argument("--jobs", type=int, default=1, help="notebooks facekit grades at once")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count(),
+        help="notebooks facekit grades at once (nbgrader autograde grades one at a time)",
+    )
     args = parser.parse_args()
     print(describe_isolation(isolation_report()))
     print(f"facekit grades {'warm' if warm_by_default() else 'COLD (a protection is missing)'}")
