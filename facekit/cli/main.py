@@ -121,8 +121,12 @@ def exit_codes_epilog() -> str:
     return "\n".join(lines)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The top-level parser with every command registered."""
+def build_parser(chosen: str | None = None) -> argparse.ArgumentParser:
+    """The top-level parser with every command registered, and the options of the `chosen` one.
+
+    Only the chosen command's module is imported: every other is listed by its one-line help
+    alone, since importing them all would import torch and torchvision, seconds of start-up for
+    any command (and for `facekit --help`)."""
     top = argparse.ArgumentParser(
         prog="facekit",
         description="Starter kit and autograder for the HW2P2 face classification and "
@@ -132,6 +136,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subcommands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
+        if command.name != chosen:
+            subcommands.add_parser(command.name, help=command.help)
+            continue
         module = importlib.import_module(command.module)
         parser = add_subcommand(
             subcommands,
@@ -147,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse `argv`, run the chosen command and return its exit code (see `exit_codes_epilog`)."""
-    args = build_parser().parse_args(argv)  # a usage error exits 2 here (argparse)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = argv[0] if argv and not argv[0].startswith("-") else None
+    args = build_parser(chosen).parse_args(argv)  # a usage error exits 2 here (argparse)
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
