@@ -56,3 +56,26 @@ def test_torchvision_style_network_gets_full_marks(source_notebook, write_notebo
     network = next(c for c in report.components if c.id == NETWORK)
     assert network.points == max_points[NETWORK], network.feedback()
     assert report.total == report.max_total, report.to_markdown()
+
+
+def test_network_whose_gradient_reaches_no_parameter_fails_the_train_contract(
+    source_notebook, write_notebook
+):
+    """A Network that detaches its outputs: does the train-mode contract case say no parameter
+    received a gradient, while the eval-mode one still passes?"""
+    notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
+    cell = next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == NETWORK
+    )
+    cell.source = TORCHVISION_STYLE.replace(
+        'return {"feats": feats, "out": self.fc(feats)}',
+        'return {"feats": feats.detach(), "out": self.fc(feats).detach()}',
+    )
+    assert cell.source != TORCHVISION_STYLE
+    report = grade_notebook(write_notebook(notebook))
+    cases = {
+        case.name: case for case in next(c for c in report.components if c.id == NETWORK).cases
+    }
+    assert not cases["train_contract"].passed
+    assert "no parameter received a gradient" in " ".join(cases["train_contract"].problems)
+    assert cases["eval_contract"].passed, cases["eval_contract"].problems
