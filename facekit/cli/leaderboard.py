@@ -37,7 +37,7 @@ from autograder.leaderboard.course import LeaderboardTables
 from autograder.leaderboard.errors import LeaderboardError
 from facekit.base.contract import TASKS
 from facekit.base.errors import FacekitError, SetupError
-from facekit.cli.options import add_db, add_keys, add_out, add_subcommand, course_epilog
+from facekit.cli.options import add_course, add_db, add_keys, add_out, add_subcommand
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
@@ -206,12 +206,11 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+COURSE_HELP = "course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)"
+
+
 def _add_course(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--course",
-        type=Path,
-        help="course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)",
-    )
+    parser.add_argument("--course", type=Path, help=COURSE_HELP)
 
 
 DESCRIPTION = __doc__
@@ -237,9 +236,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="serve the leaderboard over HTTP",
         description=f"Serve the leaderboard. Staff routes need the token in ${STAFF_TOKEN_ENV} "
         "(they are off without it).",
-        epilog=course_epilog(LeaderboardTables, "--course"),
     )
-    _add_course(serve)
+    add_course(serve, LeaderboardTables, COURSE_HELP)
     add_keys(serve)
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")

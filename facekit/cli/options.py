@@ -11,6 +11,7 @@ import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
+from autograder.scoring.course_config import MetricsTables
 from facekit.base.contract import KEYS_CLS, KEYS_VER
 from facekit.base.tables import describe_keys
 
@@ -79,12 +80,27 @@ def add_db(parser: argparse.ArgumentParser, default: str) -> None:
     )
 
 
-def course_epilog(schema: type, option: str) -> str:
-    """An epilog listing the course-file tables a command reads (`schema`'s fields)."""
-    return (
+def add_course(
+    parser: argparse.ArgumentParser,
+    tables: type,
+    help: str,
+    *,
+    option: str = "--course",
+    default: Path | None = None,
+    required: bool = False,
+) -> None:
+    """The course-file option `option` and the epilog listing the tables the command reads from
+    that file (`tables`' fields): both name the option from here, so they cannot drift apart."""
+    parser.add_argument(option, type=Path, required=required, default=default, help=help)
+    parser.epilog = (
         f"course file tables read from {option} (other tools' tables are ignored; an unknown "
-        f"key is an error):\n{describe_keys(schema)}"
+        f"key is an error):\n{describe_keys(tables)}"
     )
+
+
+def add_course_metrics(parser: argparse.ArgumentParser) -> None:
+    """`--course COURSE`: the course file whose [metrics] table sets each task's metric."""
+    add_course(parser, MetricsTables, COURSE_METRICS_HELP)
 
 
 def wrapped(description: str) -> str:
