@@ -6,9 +6,11 @@ it as their positional COMP); `--data` stays a hidden alias of `--comp` for olde
 """
 
 import argparse
+import inspect
 import shutil
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.scoring.course_config import MetricsTables
@@ -104,9 +106,9 @@ def add_course_metrics(parser: argparse.ArgumentParser) -> None:
 
 
 def wrapped(description: str) -> str:
-    """A one-line description wrapped to the terminal; one written over lines kept as it is
-    (the help formatter keeps descriptions and epilogs raw, for the epilogs' key lists)."""
-    if "\n" in description.strip():
+    """A one-paragraph description wrapped to the terminal; one of several paragraphs kept as it
+    is (the help formatter keeps descriptions and epilogs raw, for the epilogs' key lists)."""
+    if "\n\n" in description.strip():
         return description
     width = min(shutil.get_terminal_size().columns, 100) - 2
     return textwrap.fill(description, width)
@@ -132,3 +134,39 @@ def add_subcommand(
     if handler is not None:
         parser.set_defaults(handler=handler)
     return parser
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action of a command that has several (`facekit data build`, `facekit leaderboard
+    serve`). As in click, the docstring of `run` is the action's --help description."""
+
+    name: str
+    help: str  # the action's line in its command's --help
+    run: Callable[[argparse.Namespace], int]
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None  # its own options
+
+
+def add_actions(
+    parser: argparse.ArgumentParser,
+    actions: Sequence[Action],
+    *,
+    dest: str,
+    metavar: str,
+    shared: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
+    """A parser per action under `parser` (the chosen name in `args.<dest>`): the options every
+    action takes (`shared`) first, then the action's own."""
+    commands = parser.add_subparsers(dest=dest, metavar=metavar, required=True)
+    for action in actions:
+        action_parser = add_subcommand(
+            commands,
+            action.name,
+            action.run,
+            help=action.help,
+            description=inspect.cleandoc(action.run.__doc__),
+        )
+        if shared is not None:
+            shared(action_parser)
+        if action.add_arguments is not None:
+            action.add_arguments(action_parser)
