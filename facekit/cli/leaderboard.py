@@ -234,9 +234,6 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
-COURSE_HELP = "course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)"
-
-
 def _add_course(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--course", type=Path, help=COURSE_HELP)
 

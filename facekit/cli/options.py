@@ -1,5 +1,6 @@
-"""The options several commands share, each spelt once (--comp, --keys, --out, --db), and the
-help formatter of commands whose epilog lists one item a line.
+"""The options several commands share, each spelt once (--comp, --keys, --out, --db, a course
+file with the epilog listing its tables), the actions of commands that have several (`Action`),
+and the help formatter of commands whose epilog lists one item a line.
 
 Every command names the competition directory `--comp COMP` (`data check` and `data stats` take
 it as their positional COMP); `--data` stays a hidden alias of `--comp` for older scripts.
