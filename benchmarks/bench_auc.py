@@ -9,7 +9,6 @@ the sample submission) and shuffled, each split's AUC checked against scikit-lea
 CPU seconds are both shown: on a busy shared machine the CPU time is the steadier figure.
 """
 
-import argparse
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +20,8 @@ from sklearn.metrics import roc_auc_score
 from autograder.scoring import load_keys, parse_submission, score_parsed, score_submission
 from facekit.base.contract import KEYS_VER, VERIFICATION
 from facekit.base.metrics import equal_error_rate, roc_auc, roc_curve, tar_at_far
+
+from bench_common import bench_parser
 
 
 def best_time(function: Callable[[], object], repeats: int) -> tuple[float, object]:
@@ -51,9 +52,7 @@ def verification_figures(labels: np.ndarray, scores: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--pairs", type=int, default=1_000_000, help="verification pairs")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls; the best is shown")
     args = parser.parse_args()

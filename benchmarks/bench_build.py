@@ -13,7 +13,6 @@ estimate errs on the slow side. The CPU seconds the builds used are printed too:
 shared with other jobs they say what idle cores would do.
 """
 
-import argparse
 import os
 import resource
 import tempfile
@@ -24,7 +23,8 @@ from pathlib import Path
 from data_tools.build import build_competition
 from data_tools.config import BuildConfig
 from data_tools.source import list_identities
-from facekit.base.paths import REPO_ROOT
+
+from bench_common import add_src, bench_parser
 
 HW2P2_IMAGES = 430_000
 HW2P2_IDENTITIES = 8_631
@@ -59,15 +59,8 @@ def timed_builds(groups: list[list[Path]], root: Path) -> tuple[float, float, in
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument(
-        "--src",
-        type=Path,
-        default=REPO_ROOT.parent / "shared" / "data" / "lfw",
-        help="identity-folder dataset of real faces",
-    )
+    parser = bench_parser(__doc__)
+    add_src(parser, "identity-folder dataset of real faces")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count() or 1, help="builds at once (all cores)"
     )

@@ -14,7 +14,6 @@ slows both.
     python benchmarks/bench_grading.py [--copies 16] [--jobs CORES]
 """
 
-import argparse
 import csv
 import os
 import resource
@@ -29,6 +28,8 @@ from pathlib import Path
 from autograder.sandbox import describe_isolation, isolation_report
 from autograder.sandbox_zygote import warm_by_default
 from facekit.base.paths import SOLUTION_NOTEBOOK
+
+from bench_common import bench_parser
 
 ASSIGNMENT = "hw2p2"
 
@@ -99,9 +100,7 @@ def nbgrader_cost(root: Path, copies: int) -> Cost:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--copies", type=int, default=16, help="notebooks in the batch")
     parser.add_argument(
         "--jobs",

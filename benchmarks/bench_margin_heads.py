@@ -26,7 +26,6 @@ to softmax on val AUC, since a margin only makes an unfitted training set harder
 accuracy about 0.9) it wins.
 """
 
-import argparse
 import copy
 import statistics
 import tempfile
@@ -55,6 +54,8 @@ from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize
 from facekit.training.checkpoint import load_checkpoint
 from facekit.training.config import TrainConfig, load_config
 from facekit.training.trainer import resolve_device, train
+
+from bench_common import add_src, bench_parser
 
 QUICK_NETWORK = {
     "block": "basic",
@@ -363,15 +364,8 @@ def verdict(margin: list[Row], softmax: list[Row]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument(
-        "--src",
-        type=Path,
-        default=REPO_ROOT.parent / "shared" / "data" / "lfw",
-        help="identity-folder images (with LFW's pairs.txt for the 10-fold check)",
-    )
+    parser = bench_parser(__doc__)
+    add_src(parser, "identity-folder images (with LFW's pairs.txt for the 10-fold check)")
     parser.add_argument(
         "--config",
         type=Path,

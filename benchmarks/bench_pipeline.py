@@ -8,15 +8,15 @@ evaluation preprocessing (decode + resize). Compare with bench_training.py's ima
 must be faster than the model for the GPU never to wait.
 """
 
-import argparse
 import time
 
 import torch
 from torch.utils.data import DataLoader
 
-from facekit.base.paths import REPO_ROOT
 from facekit.training.config import DataConfig
 from facekit.training.data import EvalImages, LabelledImages, labelled_images, train_loader
+
+from bench_common import add_src, bench_parser
 
 
 def images_per_second(loader: DataLoader, batches: int) -> float:
@@ -40,14 +40,8 @@ def subset(images: LabelledImages, limit: int) -> LabelledImages:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
-    parser.add_argument(
-        "--src",
-        default=str(REPO_ROOT.parent / "shared" / "data" / "lfw"),
-        help="identity-folder image directory",
-    )
+    parser = bench_parser(__doc__)
+    add_src(parser, "identity-folder image directory")
     parser.add_argument("--image-size", type=int, default=112, help="output side in pixels")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch")
     parser.add_argument("--batches", type=int, default=20, help="timed batches per setting")

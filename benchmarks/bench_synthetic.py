@@ -9,7 +9,6 @@ CNN never saw. Prints a table.
     python benchmarks/bench_synthetic.py --steps 100 --identities 20   # a quick look
 """
 
-import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +22,8 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 
 from data_tools.synth import generate_identities, identity_name
+
+from bench_common import bench_parser
 
 
 def load(root: Path, identities: range, images: int) -> tuple[np.ndarray, np.ndarray]:
@@ -133,9 +134,7 @@ def verification_auc(feats: torch.Tensor, labels: np.ndarray) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--identities", type=int, default=50, help="classification identities")
     parser.add_argument("--unseen", type=int, default=20, help="held-out verification identities")
     parser.add_argument("--images", type=int, default=40, help="images per identity")

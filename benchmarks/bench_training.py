@@ -15,7 +15,6 @@ FLOP/s at least torchvision resnet50's (convolutional nets are memory-bound, so 
 with the best-tuned peer; MFU is printed for the record).
 """
 
-import argparse
 import math
 import time
 from collections.abc import Callable
@@ -32,6 +31,8 @@ from facekit.sandbox_side.inference import normalize
 from facekit.training.config import load_config
 from facekit.training.objective import network_kwargs
 from facekit.training.trainer import AUTOCAST_DTYPES, resolve_device
+
+from bench_common import bench_parser
 
 # Dense (no sparsity) peak TFLOP/s for bf16/fp16 tensor cores, by a substring of the GPU's name.
 PEAK_TFLOPS = {
@@ -172,9 +173,7 @@ def synchronize(device: torch.device) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.ArgumentDefaultsHelpFormatter
-    )
+    parser = bench_parser(__doc__)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--batch-size", type=int, default=256, help="images per step")
     parser.add_argument("--image-size", type=int, default=112, help="square input side")

@@ -5,14 +5,13 @@ import os
 from pathlib import Path
 
 from autograder.rescore.grade_model import GradeModelTables
-from facekit.cli.options import add_comp, add_keys, add_out, course_epilog
+from facekit.cli.options import add_comp, add_course, add_keys, add_out
 
 DESCRIPTION = (
     "For each CLASS/<student>/ (notebook, checkpoint, final CSVs): grade-model "
     "in the sandbox, then one label: uses library modules, could not run, over budget, "
     "does not reproduce, or reproduces. Resumable: unchanged students are not redone."
 )
-EPILOG = course_epilog(GradeModelTables, "--course-config")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,8 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_comp(parser)
     add_keys(parser)
     add_out(parser, "folder for the audit")
-    parser.add_argument(
-        "--course-config", type=Path, default=None, help="course file ([grade_model] table)"
+    add_course(
+        parser, GradeModelTables, "course file ([grade_model] table)", option="--course-config"
     )
     parser.add_argument("--only", nargs="+", default=[], help="audit only these students")
     parser.add_argument(

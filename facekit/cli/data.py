@@ -1,33 +1,22 @@
 """`facekit data ...`: synthesise identities, build, check and describe a competition."""
 
 import argparse
+import functools
 import logging
 import sys
 from pathlib import Path
 
-from facekit.cli.options import add_comp_positional, add_keys, add_out, add_subcommand
+from facekit.cli.options import Action, add_actions, add_comp_positional, add_keys, add_out
 
 DESCRIPTION = "Synthetic identities, competition builder, validator and statistics."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The subcommands of `facekit data` (synth, build, check, stats)."""
-    commands = parser.add_subparsers(dest="data_command", metavar="SUBCOMMAND", required=True)
-    _register_synth(commands)
-    _register_build(commands)
-    _register_check(commands)
-    _register_stats(commands)
+    """The subcommands of `facekit data` (synth, build, check, stats: `ACTIONS`)."""
+    add_actions(parser, ACTIONS, dest="data_command", metavar="SUBCOMMAND")
 
 
-def _register_synth(commands: argparse._SubParsersAction) -> None:
-    parser = add_subcommand(
-        commands,
-        "synth",
-        _run_synth,
-        help="generate a synthetic identity-folder dataset",
-        description="Procedural faces: fixed traits per identity, random nuisances per image. "
-        "The same arguments give byte-identical files.",
-    )
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     add_out(parser, "directory to create")
     parser.add_argument("--identities", type=int, default=40, help="number of identities")
     parser.add_argument("--images-per-identity", type=int, default=20, help="images per identity")
@@ -37,18 +26,10 @@ def _register_synth(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
 
 
-def _register_build(commands: argparse._SubParsersAction) -> None:
+def _build_arguments(parser: argparse.ArgumentParser) -> None:
     from data_tools.config import BuildConfig
 
     defaults = BuildConfig()
-    parser = add_subcommand(
-        commands,
-        "build",
-        _run_build,
-        help="build a competition and its hidden keys from identity folders",
-        description="Split an identity-folder dataset (<src>/<identity>/<image>) into "
-        "classification train/dev/test and open-set verification pairs, with hidden keys.",
-    )
     parser.add_argument("--src", type=Path, required=True, help="identity-folder dataset")
     add_out(parser, "competition directory to create", metavar="COMP")
     add_keys(parser, help="hidden answer-key directory to create (outside --out)")
@@ -144,15 +125,7 @@ def _register_build(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def _register_check(commands: argparse._SubParsersAction) -> None:
-    parser = add_subcommand(
-        commands,
-        "check",
-        _run_check,
-        help="validate a competition directory (exit 0 only when clean)",
-        description="Check the layout, disjoint splits, duplicate images, pairs, manifest "
-        "checksums and, with --keys, the hidden keys.",
-    )
+def _check_arguments(parser: argparse.ArgumentParser) -> None:
     add_comp_positional(parser)
     add_keys(parser, required=False)
     parser.add_argument(
@@ -164,14 +137,7 @@ def _register_check(commands: argparse._SubParsersAction) -> None:
     )
 
 
-def _register_stats(commands: argparse._SubParsersAction) -> None:
-    parser = add_subcommand(
-        commands,
-        "stats",
-        _run_stats,
-        help="print and plot a competition's statistics",
-        description="Counts per split, images per identity, pair balance, image sizes.",
-    )
+def _stats_arguments(parser: argparse.ArgumentParser) -> None:
     add_comp_positional(parser)
     add_keys(parser, required=False, help="hidden answer-key directory (adds test labels)")
     parser.add_argument("--plot", type=Path, default=None, help="PNG file to write the plots to")
@@ -180,6 +146,7 @@ def _register_stats(commands: argparse._SubParsersAction) -> None:
 def _logs_progress(run):
     """Run `run(args)` with the data tools' progress logged to stderr."""
 
+    @functools.wraps(run)
     def handler(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
         return run(args)
@@ -189,6 +156,8 @@ def _logs_progress(run):
 
 @_logs_progress
 def _run_synth(args: argparse.Namespace) -> int:
+    """Procedural faces: fixed traits per identity, random nuisances per image. The same
+    arguments give byte-identical files."""
     from data_tools.synth import generate_identities
 
     summary = generate_identities(
@@ -210,6 +179,8 @@ def _run_synth(args: argparse.Namespace) -> int:
 
 @_logs_progress
 def _run_build(args: argparse.Namespace) -> int:
+    """Split an identity-folder dataset (<src>/<identity>/<image>) into classification
+    train/dev/test and open-set verification pairs, with hidden keys."""
     from data_tools.build import build_competition
     from data_tools.config import BuildConfig
 
@@ -247,6 +218,8 @@ def _run_build(args: argparse.Namespace) -> int:
 
 @_logs_progress
 def _run_check(args: argparse.Namespace) -> int:
+    """Check the layout, disjoint splits, duplicate images, pairs, manifest checksums and, with
+    --keys, the hidden keys."""
     from data_tools.check import check_competition
 
     problems = check_competition(args.comp, args.keys, source=args.source)
@@ -261,6 +234,7 @@ def _run_check(args: argparse.Namespace) -> int:
 
 @_logs_progress
 def _run_stats(args: argparse.Namespace) -> int:
+    """Counts per split, images per identity, pair balance, image sizes."""
     from data_tools.stats import competition_stats, format_stats, plot_stats
 
     stats = competition_stats(args.comp, args.keys)
@@ -269,3 +243,21 @@ def _run_stats(args: argparse.Namespace) -> int:
         plot_stats(stats, args.plot)
         print(f"wrote {args.plot}")
     return 0
+
+
+ACTIONS = (
+    Action("synth", "generate a synthetic identity-folder dataset", _run_synth, _synth_arguments),
+    Action(
+        "build",
+        "build a competition and its hidden keys from identity folders",
+        _run_build,
+        _build_arguments,
+    ),
+    Action(
+        "check",
+        "validate a competition directory (exit 0 only when clean)",
+        _run_check,
+        _check_arguments,
+    ),
+    Action("stats", "print and plot a competition's statistics", _run_stats, _stats_arguments),
+)

@@ -1,6 +1,7 @@
 """`facekit demo`: run the whole pipeline on a small synthetic dataset (`facekit.demo`)."""
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
@@ -34,15 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo from parsed arguments and print where everything went."""
-    config = DemoConfig(
-        out=args.out,
-        identities=args.identities,
-        images_per_identity=args.images_per_identity,
-        size=args.size,
-        seed=args.seed,
-        train_config=args.train_config,
-        jobs=args.jobs,
-    )
+    # Every DemoConfig field is the option of its name (add_arguments).
+    fields = dataclasses.fields(DemoConfig)
+    config = DemoConfig(**{field.name: getattr(args, field.name) for field in fields})
     prepare_output(config.out, args.overwrite)
     summary = run_demo(config)
     print(f"\nsummary written to {config.out / MARKER}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from autograder.rescore.grade_model import GradeModelTables
 from autograder.sandbox import add_allow_weaker_argument, require_isolation
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.options import add_comp, add_keys, add_out, course_epilog
+from facekit.cli.options import add_comp, add_course, add_keys, add_out
 
 DEFAULT_COURSE_CONFIG = REPO_ROOT / "configs" / "grade_model.toml"
 
@@ -20,7 +20,6 @@ DESCRIPTION = (
     "reproduces; 1 flagged (does not reproduce, could not run, over budget, invalid "
     "notebook or checkpoint); 2 staff setup or usage; 3 the grader's self-test failed."
 )
-EPILOG = course_epilog(GradeModelTables, "--course-config")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,12 +37,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="the student's submitted CSVs (classification and/or verification) to compare",
     )
-    parser.add_argument(
-        "--course-config",
-        type=Path,
+    add_course(
+        parser,
+        GradeModelTables,
+        "course TOML with [grade_model] max_parameters, allowed image sizes, tolerances and limits",
+        option="--course-config",
         default=DEFAULT_COURSE_CONFIG,
-        help="course TOML with [grade_model] max_parameters, allowed image sizes, tolerances "
-        "and limits",
     )
     parser.add_argument(
         "--network-kwargs",

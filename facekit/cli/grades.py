@@ -6,23 +6,23 @@ from pathlib import Path
 
 from autograder.scoring.course_config import GradesTables
 from facekit.base.errors import InputError, SetupError
-from facekit.cli.options import add_out, course_epilog
+from facekit.cli.options import add_course, add_out
 
 DESCRIPTION = (
     "Notebook points from the judge's gradebook plus leaderboard points from "
     "each student's PRIVATE score (cutoffs in the course config), manual components and "
     "overrides, one row per student, as a generic, Canvas or Gradescope CSV."
 )
-EPILOG = course_epilog(GradesTables, "--config")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `facekit grades`."""
-    parser.add_argument(
-        "--config",
-        type=Path,
+    add_course(
+        parser,
+        GradesTables,
+        "course config TOML (see autograder/scoring/course_example.toml)",
+        option="--config",
         required=True,
-        help="course config TOML (see autograder/scoring/course_example.toml)",
     )
     parser.add_argument(
         "--gradebook", type=Path, required=True, help="judge gradebook: student,<components>,total"

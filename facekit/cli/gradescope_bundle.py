@@ -1,11 +1,10 @@
 """`facekit gradescope-bundle`: write the Gradescope autograder zip."""
 
 import argparse
-from pathlib import Path
 
 from autograder.gradescope.settings import GradescopeTables
 from facekit.base.paths import REPO_ROOT
-from facekit.cli.options import add_out, course_epilog
+from facekit.cli.options import add_course, add_out
 
 DEFAULT_SETTINGS = REPO_ROOT / "configs" / "gradescope.toml"
 
@@ -17,17 +16,17 @@ DESCRIPTION = (
     "container settings to choose, and the kit's source tree with the reference notebook "
     "(students never see the zip)."
 )
-EPILOG = course_epilog(GradescopeTables, "--config")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `facekit gradescope-bundle`."""
     add_out(parser, "output folder", metavar="DIR")
-    parser.add_argument(
-        "--config",
-        type=Path,
+    add_course(
+        parser,
+        GradescopeTables,
+        "course file whose [gradescope] table sets who sees which test when",
+        option="--config",
         default=DEFAULT_SETTINGS,
-        help="course file whose [gradescope] table sets who sees which test when",
     )
 
 

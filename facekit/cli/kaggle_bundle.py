@@ -1,25 +1,16 @@
 """`facekit kaggle-bundle`: the answer keys as a Kaggle competition's solution files."""
 
 import argparse
-from pathlib import Path
 
-from autograder.scoring.course_config import MetricsTables
 from facekit.base.contract import SAMPLE_SUBMISSIONS
 from facekit.base.errors import InputError
-from facekit.cli.options import (
-    COURSE_METRICS_HELP,
-    add_comp,
-    add_keys,
-    add_out,
-    course_epilog,
-)
+from facekit.cli.options import add_comp, add_course_metrics, add_keys, add_out
 
 DESCRIPTION = (
     "Write OUT/<task>/solution.csv (with Kaggle's Usage column), "
     "OUT/<task>/sample_submission.csv and OUT/<task>/evaluation.md (the metric, for the "
     "competition's description) for classification and verification."
 )
-EPILOG = course_epilog(MetricsTables, "--course")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         required=False,
         help=f"competition directory whose {SAMPLE_SUBMISSIONS}/ to use (else generated from keys)",
     )
-    parser.add_argument("--course", type=Path, default=None, help=COURSE_METRICS_HELP)
+    add_course_metrics(parser)
     add_out(parser, "output directory")
 
 

@@ -37,10 +37,20 @@ from autograder.leaderboard.course import LeaderboardTables
 from autograder.leaderboard.errors import LeaderboardError
 from facekit.base.contract import TASKS
 from facekit.base.errors import FacekitError, SetupError
-from facekit.cli.options import add_db, add_keys, add_out, add_subcommand, course_epilog
+from facekit.cli.options import Action, add_actions, add_course, add_db, add_keys, add_out
 
 DEFAULTS = {field.name: field.default for field in dataclasses.fields(LeaderboardConfig)}
 STAFF_TOKEN_ENV = "FACEKIT_STAFF_TOKEN"
+# Options of `serve`, each setting the LeaderboardConfig field of its name (and defaulting to it).
+SERVE_SETTINGS = {
+    "threads": "worker threads (and DB connections)",
+    "daily_limit": "submissions per student, task and UTC day",
+    "invalid_limit": "invalid uploads per student within --invalid-window-minutes (then HTTP 429)",
+    "invalid_window_minutes": "sliding window of --invalid-limit",
+    "max_upload_bytes": "largest accepted CSV",
+    "title": "page title",
+}
+COURSE_HELP = "course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)"
 
 
 def _open_store(db_url: str, course_file: Path | None = None):
@@ -53,19 +63,16 @@ def _open_store(db_url: str, course_file: Path | None = None):
 
 
 def _serve(args: argparse.Namespace) -> int:
+    """Serve the leaderboard. Staff routes need the token in $FACEKIT_STAFF_TOKEN (they are off
+    without it)."""
     from autograder.leaderboard.server import configure_logging, serve
 
     config = LeaderboardConfig(
         keys_dir=args.keys,
         db_url=args.db,
-        max_upload_bytes=args.max_upload_bytes,
-        daily_limit=args.daily_limit,
-        invalid_limit=args.invalid_limit,
-        invalid_window_minutes=args.invalid_window_minutes,
         staff_token=os.environ.get(STAFF_TOKEN_ENV) or None,
-        title=args.title,
-        threads=args.threads,
         course_file=args.course,
+        **{name: getattr(args, name) for name in SERVE_SETTINGS},
     )
     configure_logging()
     serve(config, args.host, args.port)
@@ -73,6 +80,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _roster(args: argparse.Namespace) -> int:
+    """Register the students in ROSTER (a CSV with a 'student' column) and write student,token
+    to --out (created, never overwritten: tokens cannot be shown again)."""
     from autograder.leaderboard.roster import open_tokens_file, read_roster, write_tokens
 
     names = read_roster(args.roster)
@@ -90,6 +99,8 @@ def _roster(args: argparse.Namespace) -> int:
 
 
 def _reset_token(args: argparse.Namespace) -> int:
+    """Replace STUDENT's lost token: the new one is written to --out (created, never
+    overwritten), the old one and any page signed in with it stop working."""
     from autograder.leaderboard.roster import open_tokens_file, write_tokens
     from autograder.leaderboard.students import StudentDesk
 
@@ -107,6 +118,11 @@ def _reset_token(args: argparse.Namespace) -> int:
 
 
 def _release_feedback(args: argparse.Namespace) -> int:
+    """Release DIR/<student>/results.json (as `facekit grade` writes it) to each registered
+    student's page, /me/feedback. Gradescope visibility applies per test: visible now,
+    after_due_date from the student's deadline, after_published from --details-from, hidden
+    never. Malformed files are reported (exit 1) and not released; the others are. Running it
+    again replaces earlier feedback."""
     from autograder.leaderboard.feedback import FeedbackDesk
     from autograder.leaderboard.models import open_database
     from autograder.leaderboard.store import parse_utc_time, utc_now
@@ -128,6 +144,9 @@ def _release_feedback(args: argparse.Namespace) -> int:
 
 
 def _deadline(args: argparse.Namespace) -> int:
+    """Show, set or clear the deadline: submissions close and private scores appear once it
+    passes. A time in the past needs --yes. With a course file that sets [phases.final], the
+    deadline comes from there and this only shows it."""
     from autograder.leaderboard.lateness import final_phase
     from autograder.leaderboard.store import parse_utc_time, utc_now
 
@@ -152,6 +171,9 @@ def _deadline(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
+    """Upgrade the database to the newest schema revision, in one transaction (a database made
+    before revisions existed counts as revision 0001). The server refuses an older schema until
+    this has run; back the database up first."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from autograder.leaderboard.models import connect
@@ -173,6 +195,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _rescore(args: argparse.Namespace) -> int:
+    """Recompute the public, private and overall scores of every stored submission from the
+    keys in --keys, in one transaction: if any stored file does not fit the new keys, nothing
+    changes. Restart the server with the same --keys after."""
     from autograder.leaderboard.archive import Archive
     from autograder.leaderboard.course import load_course
     from autograder.leaderboard.models import open_database
@@ -195,6 +220,9 @@ def _rescore(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    """Write student,task,public,private: per student, the selected submission among those
+    made by their own deadline (late penalty and checkpoint multiplier applied; see --course).
+    `facekit grades` reads this file."""
     from autograder.leaderboard.store import final_scores_csv
 
     store = _open_store(args.db, args.course)
@@ -207,166 +235,94 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _add_course(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--course",
-        type=Path,
-        help="course TOML with [leaderboard], [phases], [late] and [metrics] tables (all optional)",
-    )
+    parser.add_argument("--course", type=Path, help=COURSE_HELP)
 
 
-DESCRIPTION = __doc__
-
-
-def _action(
-    commands: argparse._SubParsersAction, name: str, handler, **texts: str
-) -> argparse.ArgumentParser:
-    """One leaderboard action's parser, with the --db option every action takes."""
-    parser = add_subcommand(commands, name, handler, **texts)
+def _add_db(parser: argparse.ArgumentParser) -> None:
     add_db(parser, DEFAULTS["db_url"])
-    return parser
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The actions of `facekit leaderboard` (serve, roster, deadline, export, ...)."""
-    commands = parser.add_subparsers(dest="leaderboard_command", metavar="ACTION", required=True)
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    add_course(parser, LeaderboardTables, COURSE_HELP)
+    add_keys(parser)
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    parser.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
+    for name, help in SERVE_SETTINGS.items():
+        default = DEFAULTS[name]
+        option = "--" + name.replace("_", "-")
+        parser.add_argument(option, type=type(default), default=default, help=help)
 
-    serve = _action(
-        commands,
-        "serve",
-        _serve,
-        help="serve the leaderboard over HTTP",
-        description=f"Serve the leaderboard. Staff routes need the token in ${STAFF_TOKEN_ENV} "
-        "(they are off without it).",
-        epilog=course_epilog(LeaderboardTables, "--course"),
-    )
-    _add_course(serve)
-    add_keys(serve)
-    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (0 picks a free one)")
-    serve.add_argument(
-        "--threads",
-        type=int,
-        default=DEFAULTS["threads"],
-        help="worker threads (and DB connections)",
-    )
-    serve.add_argument(
-        "--daily-limit",
-        type=int,
-        default=DEFAULTS["daily_limit"],
-        help="submissions per student, task and UTC day",
-    )
-    serve.add_argument(
-        "--invalid-limit",
-        type=int,
-        default=DEFAULTS["invalid_limit"],
-        help="invalid uploads per student within --invalid-window-minutes (then HTTP 429)",
-    )
-    serve.add_argument(
-        "--invalid-window-minutes",
-        type=int,
-        default=DEFAULTS["invalid_window_minutes"],
-        help="sliding window of --invalid-limit",
-    )
-    serve.add_argument(
-        "--max-upload-bytes",
-        type=int,
-        default=DEFAULTS["max_upload_bytes"],
-        help="largest accepted CSV",
-    )
-    serve.add_argument("--title", default=DEFAULTS["title"], help="page title")
 
-    roster = _action(
-        commands,
-        "roster",
-        _roster,
-        help="register students and write their tokens",
-        description="Register the students in ROSTER (a CSV with a 'student' column) and write "
-        "student,token to --out (created, never overwritten: tokens cannot be shown again).",
-    )
-    roster.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
-    add_out(roster, "new CSV for student,token")
+def _roster_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("roster", type=Path, help="roster CSV with a 'student' column")
+    add_out(parser, "new CSV for student,token")
 
-    reset = _action(
-        commands,
-        "reset-token",
-        _reset_token,
-        help="give a student a new token (the old one stops working)",
-        description="Replace STUDENT's lost token: the new one is written to --out (created, "
-        "never overwritten), the old one and any page signed in with it stop working.",
-    )
-    reset.add_argument("student", help="the student's roster name")
-    add_out(reset, "new CSV for student,token")
 
-    release = _action(
-        commands,
-        "release-feedback",
-        _release_feedback,
-        help="show each student their grading feedback on their page",
-        description="Release DIR/<student>/results.json (as `facekit grade` writes it) to each "
-        "registered student's page, /me/feedback. Gradescope visibility applies per test: "
-        "visible now, after_due_date from the student's deadline, after_published from "
-        "--details-from, hidden never. Malformed files are reported (exit 1) and not released; "
-        "the others are. Running it again replaces earlier feedback.",
-    )
-    release.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
-    release.add_argument(
+def _reset_token_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("student", help="the student's roster name")
+    add_out(parser, "new CSV for student,token")
+
+
+def _release_feedback_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--grades", type=Path, required=True, help="graded folder (DIR)")
+    parser.add_argument(
         "--details-from",
         help="ISO 8601 time from which after_published tests show (default: now)",
     )
 
-    deadline = _action(
-        commands,
-        "deadline",
-        _deadline,
-        help="show or set the deadline",
-        description="Show, set or clear the deadline: submissions close and private scores "
-        "appear once it passes. A time in the past needs --yes. With a course file that sets "
-        "[phases.final], the deadline comes from there and this only shows it.",
-    )
-    deadline.add_argument(
+
+def _deadline_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "time", nargs="?", help="ISO 8601 time, UTC unless it has an offset (2026-12-01T23:59Z)"
     )
-    deadline.add_argument("--clear", action="store_true", help="remove the deadline")
-    deadline.add_argument(
+    parser.add_argument("--clear", action="store_true", help="remove the deadline")
+    parser.add_argument(
         "--yes", action="store_true", help="confirm a deadline in the past (closes at once)"
     )
-    _add_course(deadline)
+    _add_course(parser)
 
-    _action(
-        commands,
-        "migrate",
-        _migrate,
-        help="upgrade the database schema to this facekit's",
-        description="Upgrade the database to the newest schema revision, in one transaction "
-        "(a database made before revisions existed counts as revision 0001). The server "
-        "refuses an older schema until this has run; back the database up first.",
-    )
 
-    rescore = _action(
-        commands,
-        "rescore",
-        _rescore,
-        help="rescore every stored submission with new keys",
-        description="Recompute the public, private and overall scores of every stored "
-        "submission from the keys in --keys, in one transaction: if any stored file does not "
-        "fit the new keys, nothing changes. Restart the server with the same --keys after.",
-    )
-    add_keys(rescore, help="the new hidden answer-key directory")
-    _add_course(rescore)
+def _rescore_arguments(parser: argparse.ArgumentParser) -> None:
+    add_keys(parser, help="the new hidden answer-key directory")
+    _add_course(parser)
 
-    export = _action(
-        commands,
-        "export",
-        _export,
-        help="export final scores",
-        description="Write student,task,public,private: per student, the selected submission "
-        "among those made by their own deadline (late penalty and checkpoint multiplier "
-        "applied; see --course). `facekit grades` reads this file.",
-    )
-    _add_course(export)
-    add_out(export, "CSV path, - for stdout", required=False, default=Path("-"))
-    export.add_argument(
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_course(parser)
+    add_out(parser, "CSV path, - for stdout", required=False, default=Path("-"))
+    parser.add_argument(
         "--details",
         action="store_true",
         help="add submission_id, raw_private, late_days, checkpoint_met (not for grades)",
     )
+
+
+DESCRIPTION = __doc__
+ACTIONS = (
+    Action("serve", "serve the leaderboard over HTTP", _serve, _serve_arguments),
+    Action("roster", "register students and write their tokens", _roster, _roster_arguments),
+    Action(
+        "reset-token",
+        "give a student a new token (the old one stops working)",
+        _reset_token,
+        _reset_token_arguments,
+    ),
+    Action(
+        "release-feedback",
+        "show each student their grading feedback on their page",
+        _release_feedback,
+        _release_feedback_arguments,
+    ),
+    Action("deadline", "show or set the deadline", _deadline, _deadline_arguments),
+    Action("migrate", "upgrade the database schema to this facekit's", _migrate),
+    Action(
+        "rescore", "rescore every stored submission with new keys", _rescore, _rescore_arguments
+    ),
+    Action("export", "export final scores", _export, _export_arguments),
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The actions of `facekit leaderboard` (serve, roster, deadline, export, ...: `ACTIONS`),
+    each with the --db option."""
+    add_actions(parser, ACTIONS, dest="leaderboard_command", metavar="ACTION", shared=_add_db)

@@ -1,9 +1,11 @@
 """The `facekit` command line: one module per command, and the one place errors become exit codes.
 
 COMMANDS names each command, its module and its one-line help. A command module holds
-`DESCRIPTION` (its --help text), an optional `EPILOG`, `add_arguments(parser)` and `run(args) ->
+`DESCRIPTION` (its --help text), an optional `EPILOG` (`options.add_course` sets the epilog of
+a course-file option), `add_arguments(parser)` and `run(args) ->
 int`, which calls the package that does the work and returns an exit code (0, or 1 for a flagged
-result); a command with sub-actions (data, leaderboard) sets each action's `handler` instead.
+result); a command with sub-actions (data, leaderboard) declares them in a table of
+`options.Action`s instead, each with its own handler.
 Errors are not caught there: `main` turns any
 `FacekitError` into `facekit <command>: <message>` on stderr and its kind's exit code, and any
 other exception into exit 3 (the kit's own fault; FACEKIT_DEBUG=1 prints its traceback).

@@ -3,17 +3,15 @@
 import argparse
 from pathlib import Path
 
-from autograder.scoring.course_config import MetricsTables
 from facekit.base.contract import TASKS, VERIFICATION
 from facekit.base.csv_reader import DEFAULT_MAX_BYTES
 from facekit.base.errors import InputError, InvalidSubmission, SetupError
-from facekit.cli.options import COURSE_METRICS_HELP, add_keys, course_epilog
+from facekit.cli.options import add_course_metrics, add_keys
 
 DESCRIPTION = (
     "Validate a submission CSV (every problem is reported with file, line and "
     "column) and print its public, private and overall scores."
 )
-EPILOG = course_epilog(MetricsTables, "--course")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="reject larger submissions"
     )
-    parser.add_argument("--course", type=Path, default=None, help=COURSE_METRICS_HELP)
+    add_course_metrics(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,7 @@ from facekit.base.errors import SetupError
 from facekit.base.tables import describe_keys
 from facekit.cli.options import add_comp, add_out
 from facekit.training.config import TrainConfig
+from facekit.training.trainer import LAST_CHECKPOINT
 
 DESCRIPTION = (
     "Train the reference Network with a margin head on a competition directory; "
@@ -28,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_comp(parser)
     add_out(parser, "run directory to write")
     parser.add_argument(
-        "--resume", action="store_true", help="continue from OUT/checkpoints/last.pt"
+        "--resume", action="store_true", help=f"continue from OUT/{LAST_CHECKPOINT}"
     )
     parser.add_argument(
         "--stop-after",
@@ -48,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.device:
         config.run.device = args.device
-    if args.resume and not (args.out / "checkpoints" / "last.pt").is_file():
-        raise SetupError(f"{args.out}: nothing to resume (no checkpoints/last.pt)")
+    if args.resume and not (args.out / LAST_CHECKPOINT).is_file():
+        raise SetupError(f"{args.out}: nothing to resume (no {LAST_CHECKPOINT})")
     result = train(config, args.comp, args.out, resume=args.resume, stop_after=args.stop_after)
     if result is not None:
         print(f"dev accuracy {result.dev_accuracy:.4f}, val AUC {result.val_auc:.4f}")

@@ -147,10 +147,9 @@ def embed(
     preprocessing: Preprocessing,
     batch_size: int,
     device: torch.device | str = "cpu",
-    channels_last: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Run `model` in eval mode over images; returns (feats (N, D), logits (N, C)) on CPU."""
-    batches = list(embed_batches(model, paths, preprocessing, batch_size, device, channels_last))
+    batches = list(embed_batches(model, paths, preprocessing, batch_size, device))
     if not batches:
         raise ValueError("no images to evaluate")
     feats, logits = zip(*batches, strict=True)

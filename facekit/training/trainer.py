@@ -63,6 +63,7 @@ METRICS_COLUMNS = (
     "epoch_seconds",
 )
 AUTOCAST_DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+LAST_CHECKPOINT = "checkpoints/last.pt"  # in the run directory; what `resume` continues from
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ class Trainer:
         return model
 
     def checkpoint_path(self) -> Path:
-        return self.run_dir / "checkpoints" / "last.pt"
+        return self.run_dir / LAST_CHECKPOINT
 
     def _resume(self) -> None:
         path = self.checkpoint_path()

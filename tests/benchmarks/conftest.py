@@ -1,6 +1,7 @@
 """Fixtures of the benchmark tests: the benchmark scripts, imported from benchmarks/ by path."""
 
 import importlib.util
+import sys
 
 import pytest
 
@@ -10,7 +11,10 @@ BENCHMARKS = REPO_ROOT / "benchmarks"
 
 
 def load_benchmark(name: str):
-    """The script benchmarks/<name>.py as a module (not a package: loaded by path)."""
+    """The script benchmarks/<name>.py as a module (not a package: loaded by path), with
+    benchmarks/ on sys.path as when it runs, for its `import bench_common`."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.append(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location(
         f"facekit_benchmark_{name}", BENCHMARKS / f"{name}.py"
     )
