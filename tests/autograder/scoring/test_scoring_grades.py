@@ -103,9 +103,9 @@ def test_config_errors_name_key_and_file(
     assert words in str(caught.value)
 
 
-@pytest.mark.parametrize(
-    ("text", "words"),
-    [
+# Defective CSVs given to `facekit grades`, per file: (text, words the error must contain).
+CSV_ERRORS = {
+    "gradebook": [
         ("name,basic_block,arcface,total\n", "expected the header to start with 'student'"),
         ("student,basic_block,arcface,cosface,total\n", "column 'cosface': not a component"),
         ("student,basic_block,total\n", "missing column 'arcface'"),
@@ -118,30 +118,31 @@ def test_config_errors_name_key_and_file(
         ("student,basic_block,arcface,total\nal,1,2,4\n", "expected the sum of the components (3)"),
         ("student,basic_block,arcface,total\nal,1,2,3\nal,1,2,3\n", "duplicate student 'al'"),
     ],
-)
-def test_gradebook_errors(inputs: dict[str, Path], text: str, words: str) -> None:
-    """A defective gradebook names the file, line and column."""
-    inputs["gradebook"].write_text(text)
-    config = load_grades_config(inputs["config"])
-    with pytest.raises(GradesInputError, match="gradebook.csv") as caught:
-        read_gradebook(inputs["gradebook"], config)
-    assert words in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "words"),
-    [
+    "leaderboard": [
         ("student,task,score\n", "wrong header"),
         ("student,task,public,private\nal,detection,1,1\n", "found 'detection'"),
         ("student,task,public,private\nal,verification,1,high\n", "found 'high'"),
         ("student,task,public,private\nal,verification,1,1\nal,verification,1,1\n", "duplicate"),
     ],
+}
+READERS = {
+    "gradebook": read_gradebook,
+    "leaderboard": lambda path, _config: read_leaderboard_export(path),
+}
+
+
+@pytest.mark.parametrize(
+    ("csv_file", "text", "words"),
+    [(csv_file, *case) for csv_file, cases in CSV_ERRORS.items() for case in cases],
 )
-def test_leaderboard_export_errors(inputs: dict[str, Path], text: str, words: str) -> None:
-    """A defective leaderboard export names the file and line."""
-    inputs["leaderboard"].write_text(text)
-    with pytest.raises(GradesInputError, match="final_scores.csv") as caught:
-        read_leaderboard_export(inputs["leaderboard"])
+def test_csv_errors_name_the_file(
+    inputs: dict[str, Path], csv_file: str, text: str, words: str
+) -> None:
+    """A defective gradebook or leaderboard export names the file and where it is wrong."""
+    inputs[csv_file].write_text(text)
+    config = load_grades_config(inputs["config"])
+    with pytest.raises(GradesInputError, match=inputs[csv_file].name) as caught:
+        READERS[csv_file](inputs[csv_file], config)
     assert words in str(caught.value)
 
 
