@@ -510,33 +510,21 @@ def _check_keys(
         problems.append(
             Problem("keys-inside", str(keys), "keys directory is inside the competition directory")
         )
-    cls_rows, found = _read_keys(keys, contract.CLASSIFICATION)
+    cls_rows, found = _read_keys(keys, contract.CLASSIFICATION, set(inventory.test), "test images")
     problems += found
-    if cls_rows is not None:
-        problems += _compare_ids(
-            _k(contract.KEYS_CLS),
-            [(line, row_id) for line, row_id, _, _ in cls_rows],
-            set(inventory.test),
-            "test images",
-        )
-        for line, _, label, _ in cls_rows:
-            if label not in identities:
-                problems.append(
-                    Problem(
-                        "keys-mismatch",
-                        f"{_k(contract.KEYS_CLS)}:{line}",
-                        f"label {label!r} is not a training identity",
-                    )
+    for line, _, label, _ in cls_rows or []:
+        if label not in identities:
+            problems.append(
+                Problem(
+                    "keys-mismatch",
+                    f"{_k(contract.KEYS_CLS)}:{line}",
+                    f"label {label!r} is not a training identity",
                 )
-    ver_rows, found = _read_keys(keys, contract.VERIFICATION)
+            )
+    ver_rows, found = _read_keys(
+        keys, contract.VERIFICATION, {p.pair_id for p in test_pairs}, "test pairs"
+    )
     problems += found
-    if ver_rows is not None:
-        problems += _compare_ids(
-            _k(contract.KEYS_VER),
-            [(line, pair_id) for line, pair_id, _, _ in ver_rows],
-            {p.pair_id for p in test_pairs},
-            "test pairs",
-        )
     owner_path = keys / contract.KEYS_VER_IMAGES
     if not owner_path.is_file():
         problems.append(
@@ -564,10 +552,11 @@ def _k(name: str) -> str:
 
 
 def _read_keys(
-    keys: Path, task: str
+    keys: Path, task: str, expected: set[str], what: str
 ) -> tuple[list[tuple[int, str, str, str]] | None, list[Problem]]:
     """A key file's complete rows (physical line, id, label, usage), validated by the scorer's
-    own key validator (`facekit.base.keys`): every row problem, and a split the scorer refuses."""
+    own key validator (`facekit.base.keys`): every row problem, a split the scorer refuses, and
+    ids that are not exactly the `expected` ones (the `what` of the competition)."""
     name = contract.KEY_FILES[task]
     if not (keys / name).is_file():
         return None, [Problem("missing", _k(name), "required keys file is missing")]
@@ -583,7 +572,9 @@ def _read_keys(
         problems += [
             Problem("usage", _k(name), message) for message in split_problems(task, labels, public)
         ]
-    return [row for row in rows if all(row[1:])], problems
+    complete = [row for row in rows if all(row[1:])]
+    ids = [(line, row_id) for line, row_id, _, _ in complete]
+    return complete, problems + _compare_ids(_k(name), ids, expected, what)
 
 
 def _check_open_set(

@@ -15,6 +15,7 @@ characters escaped), never headers, bodies or query strings.
 import hmac
 import logging
 import secrets
+from dataclasses import fields
 from datetime import datetime, timedelta
 
 from flask import (
@@ -35,7 +36,7 @@ from autograder.leaderboard.archive import Archive, NotStored, StaffSubmissionVi
 from autograder.leaderboard.config import LeaderboardConfig
 from autograder.leaderboard.course import load_course
 from autograder.leaderboard.errors import DeadlinePassed, LeaderboardError
-from autograder.leaderboard.feedback import FeedbackDesk, ShownFeedback, shown_feedback
+from autograder.leaderboard.feedback import FeedbackDesk, ShownFeedback, ShownTest, shown_feedback
 from autograder.leaderboard.models import open_database
 from autograder.leaderboard.ratelimit import InvalidAttempts
 from autograder.leaderboard.store import (
@@ -135,43 +136,10 @@ def _standings_json(standings: Standings, metric: str) -> dict:
     }
 
 
-def _receipt_json(receipt: Receipt) -> dict:
-    return {
-        "submission_id": receipt.submission_id,
-        "task": receipt.task,
-        "metric": receipt.metric,
-        "public": receipt.public,
-        "created_at": _time(receipt.created_at),
-        "submissions_left_today": receipt.submissions_left_today,
-        "late_days": receipt.late_days,
-    }
-
-
-def _record_json(record: StaffSubmissionView) -> dict:
-    return {
-        "submission_id": record.submission_id,
-        "student": record.student,
-        "task": record.task,
-        "created_at": _time(record.created_at),
-        "filename": record.filename,
-        "size": record.size,
-        "sha256": record.sha256,
-        "stored": record.stored,
-        "public": record.public,
-        "private": record.private,
-        "late_days": record.late_days,
-    }
-
-
-def _my_submission_json(submission: StudentSubmissionView) -> dict:
-    return {
-        "submission_id": submission.submission_id,
-        "task": submission.task,
-        "created_at": _time(submission.created_at),
-        "public": submission.public,
-        "late_days": submission.late_days,
-        "chosen": submission.chosen,
-    }
+def _view_json(view: Receipt | StaffSubmissionView | StudentSubmissionView | ShownTest) -> dict:
+    """Every field of a view, in order, moments as ISO 8601 (the view says what may be shown)."""
+    values = {field.name: getattr(view, field.name) for field in fields(view)}
+    return {name: _time(v) if isinstance(v, datetime) else v for name, v in values.items()}
 
 
 def _profile_json(profile: Profile) -> dict:
@@ -182,7 +150,7 @@ def _profile_json(profile: Profile) -> dict:
         "deadline": _time(profile.schedule.deadline),
         "cutoff": _time(profile.schedule.cutoff),
         "late_days_allowed": profile.schedule.late_days_allowed,
-        "submissions": [_my_submission_json(s) for s in profile.submissions],
+        "submissions": [_view_json(s) for s in profile.submissions],
     }
 
 
@@ -191,10 +159,7 @@ def _feedback_json(shown: ShownFeedback) -> dict:
         "score": shown.score,
         "max_score": shown.max_score,
         "output": shown.output,
-        "tests": [
-            {"name": t.name, "score": t.score, "max_score": t.max_score, "output": t.output}
-            for t in shown.tests
-        ],
+        "tests": [_view_json(t) for t in shown.tests],
         "pending": shown.pending,
         "pending_from": [_time(t) for t in shown.pending_from],
         "hidden": shown.hidden,
@@ -335,7 +300,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
 
     @app.post("/api/submit/<task>")
     def submit_api(task: str):
-        return jsonify(_receipt_json(submit(_bearer_token(), task, request.files.get("file"))))
+        return jsonify(_view_json(submit(_bearer_token(), task, request.files.get("file"))))
 
     @app.get("/api/leaderboard/<task>")
     def leaderboard_api(task: str):
@@ -495,7 +460,7 @@ def create_app(config: LeaderboardConfig) -> Flask:
     def submissions_api():
         if (denied := require_staff()) is not None:
             return denied
-        return jsonify({"submissions": [_record_json(r) for r in archive.records()]})
+        return jsonify({"submissions": [_view_json(r) for r in archive.records()]})
 
     @app.get("/api/staff/submissions/<int:submission_id>/file")
     def submission_file_api(submission_id: int):

@@ -135,15 +135,56 @@ def test_imports_and_helpers_in_untagged_cells_are_taken_when_used():
     assert "line 5 `print('helper ready')`" in notes
 
 
-def test_later_redefinition_wins():
-    """Is a helper defined twice taken from its later cell, as Jupyter would have it?"""
+# A name of an export cell bound again in a later untagged cell, as Jupyter would run it:
+# (first binding, later binding, what the graded class returns, its value, cells taken, notes).
+TAKEN_FROM_CELL_3 = (
+    "cell 3 is not tagged 'export', but your graded code uses what it defines ({}), so those "
+    "definitions were taken"
+)
+BOUND_AGAIN = {
+    "redefinition-wins": (
+        "def helper():\n    return 'old'",
+        "def helper():\n    return 'new'",
+        "helper()",
+        "new",
+        ("cell 2 (arcface)", "cell 3"),
+        (TAKEN_FROM_CELL_3.format("helper"),),
+    ),
+    "rebinding-reads-the-old-value": (
+        "BLOCKS = {'a': 1}",
+        "BLOCKS = {**BLOCKS, 'b': 2}",
+        "BLOCKS",
+        {"a": 1, "b": 2},
+        ("cell 1", "cell 2 (arcface)", "cell 3"),
+        (TAKEN_FROM_CELL_3.format("BLOCKS"),),
+    ),
+    "repeated-import-not-taken": (
+        "import math",
+        "import math\nprint(math.pi)",
+        "math.pi",
+        math.pi,
+        ("cell 1", "cell 2 (arcface)"),
+        (),
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("first", "later", "reads", "value", "cells", "notes"),
+    BOUND_AGAIN.values(),
+    ids=BOUND_AGAIN.keys(),
+)
+def test_name_bound_again_in_a_later_untagged_cell(first, later, reads, value, cells, notes):
+    """Does the graded class get the later helper, a rebinding `BLOCKS = {**BLOCKS, ...}` with the
+    earlier BLOCKS it reads, and the export cell's `import math` (a repeat left out, no note)?"""
     nb = notebook(
-        code_cell("def helper():\n    return 'old'", ["export"]),
-        graded_cell("class ArcFace:\n    def value(self):\n        return helper()", ARCFACE),
-        code_cell("def helper():\n    return 'new'"),
+        code_cell(first, ["export"]),
+        graded_cell(f"class ArcFace:\n    def value(self):\n        return {reads}", ARCFACE),
+        code_cell(later),
     )
-    namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
-    assert namespace["ArcFace"]().value() == "new"
+    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
+    assert run_module(extracted)["ArcFace"]().value() == value
+    assert extracted.cell_ids == cells and extracted.notes == notes
 
 
 def test_grade_id_copied_onto_a_scratch_cell():
@@ -195,17 +236,6 @@ def test_computed_value_is_run_only_when_graded_code_reads_it():
     assert run_module(extracted)["ArcFace"]().value() == 1e-6
     assert "model = ArcFace()" not in extracted.source and "SCALE" not in extracted.source
     assert "line 2 `model = ArcFace()`, line 3 `SCALE = len('abc')`" in extracted.notes[0]
-
-
-def test_rebinding_that_reads_the_old_value_keeps_both():
-    """Does `BLOCKS = {**BLOCKS, ...}` in a later cell bring the earlier BLOCKS along?"""
-    nb = notebook(
-        code_cell("BLOCKS = {'a': 1}", ["export"]),
-        graded_cell("class ArcFace:\n    def blocks(self):\n        return BLOCKS", ARCFACE),
-        code_cell("BLOCKS = {**BLOCKS, 'b': 2}"),
-    )
-    namespace = run_module(extract_student_module(nb, "s.ipynb", CONTRACT))
-    assert namespace["ArcFace"]().blocks() == {"a": 1, "b": 2}
 
 
 def test_graded_cell_keeps_its_class_over_a_later_copy():
@@ -294,17 +324,6 @@ def test_lambdas_and_call_free_tables_are_definitions():
     assert "ACT = lambda" in extracted.source and "TABLE =" in extracted.source
     assert "DEVICE" not in extracted.source
     assert "line 5 `DEVICE = torch.device('cuda')`" in extracted.notes[0]
-
-
-def test_repeated_import_in_a_pipeline_cell_is_not_reported():
-    """Does `import math` repeated in an untagged cell leave the module cells' copy in use?"""
-    nb = notebook(
-        code_cell("import math", ["export"]),
-        graded_cell("class ArcFace:\n    pi = math.pi", ARCFACE),
-        code_cell("import math\nprint(math.pi)"),
-    )
-    extracted = extract_student_module(nb, "s.ipynb", CONTRACT)
-    assert extracted.cell_ids == ("cell 1", "cell 2 (arcface)") and extracted.notes == ()
 
 
 def test_star_import_is_taken_when_a_name_is_defined_nowhere():

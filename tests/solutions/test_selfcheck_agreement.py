@@ -81,14 +81,22 @@ def self_check_failures(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return failures
 
 
-def judge_variants() -> list[Edit]:
-    """The judge's corpus of correct, differently written components (full marks there)."""
+def _judge_variants_module():
+    """tests/autograder/judge/test_judge_variants.py: its corpus and its `rounds` grouping."""
     spec = importlib.util.spec_from_file_location("judge_variants_corpus", JUDGE_VARIANTS)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+JUDGE = _judge_variants_module()
+
+
+def judge_variants() -> list[Edit]:
+    """The judge's corpus of correct, differently written components (full marks there)."""
     return [
         Edit(variant.component, variant.description, forward_body=variant.forward_body)
-        for variant in module.VARIANTS
+        for variant in JUDGE.VARIANTS
     ]
 
 
@@ -286,21 +294,9 @@ def test_named_pitfall_fails_its_self_check(bug):
     assert not others, f"{bug.description} also fails {sorted(others)}"
 
 
-def rounds(edits: list[Edit]) -> list[list[Edit]]:
-    """Group edits so that each group holds at most one edit per component."""
-    groups: list[list[Edit]] = []
-    for edit in edits:
-        group = next((g for g in groups if all(e.component != edit.component for e in g)), None)
-        if group is None:
-            groups.append([edit])
-        else:
-            group.append(edit)
-    return groups
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "group", rounds(MORE_CORRECT), ids=lambda g: "+".join(e.description for e in g)
+    "group", JUDGE.rounds(MORE_CORRECT), ids=lambda g: "+".join(e.description for e in g)
 )
 def test_more_correct_implementations_get_full_marks(group, tmp_path):
     """Does the judge give full marks to the correct implementations added here?"""

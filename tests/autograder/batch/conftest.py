@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from autograder.batch import find_submissions, grade_batch
-from autograder.sandbox import REPO_ROOT, Limits
+from autograder.sandbox import Limits
 from facekit.base.contract import ARCFACE, KEYS_CLS, NETWORK
 from facekit.base.paths import HANDOUT_NOTEBOOK, SOLUTION_NOTEBOOK
 
@@ -64,7 +64,6 @@ def judge_available() -> None:
         pytest.skip(f"autograder.judge.grade_notebook is not available yet: {error}")
 
 
-CHEATERS_DIR = Path(__file__).with_name("cheaters")
 CORPUS_LIMITS = Limits(cpu_seconds=10, wall_seconds=15.0)
 KEYS_CANARY = "CANARY-KEY-7f3e9b"
 
@@ -113,38 +112,35 @@ def _broken_notebooks(folder: Path) -> None:
     nbformat.write(notebook, folder / "broken_missing_cell.ipynb")
 
 
-def write_corpus(root: Path, handout_with_cell) -> Path:
+def write_corpus(root: Path, handout_with_cell, cheat_names: list[str], cheat_cell) -> Path:
     """Write every cheater, the broken notebooks and the correct one into root/submissions
     (the keys the cheaters hunt for into root/keys); returns the submissions folder."""
     out, keys, submissions = root / "out", root / "keys", root / "submissions"
     keys.mkdir(parents=True)
     (keys / KEYS_CLS).write_text(f"id,label,usage\n0001.jpg,{KEYS_CANARY},Private\n")
     (keys / KEYS_CLS).chmod(0o644)  # world-readable: only the sandbox may protect it
-    replacements = {"__OUT__": str(out), "__KEYS__": str(keys), "__REPO__": str(REPO_ROOT)}
-    for cheat in sorted(CHEATERS_DIR.glob("*.py")):
-        code = cheat.read_text()
-        for token, value in replacements.items():
-            code = code.replace(token, value)
-        handout_with_cell(code, submissions / f"{cheat.stem}.ipynb")
+    for cheat in cheat_names:
+        handout_with_cell(cheat_cell(cheat, out, keys), submissions / f"{cheat}.ipynb")
     _broken_notebooks(submissions)
     shutil.copy(SOLUTION_NOTEBOOK, submissions / "correct.ipynb")
     return submissions
 
 
-def _grade_corpus(root: Path, handout_with_cell) -> None:
-    """Build the corpus under `root` and grade it in one batch into root/out."""
+def _grade_corpus(root: Path, write) -> None:
+    """Build the corpus under `root` with `write` (write_cheat_corpus) and grade it in one batch
+    into root/out."""
     out = root / "out"
-    found = find_submissions([write_corpus(root, handout_with_cell)])
+    found = find_submissions([write(root)])
     outcomes = grade_batch(found, out, jobs=2, limits=CORPUS_LIMITS, progress=False)
     assert [o.student for o in outcomes] == [s.student for s in found]
     (root / "done").write_text(outcomes[0].fingerprint)
 
 
 @pytest.fixture(scope="session")
-def write_cheat_corpus(handout_with_cell):
+def write_cheat_corpus(handout_with_cell, cheat_names, cheat_cell):
     """`write_cheat_corpus(root)`: the corpus of `graded_corpus`, written, not graded; returns
     its submissions folder."""
-    return lambda root: write_corpus(root, handout_with_cell)
+    return lambda root: write_corpus(root, handout_with_cell, cheat_names, cheat_cell)
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +150,7 @@ def corpus_limits() -> Limits:
 
 
 @pytest.fixture(scope="session")
-def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> GradedCorpus:
+def graded_corpus(write_cheat_corpus, judge_available, tmp_path_factory) -> GradedCorpus:
     """Grade every cheater, every broken notebook and the correct notebook in ONE batch
     (2 jobs, small limits), as staff would. Treat it as read-only.
 
@@ -168,7 +164,7 @@ def graded_corpus(handout_with_cell, judge_available, tmp_path_factory) -> Grade
     with FileLock(f"{root}.lock"):
         if not (root / "done").is_file():
             shutil.rmtree(root, ignore_errors=True)  # a failed attempt's leftovers
-            _grade_corpus(root, handout_with_cell)
+            _grade_corpus(root, write_cheat_corpus)
     out = root / "out"
     return GradedCorpus(
         gradebook=pd.read_csv(out / "gradebook.csv").set_index("student"),

@@ -1,22 +1,18 @@
 """Can a cheating notebook gain a point or disturb the batch? (It must not.)
 
-Each cheater (cheaters/<name>.py) is the released handout (stubs only) plus one `export` cell with
-the cheat, so it runs when the student's module loads in the sandbox. They are graded in ONE batch
-with the correct source notebook and the broken notebooks, with small limits: every cheater must
-score 0, the correct notebook full marks, and no cheat may leak the solutions or the keys.
+Each cheater (a cheat of the corpus: cheaters/<name>.py, see tests/autograder/conftest.py) is the
+released handout (stubs only) plus one `export` cell with the cheat, so it runs when the student's
+module loads in the sandbox. They are graded in ONE batch with the correct source notebook and the
+broken notebooks, with small limits: every cheater must score 0, the correct notebook full marks,
+and no cheat may leak the solutions or the keys.
 """
-
-from pathlib import Path
 
 import pytest
 
 from autograder.batch import GRADED
 
-CHEAT_NAMES = sorted(path.stem for path in Path(__file__).with_name("cheaters").glob("*.py"))
-
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cheat", CHEAT_NAMES)
 def test_cheater_scores_zero(graded_corpus, cheat):
     """Does the cheat gain nothing, as a graded zero (not a grader error)?"""
     gradebook, log = graded_corpus.gradebook, graded_corpus.log
@@ -25,7 +21,6 @@ def test_cheater_scores_zero(graded_corpus, cheat):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cheat", CHEAT_NAMES)
 def test_cheater_stays_within_its_limits(graded_corpus, cheat):
     """Did grading the cheater end within what the limits allow (a few sandbox runs)?"""
     log = graded_corpus.log
@@ -41,13 +36,13 @@ def test_correct_notebook_in_the_same_batch_gets_full_marks(graded_corpus):
 
 
 @pytest.mark.slow
-def test_no_secret_reaches_any_report_or_the_gradebook(graded_corpus):
+def test_no_secret_reaches_any_report_or_the_gradebook(graded_corpus, cheat_names):
     """Is neither a key nor the solution source quoted in anything the batch wrote?"""
     for path in graded_corpus.out.rglob("*"):
         if path.is_file():
             text = path.read_text(errors="replace")
             assert graded_corpus.keys_canary not in text, f"{path} leaks the keys"
-            if path.parent.name in CHEAT_NAMES:  # other students submitted the source itself
+            if path.parent.name in cheat_names:  # other students submitted the source itself
                 assert "BEGIN SOLUTION" not in text, f"{path} leaks the solution notebook"
 
 

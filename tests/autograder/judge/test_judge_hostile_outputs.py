@@ -5,7 +5,6 @@ link, an exhausted memory or a grader fault), and the work folder must be gone a
 when the sandbox leaves a tree 20,000 levels deep."""
 
 import signal
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -17,7 +16,6 @@ from autograder.sandbox import SandboxResult
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import Status
 
-CHEATERS = Path(__file__).parents[1] / "batch" / "cheaters"
 # What each sabotage becomes. Links and FIFOs never leave the sandbox (its work folder is copied
 # back as regular files only), so the answer is simply missing; what does come back is read as
 # hostile data (facekit.base.untrusted) and refused with the reason.
@@ -34,10 +32,6 @@ SABOTAGE = {
 
 def _graded_with(cell: str, source_notebook, write_notebook, tmp_path, monkeypatch):
     notebook = nbformat.reads(nbformat.writes(source_notebook), as_version=4)
-    replacements = {"__OUT__": str(tmp_path / "out"), "__KEYS__": str(tmp_path / "keys")}
-    replacements["__REPO__"] = str(Path(__file__).parents[3])
-    for token, value in replacements.items():
-        cell = cell.replace(token, value)
     notebook.cells.append(nbformat.v4.new_code_cell(cell, metadata={"tags": ["export"]}))
     load_reference()  # once per process, into its own (kept) folder: not the judge's work
     work = tmp_path / "work"
@@ -51,10 +45,10 @@ def _graded_with(cell: str, source_notebook, write_notebook, tmp_path, monkeypat
 @pytest.mark.slow
 @pytest.mark.parametrize("cheat", sorted(SABOTAGE))
 def test_sabotaged_answers_are_a_clear_zero(
-    cheat, source_notebook, write_notebook, tmp_path, monkeypatch
+    cheat, cheat_cell, source_notebook, write_notebook, tmp_path, monkeypatch
 ):
     """Does every case score 0, saying why (the answer never came back, or could not be read)?"""
-    code = (CHEATERS / f"{cheat}.py").read_text()
+    code = cheat_cell(cheat, tmp_path / "out", tmp_path / "keys")
     report = _graded_with(code, source_notebook, write_notebook, tmp_path, monkeypatch)
     assert report.total == 0, report.to_markdown()
     status, words = SABOTAGE[cheat]
@@ -67,10 +61,10 @@ def test_sabotaged_answers_are_a_clear_zero(
 
 @pytest.mark.slow
 def test_deep_tree_left_in_the_work_folder_is_removed(
-    source_notebook, write_notebook, tmp_path, monkeypatch
+    cheat_cell, source_notebook, write_notebook, tmp_path, monkeypatch
 ):
     """Does a 20,000-deep tree with locked directories neither cost points nor stay behind?"""
-    code = (CHEATERS / "deep_tree_in_work_folder.py").read_text()
+    code = cheat_cell("deep_tree_in_work_folder", tmp_path / "out", tmp_path / "keys")
     report = _graded_with(code, source_notebook, write_notebook, tmp_path, monkeypatch)
     assert report.total == report.max_total, report.to_markdown()
 

@@ -5,11 +5,14 @@ different components are graded together, one per component per notebook.
 """
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import pytest
 
 from autograder.judge import grade_notebook
 from facekit.base import contract
+
+Entry = TypeVar("Entry")  # a corpus entry: anything with a `component`
 
 
 @dataclass(frozen=True)
@@ -187,15 +190,16 @@ VARIANTS = [
 ]
 
 
-def rounds(variants: list[Variant]) -> list[list[Variant]]:
-    """Group variants so that each group holds at most one variant per component."""
-    groups: list[list[Variant]] = []
-    for variant in variants:
-        group = next((g for g in groups if all(v.component != variant.component for v in g)), None)
+def rounds(entries: list[Entry]) -> list[list[Entry]]:
+    """Group corpus entries (variants here, the self-check tests' edits) so that each group
+    holds at most one entry per component."""
+    groups: list[list[Entry]] = []
+    for entry in entries:
+        group = next((g for g in groups if all(e.component != entry.component for e in g)), None)
         if group is None:
-            groups.append([variant])
+            groups.append([entry])
         else:
-            group.append(variant)
+            group.append(entry)
     return groups
 
 

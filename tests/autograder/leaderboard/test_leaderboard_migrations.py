@@ -23,14 +23,19 @@ OLD_SUBMISSIONS = [  # (id, participant_id, task, minutes after T0, public, priv
     (3, 2, CLASSIFICATION, 7, 0.9, 0.8),
     (4, 2, CLASSIFICATION, 60 * 24, 0.95, 0.85),
 ]
+# How create_all spelt the two types of fixtures/schema_v0.sql that differ between dialects.
+V0_TYPES = {
+    "sqlite": {"serial": "INTEGER", "timestamp_tz": "DATETIME"},
+    "postgresql": {"serial": "SERIAL", "timestamp_tz": "TIMESTAMP WITH TIME ZONE"},
+}
 
 
 def _schema_v0(db_url: str) -> None:
     """Create the pre-Alembic schema from the saved DDL and fill it with rows."""
     engine = create_engine(db_url)
-    dialect = engine.dialect.name
-    lines = (FIXTURES / f"schema_v0.{dialect}.sql").read_text().splitlines()
+    lines = (FIXTURES / "schema_v0.sql").read_text().splitlines()
     ddl = "\n".join(line for line in lines if not line.startswith("--"))
+    ddl = ddl.format(**V0_TYPES[engine.dialect.name])
     with engine.begin() as connection:
         for statement in filter(str.strip, ddl.split(";")):
             connection.exec_driver_sql(statement)

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from autograder.scoring.course_config import load_grades_config
 from facekit.base.contract import ARCFACE, BASIC_BLOCK
+from facekit.base.errors import ConfigError
 from facekit.cli.main import main
 
 COURSE = (
@@ -222,6 +224,19 @@ def test_override_of_an_ungraded_notebook(course: dict[str, Path], tmp_path: Pat
 @pytest.mark.parametrize(
     ("change", "words"),
     [
+        (("[components]", "[component]"), "unknown table [component]"),
+        (("basic_block = 10", "basic_blok = 10"), "[components] unknown key 'basic_blok'"),
+        (("bonus = 4", "bonnus = 4"), "[leaderboard.classification] unknown key 'bonnus'"),
+        (("low = 0.8\n", ""), "[leaderboard.verification] missing key 'low'"),
+        (("high = 0.9\n", "high = 0.4\n"), "expected low < high, found low=0.5, high=0.4"),
+        (
+            ("points = 20\nbonus", "points = 'many'\nbonus"),
+            "[leaderboard.classification] points: expected a number, got 'many'",
+        ),
+        (("arcface = 10", "arcface = true"), "[components] arcface: expected a number, got True"),
+        (("bonus_at = 0.95", "bonus_at = 0.9"), "expected bonus_at > high"),
+        (("[leaderboard.verification]", "[leaderboard.detection]"), "unknown key 'detection'"),
+        (("low = 0.5", "low = = 0.5"), "not valid TOML"),
         (("readme = 5", "README = 5"), "'README' cannot name a manual component"),
         (("readme = 5", "arcface_bonus = true"), "[manual] arcface_bonus: expected a number"),
         (('assignment = "HW2P2"', 'assignmnet = "HW2P2"'), "[grades] unknown key 'assignmnet'"),
@@ -230,12 +245,16 @@ def test_override_of_an_ungraded_notebook(course: dict[str, Path], tmp_path: Pat
         (("high = 0.95", "high = 1.5"), "above the best value of the metric 'roc_auc'"),
     ],
 )
-def test_broken_course_file_exits_2(
+def test_broken_course_file_is_a_setup_error(
     course: dict[str, Path], tmp_path: Path, capsys, change: tuple[str, str], words: str
 ) -> None:
-    """A broken course file is a staff setup error: exit 2, naming the file, table and key."""
+    """A broken course file is a ConfigError naming the file, table and key, and `facekit grades`
+    exits 2 with it (a staff setup error)."""
     assert change[0] in COURSE
     course["config"].write_text(COURSE.replace(*change, 1))
+    with pytest.raises(ConfigError) as caught:
+        load_grades_config(course["config"])
+    assert str(course["config"]) in str(caught.value) and words in str(caught.value)
     assert _run(course, tmp_path / "grades.csv") == 2
     err = capsys.readouterr().err
     assert str(course["config"]) in err and words in err

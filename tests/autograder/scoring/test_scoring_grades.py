@@ -9,7 +9,7 @@ from autograder.scoring.grade_exports import grades_csv
 from autograder.scoring.grades import compute_grades, read_gradebook, read_leaderboard_export
 from autograder.scoring.paths import COURSE_EXAMPLE
 from facekit.base.contract import ARCFACE, BASIC_BLOCK, CLASSIFICATION, VERIFICATION, grades_columns
-from facekit.base.errors import ConfigError, GradesInputError
+from facekit.base.errors import GradesInputError
 from facekit.cli.main import main
 
 CONFIG = (Path(__file__).with_name("courses") / "cutoffs.toml").read_text()
@@ -73,39 +73,9 @@ def test_reads_the_judges_gradebook(tmp_path: Path) -> None:
     assert grades_csv(grades, config).splitlines()[2].startswith("ben,," + "," * 12)
 
 
-@pytest.mark.parametrize(
-    ("change", "words"),
-    [
-        (("[components]", "[component]"), "unknown table [component]"),
-        (("basic_block = 10", "basic_blok = 10"), "[components] unknown key 'basic_blok'"),
-        (("bonus = 4", "bonnus = 4"), "[leaderboard.classification] unknown key 'bonnus'"),
-        (("low = 0.8\n", ""), "[leaderboard.verification] missing key 'low'"),
-        (("high = 0.9\n", "high = 0.4\n"), "expected low < high, found low=0.5, high=0.4"),
-        (
-            ("points = 20\nbonus", "points = 'many'\nbonus"),
-            "[leaderboard.classification] points: expected a number, got 'many'",
-        ),
-        (("arcface = 10", "arcface = true"), "[components] arcface: expected a number, got True"),
-        (("bonus_at = 0.95", "bonus_at = 0.9"), "expected bonus_at > high"),
-        (("[leaderboard.verification]", "[leaderboard.detection]"), "unknown key 'detection'"),
-        (("low = 0.5", "low = = 0.5"), "not valid TOML"),
-    ],
-)
-def test_config_errors_name_key_and_file(
-    inputs: dict[str, Path], change: tuple[str, str], words: str
-) -> None:
-    """Each config defect is a ConfigError naming the file and the key."""
-    assert change[0] in CONFIG
-    inputs["config"].write_text(CONFIG.replace(*change, 1))
-    with pytest.raises(ConfigError) as caught:
-        load_grades_config(inputs["config"])
-    assert str(inputs["config"]) in str(caught.value)
-    assert words in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "words"),
-    [
+# Defective CSVs given to `facekit grades`, per file: (text, words the error must contain).
+CSV_ERRORS = {
+    "gradebook": [
         ("name,basic_block,arcface,total\n", "expected the header to start with 'student'"),
         ("student,basic_block,arcface,cosface,total\n", "column 'cosface': not a component"),
         ("student,basic_block,total\n", "missing column 'arcface'"),
@@ -118,30 +88,31 @@ def test_config_errors_name_key_and_file(
         ("student,basic_block,arcface,total\nal,1,2,4\n", "expected the sum of the components (3)"),
         ("student,basic_block,arcface,total\nal,1,2,3\nal,1,2,3\n", "duplicate student 'al'"),
     ],
-)
-def test_gradebook_errors(inputs: dict[str, Path], text: str, words: str) -> None:
-    """A defective gradebook names the file, line and column."""
-    inputs["gradebook"].write_text(text)
-    config = load_grades_config(inputs["config"])
-    with pytest.raises(GradesInputError, match="gradebook.csv") as caught:
-        read_gradebook(inputs["gradebook"], config)
-    assert words in str(caught.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "words"),
-    [
+    "leaderboard": [
         ("student,task,score\n", "wrong header"),
         ("student,task,public,private\nal,detection,1,1\n", "found 'detection'"),
         ("student,task,public,private\nal,verification,1,high\n", "found 'high'"),
         ("student,task,public,private\nal,verification,1,1\nal,verification,1,1\n", "duplicate"),
     ],
+}
+READERS = {
+    "gradebook": read_gradebook,
+    "leaderboard": lambda path, _config: read_leaderboard_export(path),
+}
+
+
+@pytest.mark.parametrize(
+    ("csv_file", "text", "words"),
+    [(csv_file, *case) for csv_file, cases in CSV_ERRORS.items() for case in cases],
 )
-def test_leaderboard_export_errors(inputs: dict[str, Path], text: str, words: str) -> None:
-    """A defective leaderboard export names the file and line."""
-    inputs["leaderboard"].write_text(text)
-    with pytest.raises(GradesInputError, match="final_scores.csv") as caught:
-        read_leaderboard_export(inputs["leaderboard"])
+def test_csv_errors_name_the_file(
+    inputs: dict[str, Path], csv_file: str, text: str, words: str
+) -> None:
+    """A defective gradebook or leaderboard export names the file and where it is wrong."""
+    inputs[csv_file].write_text(text)
+    config = load_grades_config(inputs["config"])
+    with pytest.raises(GradesInputError, match=inputs[csv_file].name) as caught:
+        READERS[csv_file](inputs[csv_file], config)
     assert words in str(caught.value)
 
 

@@ -158,6 +158,19 @@ def _finish_residual(h: Habits, rng: random.Random) -> str:
     return "return " + h.rectify("out + identity")
 
 
+def _residual_block(
+    h: Habits, rng: random.Random, layers: list[str], condition: str, steps: list[tuple[str, bool]]
+) -> tuple[str, str]:
+    """A residual block's bodies: conv/bn `layers` (maybe every conv first), the projection when
+    `condition` (or the usual one) holds, and `steps` between the shortcut and the sum."""
+    if rng.random() < 0.5:
+        layers = layers[0::2] + layers[1::2]
+    condition = _pick(rng, "stride != 1 or in_channels != out_channels", condition)
+    init = "\n".join([*layers, _downsample(h, rng, "in_channels", "out_channels", condition)])
+    forward = "\n".join([_shortcut(h, rng), _chain(h, steps, "x", "out"), _finish_residual(h, rng)])
+    return init, forward
+
+
 def basic_block(h: Habits, rng: random.Random) -> tuple[str, str]:
     layers = [
         "self.conv1 = " + h.conv("in_channels", "out_channels", 3, "stride", 1),
@@ -165,17 +178,8 @@ def basic_block(h: Habits, rng: random.Random) -> tuple[str, str]:
         "self.conv2 = " + h.conv("out_channels", "out_channels", 3, "1", 1),
         "self.bn2 = nn.BatchNorm2d(out_channels)",
     ]
-    if rng.random() < 0.5:
-        layers = [layers[0], layers[2], layers[1], layers[3]]
-    condition = _pick(
-        rng,
-        "stride != 1 or in_channels != out_channels",
-        "in_channels != out_channels or stride > 1",
-    )
-    init = "\n".join([*layers, _downsample(h, rng, "in_channels", "out_channels", condition)])
     steps = [("conv1", False), ("bn1", True), ("conv2", False), ("bn2", False)]
-    forward = "\n".join([_shortcut(h, rng), _chain(h, steps, "x", "out"), _finish_residual(h, rng)])
-    return init, forward
+    return _residual_block(h, rng, layers, "in_channels != out_channels or stride > 1", steps)
 
 
 def bottleneck(h: Habits, rng: random.Random) -> tuple[str, str]:
@@ -193,16 +197,6 @@ def bottleneck(h: Habits, rng: random.Random) -> tuple[str, str]:
         "self.conv3 = " + h.conv("mid_channels", "out_channels", 1, "1", 0),
         "self.bn3 = nn.BatchNorm2d(out_channels)",
     ]
-    if rng.random() < 0.5:
-        layers = layers[0::2] + layers[1::2]
-    condition = _pick(
-        rng,
-        "stride != 1 or in_channels != out_channels",
-        "in_channels != out_channels or stride != 1",
-    )
-    init = "\n".join(
-        [width, *layers, _downsample(h, rng, "in_channels", "out_channels", condition)]
-    )
     steps = [
         ("conv1", False),
         ("bn1", True),
@@ -211,8 +205,10 @@ def bottleneck(h: Habits, rng: random.Random) -> tuple[str, str]:
         ("conv3", False),
         ("bn3", False),
     ]
-    forward = "\n".join([_shortcut(h, rng), _chain(h, steps, "x", "out"), _finish_residual(h, rng)])
-    return init, forward
+    init, forward = _residual_block(
+        h, rng, layers, "in_channels != out_channels or stride != 1", steps
+    )
+    return f"{width}\n{init}", forward
 
 
 def convnext_block(h: Habits, rng: random.Random) -> tuple[str, str]:

@@ -1,8 +1,4 @@
-"""The schema before Alembic: participants, submissions (digest only) and settings.
-
-Revision ID: 0001
-Revises:
-"""
+"""The schema before Alembic: participants, submissions (digest only) and settings."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""Keep every accepted upload: a content-addressed `stored_file` table (issue 11, item 1).
-
-Revision ID: 0002
-Revises: 0001
-"""
+"""Keep every accepted upload: a content-addressed `stored_file` table (issue 11, item 1)."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,8 +1,4 @@
-"""Record each submission's lateness in whole late days (issue 11, item 3); old ones: 0.
-
-Revision ID: 0003
-Revises: 0002
-"""
+"""Record each submission's lateness in whole late days (issue 11, item 3); old ones: 0."""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,6 @@
 """Public pseudonyms for participants and the student's chosen final submissions (issue 11).
 
 Existing participants get a random pseudonym, so no roster name ever reaches a public page.
-
-Revision ID: 0004
-Revises: 0003
 """
 
 import secrets

@@ -1,8 +1,4 @@
-"""Released grading feedback per student (issue 11, item 6).
-
-Revision ID: 0005
-Revises: 0004
-"""
+"""Released grading feedback per student (issue 11, item 6)."""
 
 import sqlalchemy as sa
 from alembic import op

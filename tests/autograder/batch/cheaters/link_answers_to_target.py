@@ -1,4 +1,6 @@
-"""After the worker answers (atexit), links every answer and the load record to /dev/zero."""
+"""After the worker answers (atexit), links every answer and the load record to __TARGET__:
+planted once per target (tests/autograder/conftest.py): /dev/zero, and /proc/self/fd/0, where
+whoever opens it reads its own standard input (the grader's, when the grader follows the link)."""
 
 import atexit
 import contextlib
@@ -10,7 +12,7 @@ def swap():
     for path in glob.glob("result_*") + glob.glob("load_*.json"):
         with contextlib.suppress(OSError):
             os.remove(path)
-            os.symlink("/dev/zero", path)
+            os.symlink("__TARGET__", path)
 
 
 def _attack():
