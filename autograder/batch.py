@@ -25,6 +25,7 @@ from __future__ import annotations
 import concurrent.futures
 import contextlib
 import csv
+import functools
 import hashlib
 import importlib.metadata
 import json
@@ -34,7 +35,7 @@ import re
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
@@ -44,6 +45,7 @@ from autograder import judge, sandbox_zygote
 from autograder.errors import GraderFault
 from autograder.judge.class_report import write_class_report
 from autograder.judge.judge import default_limits
+from autograder.judge.report import StudentReport
 from autograder.judge.rubric import load_rubric
 from autograder.sandbox import Limits, Zygote, ZygoteError, describe_isolation, isolation_report
 from facekit.base.errors import SetupError
@@ -91,7 +93,7 @@ class NotebookSubmission:
 
 @dataclass
 class Outcome:
-    """What grading one submission gave; plain data, so it crosses process boundaries."""
+    """What grading one submission gave; plain data (cached as JSON between batches)."""
 
     student: str
     notebook: str
@@ -252,10 +254,12 @@ def describe_limits(limits: Limits | None) -> str:
     )
 
 
-def check_grader(limits: Limits | None = None, warm: bool = False) -> None:
+def check_grader(
+    limits: Limits | None = None, warm: bool = False, zygote: Zygote | None = None
+) -> None:
     """Grade the reference solution exactly as a student's notebook is graded (same judge,
     sandbox, limits, and warm or cold path); raise `GraderFault` saying what broke unless it
-    gets full marks.
+    gets full marks. Warm: forked from `zygote`, by default this process's.
 
     A pass is remembered for this process, fingerprint and path, so a batch pays for it once.
     """
@@ -267,7 +271,9 @@ def check_grader(limits: Limits | None = None, warm: bool = False) -> None:
         f"{describe_limits(limits)}"
     )
     try:
-        report = judge.grade_notebook(SOLUTION_NOTEBOOK, limits=limits, zygote=_zygote(warm))
+        report = judge.grade_notebook(
+            SOLUTION_NOTEBOOK, limits=limits, zygote=zygote or _zygote(warm)
+        )
     except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
         told = f"{type(error).__name__}: {error}"
         raise GraderFault(
@@ -353,33 +359,122 @@ def grade_submission(
     worker is a fork of that warm grader (`autograder.sandbox_zygote`), else a fresh
     interpreter.
     """
+    return _write_report(*_grade(submission, limits, seed, zygote), out_dir)
+
+
+# What a student's report folder will hold: the judge's report, the reason the notebook could
+# not be read, or nothing after a grader fault.
+_Report = StudentReport | str | None
+
+
+def _grade(
+    submission: NotebookSubmission, limits: Limits | None, seed: int | None, zygote: Zygote | None
+) -> tuple[Outcome, _Report]:
+    """`grade_submission` without writing anything: the outcome and its report to write."""
     start = time.monotonic()
     folder = report_folder(submission.student)
     outcome = Outcome(submission.student, shown(submission.notebook), GRADER_ERROR, report=folder)
+    report: _Report = None
     try:
         problem = submission.problem or _notebook_problem(submission.notebook)
         if problem:
             outcome.status, outcome.total, outcome.reason = UNREADABLE, 0.0, problem
-            _write_unreadable_report(out_dir / folder, problem)
+            report = problem
         else:
             reproduce = {} if seed is None else {"seed": seed}  # None: the judge draws one
             report = judge.grade_notebook(
                 submission.notebook, limits=limits, zygote=zygote, **reproduce
             )
-            report.write(out_dir / folder)
             outcome.points = {k: float(v) for k, v in report.component_points().items()}
             outcome.total, outcome.max_total = float(report.total), float(report.max_total)
             outcome.status = GRADED
             outcome.reason = str(report.to_gradescope().get("output", ""))
     except NotebookError as error:  # the judge makes most of these a zero report; not all
         outcome.status, outcome.total, outcome.reason = UNREADABLE, 0.0, str(error)
-        _write_unreadable_report(out_dir / folder, str(error))
+        report = str(error)
     except Exception as error:  # noqa: BLE001 - the judge's own fault, reported apart
         frames = traceback.format_exception(error)
         outcome.reason = f"grader fault: {error!r}; {''.join(frames[-3:]).strip()}"
+        report = None
     outcome.reason = outcome.reason[:_MAX_REASON_CHARS]
     outcome.seconds = time.monotonic() - start
+    return outcome, report
+
+
+def _write_report(outcome: Outcome, report: _Report, out_dir: Path) -> Outcome:
+    """Write a graded notebook's report into its folder; returns the outcome, a grader fault
+    (never the student's zero) when the report could not be written."""
+    try:
+        if isinstance(report, str):
+            _write_unreadable_report(out_dir / outcome.report, report)
+        elif report is not None:
+            report.write(out_dir / outcome.report)
+    except Exception as error:  # noqa: BLE001 - the grader's own fault, reported apart
+        outcome.status, outcome.points, outcome.total = GRADER_ERROR, {}, None
+        outcome.reason = f"grader fault: writing the report failed: {error!r}"[:_MAX_REASON_CHARS]
     return outcome
+
+
+def _graded_in_parallel(
+    to_grade: list[tuple[NotebookSubmission, str]],
+    jobs: int,
+    limits: Limits | None,
+    seed: int | None,
+    warm: bool,
+    self_test: bool,
+) -> Iterator[tuple[Outcome, _Report, str]]:
+    """(outcome, report to write, notebook sha) for each of `to_grade`, as they finish, graded
+    on `jobs` threads of this process, each with its own sandboxed worker (warm: forked from
+    its own clone of the zygote). With `self_test`, the reference is graded alongside, first,
+    and nothing is yielded before it passed: its failure raises `GraderFault`, the others'
+    results unused."""
+    idle: queue.SimpleQueue[Zygote | None] = queue.SimpleQueue()
+
+    def with_zygote(work: Callable[[Zygote | None], object]):
+        zygote = idle.get()  # one thread at a time per zygote: it serves one run at a time
+        try:
+            return work(zygote)
+        finally:
+            idle.put(zygote)
+
+    with contextlib.ExitStack() as clones:
+        for index, zygote in enumerate(_zygotes(warm, min(jobs, len(to_grade)))):
+            idle.put(zygote)
+            if index and zygote is not None:
+                clones.callback(zygote.close)
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            checked = (
+                pool.submit(with_zygote, functools.partial(check_grader, limits, warm))
+                if self_test
+                else None
+            )
+            futures = {
+                pool.submit(with_zygote, functools.partial(_grade, submission, limits, seed)): (
+                    submission,
+                    sha,
+                )
+                for submission, sha in to_grade
+            }
+            if checked is not None:
+                try:
+                    checked.result()
+                except BaseException:
+                    pool.shutdown(cancel_futures=True)
+                    raise
+            for future in concurrent.futures.as_completed(futures):
+                submission, sha = futures[future]
+                try:
+                    outcome, report = future.result()
+                except Exception as error:  # noqa: BLE001 - the grading thread's own fault
+                    report = None
+                    outcome = Outcome(
+                        submission.student,
+                        shown(submission.notebook),
+                        GRADER_ERROR,
+                        reason=f"grader fault: the grading thread failed: {error!r}",
+                        report=report_folder(submission.student),
+                    )
+                yield outcome, report, sha
 
 
 def _write_unreadable_report(student_dir: Path, reason: str) -> None:
@@ -447,10 +542,10 @@ def grade_batch(
 ) -> list[Outcome]:
     """Grade every submission into `out_dir`, reusing unchanged results; returns the outcomes.
 
-    First `check_grader` (unless `self_test` is False): a grader that fails on the reference
+    `check_grader` first (unless `self_test` is False): a grader that fails on the reference
     raises `GraderFault` before anything is written. `jobs` > 1 grades that many notebooks at once
-    on threads of this process, each with its own sandboxed worker (warm: its own clone of the
-    zygote); the judge's trusted torch work takes turns (`judging_torch`). `limits` None: the
+    on threads of this process, the reference's self-test among them (`_graded_in_parallel`),
+    while the judge's in-process work takes turns (`autograder.judge.turns`). `limits` None: the
     judge's default limits.
     `progress` None: a bar only on a terminal. `seed` None: a fresh grading seed per notebook;
     staff reproduce a report with its seed. `warm` None: warm (each worker a fork of a zygote
@@ -470,9 +565,6 @@ def grade_batch(
         else "grading cold: a fresh interpreter per notebook"
     )
     fingerprint = grader_fingerprint(limits)
-    if self_test:
-        check_grader(limits, warm)
-    out_dir.mkdir(parents=True, exist_ok=True)
     records = _load_records(out_dir)
     outcomes: dict[str, Outcome] = {}
     to_grade: list[tuple[NotebookSubmission, str]] = []
@@ -485,6 +577,9 @@ def grade_batch(
             )
         else:
             to_grade.append((submission, sha))
+    parallel = jobs > 1 and len(to_grade) > 1
+    if self_test and not parallel:
+        check_grader(limits, warm)
     if outcomes:
         log(
             f"{len(outcomes)} unchanged submission(s) taken from {out_dir / CACHE_NAME}; "
@@ -492,51 +587,26 @@ def grade_batch(
         )
 
     def record(outcome: Outcome, sha: str) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
         outcome.notebook_sha256, outcome.fingerprint = sha, fingerprint
         outcomes[outcome.student] = records[outcome.student] = outcome
         _save_records(out_dir, records)  # after each one: an interrupted batch keeps its progress
 
     show_bar = sys.stderr.isatty() if progress is None else progress
     bar = tqdm(total=len(to_grade), desc="grading", unit="notebook", disable=not show_bar)
-    with bar, contextlib.ExitStack() as clones:
-        if jobs == 1 or len(to_grade) <= 1:
+    with bar:
+        if parallel:
+            for outcome, report, sha in _graded_in_parallel(
+                to_grade, jobs, limits, seed, warm, self_test
+            ):
+                record(_write_report(outcome, report, out_dir), sha)
+                bar.update()
+        else:
             zygote = _zygote(warm) if to_grade else None
             for submission, sha in to_grade:
                 record(grade_submission(submission, out_dir, limits, seed, zygote), sha)
                 bar.update()
-        else:
-            idle: queue.SimpleQueue[Zygote | None] = queue.SimpleQueue()
-            for index, zygote in enumerate(_zygotes(warm, min(jobs, len(to_grade)))):
-                idle.put(zygote)
-                if index and zygote is not None:
-                    clones.callback(zygote.close)
-
-            def grade(submission: NotebookSubmission) -> Outcome:
-                zygote = idle.get()  # one per thread at a time: a zygote serves one run
-                try:
-                    return grade_submission(submission, out_dir, limits, seed, zygote)
-                finally:
-                    idle.put(zygote)
-
-            with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
-                futures = {
-                    pool.submit(grade, submission): (submission, sha)
-                    for submission, sha in to_grade
-                }
-                for future in concurrent.futures.as_completed(futures):
-                    submission, sha = futures[future]
-                    try:
-                        outcome = future.result()
-                    except Exception as error:  # noqa: BLE001 - the grading thread's own fault
-                        outcome = Outcome(
-                            submission.student,
-                            shown(submission.notebook),
-                            GRADER_ERROR,
-                            reason=f"grader fault: the grading thread failed: {error!r}",
-                            report=report_folder(submission.student),
-                        )
-                    record(outcome, sha)
-                    bar.update()
+    out_dir.mkdir(parents=True, exist_ok=True)
     for student, outcome in records.items():  # this batch's rows say whether they were cached
         records[student] = outcomes.get(student, outcome)
     ordered = [records[student] for student in sorted(records)]

@@ -18,13 +18,13 @@ from autograder.judge.checks import contract_checks, drop_path_checks
 from autograder.judge.findings import Difference, Finding, check_finite, describe_difference
 from autograder.judge.prepare import (
     PreparedCase,
-    judging_torch,
     new_grading_seed,
     prepared_cases,
 )
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker
+from autograder.judge.turns import judging
 from autograder.sandbox import Limits, Zygote
 from facekit.base.contract import COMPONENT_CLASSES
 from facekit.notebook.extract import NotebookError, extract_student_module, read_notebook
@@ -54,20 +54,20 @@ def grade_notebook(
     verdict). Raises GraderFault when the grader itself is broken (reference, rubric)."""
     rubric = load_rubric()
     seed = new_grading_seed() if seed is None else int(seed)
-    try:
-        notebook = read_notebook(Path(notebook_path))
-    except NotebookError as error:
-        return _unreadable_report(rubric, notebook_path, str(error), seed)
-    extracted = extract_student_module(notebook, str(notebook_path), COMPONENT_CLASSES)
-    with judging_torch():
+    with judging():
+        try:
+            notebook = read_notebook(Path(notebook_path))
+        except NotebookError as error:
+            return _unreadable_report(rubric, notebook_path, str(error), seed)
+        extracted = extract_student_module(notebook, str(notebook_path), COMPONENT_CLASSES)
         prepared = prepared_cases(seed)
     run = run_worker(extracted.cells, prepared, limits or default_limits(), zygote)
-    cell_grade_ids = _cell_grade_ids(extracted.cells, COMPONENT_CLASSES)
-    forbidden = {
-        violation.class_name: violation
-        for violation in policy.violations(extracted.cells, COMPONENT_CLASSES.values())
-    }
-    with judging_torch():
+    with judging():
+        cell_grade_ids = _cell_grade_ids(extracted.cells, COMPONENT_CLASSES)
+        forbidden = {
+            violation.class_name: violation
+            for violation in policy.violations(extracted.cells, COMPONENT_CLASSES.values())
+        }
         components = tuple(
             _grade_component(
                 rubric,

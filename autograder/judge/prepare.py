@@ -9,12 +9,9 @@ what one report says about a case is no use for the next submission, so replayin
 converge to points. The seed is recorded in the report; the same seed reproduces a grading.
 """
 
-import contextlib
 import functools
 import secrets
-import threading
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -23,6 +20,7 @@ from torch import nn
 
 from autograder.errors import GraderFault
 from autograder.judge.rubric import Case, Component, InputSpec, Rubric, load_rubric
+from autograder.judge.turns import judging
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.judge_worker import CaseFailure, Check, Objective, run_case, seed_torch
 
@@ -171,7 +169,7 @@ def prepare_case(
     if case.check == Check.CONTRACT:
         return PreparedCase(index, component, case, request, tensors, {})
     try:
-        expected, _ = run_case(reference_class, request, tensors)
+        expected, _ = run_case(reference_class, request, tensors, watched=False)
     except (CaseFailure, Exception) as error:
         raise GraderFault(
             f"the reference fails rubric case {component.id}/{case.name} (grading seed "
@@ -180,31 +178,12 @@ def prepare_case(
     return PreparedCase(index, component, case, request, tensors, expected)
 
 
-_TORCH_STATE = threading.RLock()
-
-
-@contextlib.contextmanager
-def judging_torch() -> Iterator[None]:
-    """Torch as the judge's trusted work needs it: one notebook at a time in this process,
-    since torch's random generator and thread count are process-wide and a batch grades
-    notebooks on parallel threads (their sandboxed workers still run at once); and on one
-    thread, since the judge's tensors are tiny and a second thread only adds OpenMP
-    spin-waiting, many times the CPU time of the work on a busy machine (see judge_worker)."""
-    with _TORCH_STATE:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
-
-
 def prepare_cases(
     rubric: Rubric, reference: ModuleType, grading_seed: int
 ) -> tuple[PreparedCase, ...]:
     """Every case of the rubric, in rubric order, with the reference's answers."""
     cases = [(component, case) for component in rubric.components for case in component.cases]
-    with judging_torch(), torch.random.fork_rng():
+    with judging(), torch.random.fork_rng():
         return tuple(
             prepare_case(index, component, case, reference, grading_seed)
             for index, (component, case) in enumerate(cases)

@@ -23,9 +23,9 @@ import ctypes
 import json
 import os
 import resource
+import select
 import signal
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import NoReturn
 
@@ -388,18 +388,20 @@ def _unix_sockets_refused() -> bool:
 
 
 def _wait(child: int, cgroup, cpu_seconds: float) -> int:
-    """The child's wait status; with a cgroup, the whole run is killed past `cpu_seconds`."""
+    """The child's wait status; with a cgroup, the whole run is killed past `cpu_seconds`
+    (checked every _CPU_POLL_SECONDS, while the child's exit ends the wait at once)."""
     if cgroup is None or cgroup.cpu_seconds() is None:
         return os.waitpid(child, 0)[1]
-    while True:
-        pid, status = os.waitpid(child, os.WNOHANG)
-        if pid:
-            return status
-        if cgroup.cpu_seconds() > cpu_seconds:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(child, signal.SIGKILL)  # PID 1: the kernel kills the rest
-            return os.waitpid(child, 0)[1]
-        time.sleep(_CPU_POLL_SECONDS)
+    exited = os.pidfd_open(child)
+    try:
+        while not select.select([exited], [], [], _CPU_POLL_SECONDS)[0]:
+            if cgroup.cpu_seconds() > cpu_seconds:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGKILL)  # PID 1: the kernel kills the rest
+                break
+        return os.waitpid(child, 0)[1]
+    finally:
+        os.close(exited)
 
 
 def exec_script(config: dict) -> NoReturn:

@@ -63,20 +63,24 @@ def test_cache_key_holds_interpreter_and_torch(monkeypatch):
 
 
 @pytest.mark.slow
-def test_too_small_memory_limit_stops_before_any_student(tmp_path, capsys, fresh_self_test):
+@pytest.mark.parametrize("jobs", ["1", "2"])  # 2: the self-test runs alongside the students
+def test_too_small_memory_limit_stops_before_any_student(tmp_path, capsys, fresh_self_test, jobs):
     """Does `--memory-gib 1` exit 3 naming the memory and the interpreter, write nothing, and a
     following run without it grade normally (nothing stale)?"""
     notebook = shutil.copy(SOLUTION_NOTEBOOK, tmp_path / "alice.ipynb")
+    shutil.copy(SOLUTION_NOTEBOOK, tmp_path / "bob.ipynb")
     out = tmp_path / "out"
-    assert main(["grade", str(notebook), "--out", str(out), "--memory-gib", "1"]) == 3
+    command = ["grade", str(notebook), str(tmp_path / "bob.ipynb"), "--out", str(out)]
+    assert main([*command, "--jobs", jobs, "--memory-gib", "1"]) == 3
     err = capsys.readouterr().err
     assert "self-test failed" in err and "no student was graded" in err
     assert "memory 1 GiB" in err and "memory limit is too small" in err
     assert sys.executable in err and "import torch" in err
     assert not out.exists()
-    assert main(["grade", str(notebook), "--out", str(out)]) == 0
+    assert main([*command, "--jobs", jobs]) == 0
     assert "unchanged" not in capsys.readouterr().err
-    assert pd.read_csv(out / GRADEBOOK_NAME).set_index("student").loc["alice", "total"] == 100
+    totals = pd.read_csv(out / GRADEBOOK_NAME).set_index("student")["total"]
+    assert totals.to_dict() == {"alice": 100, "bob": 100}
 
 
 @pytest.mark.slow
