@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import gc
 import sys
 from pathlib import Path
 
@@ -82,6 +83,9 @@ def run(args: argparse.Namespace) -> int:
         grade_batch,
     )
 
+    # torch and the judge stay imported to the end: keep them out of every garbage collection,
+    # the one at exit included (about 0.3 s)
+    gc.freeze()
     limits = _limits(args)
     if args.allow_weaker_sandbox:
         from autograder.judge.judge import default_limits
