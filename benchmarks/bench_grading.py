@@ -4,8 +4,8 @@ Both grade N copies of the source notebook (every component solved), one after t
 as a TA runs it: `facekit grade` (sandboxed; warm: every worker a fork of a zygote that imported
 torch once) and `nbgrader autograde` (unsandboxed; a fresh kernel per notebook, running the
 notebook's own checks). Prints seconds per notebook for each, end to end (start-up, facekit's
-self-test on the reference and the zygote's start included), facekit's figure without its
-one-off start (the batch log's per-notebook seconds), the CPU seconds per notebook of each
+self-test on the reference and the zygote's start included), the seconds of each notebook's
+own grading (the batch log's, JOBS at a time), the CPU seconds per notebook of each
 command's whole process tree (what a notebook costs a core, however busy the machine), and the
 ratios. Targets (issue 15): <= 0.5 s per notebook per core, and >= 10x faster than nbgrader, on
 a quiet 2-core machine; the load average is printed beside the figures, since a busy machine
@@ -121,8 +121,9 @@ def main() -> None:
     n = args.copies
     print(
         f"facekit grade (warm, --jobs {args.jobs}): {facekit.wall:.1f} s for {n} notebooks = "
-        f"{facekit.wall / n:.2f} s per notebook end to end ({graded / n:.2f} s each without the "
-        f"one-off start); CPU {facekit.cpu / n:.2f} s per notebook (target <= 0.5 per core)"
+        f"{facekit.wall / n:.2f} s per notebook end to end (each notebook's own grading "
+        f"{graded / n:.2f} s, {args.jobs} at a time); CPU {facekit.cpu / n:.2f} s per notebook "
+        "(target <= 0.5 per core)"
     )
     print(
         f"nbgrader autograde: {nbgrader.wall:.1f} s for {n} notebooks = {nbgrader.wall / n:.2f} "
