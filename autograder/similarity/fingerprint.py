@@ -7,8 +7,8 @@ comments and white space, so renaming variables, reformatting or rewording comme
 nothing; it then hashes every k-gram of the normalised text and keeps a winnowed subset, a set, so
 reordering methods or cells changes nothing either.
 
-Python's `hash()` is salted per process: fingerprints are comparable only within one process and
-the children it forks. Everything here runs in the process that compares.
+Python's `hash()` is salted per process: fingerprints are comparable only between processes with
+the same salt. `detect` computes them all in workers started with one fixed PYTHONHASHSEED.
 """
 
 from __future__ import annotations

@@ -2,13 +2,17 @@
 
 import csv
 import itertools
+import os
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
 import torch
 
 from autograder.similarity.detect import SimilarityOptions, detect_similarity
+from autograder.similarity.report import PAIRS_CSV
 from facekit.base.contract import (
     ARCFACE,
     BASIC_BLOCK,
@@ -159,6 +163,24 @@ def test_planted_copies_rank_above_every_independent_pair(class_folder, tmp_path
     assert frozenset((rows[0]["student_a"], rows[0]["student_b"])) in planted
     page = (tmp_path / "report" / "pairs" / "1.html").read_text()
     assert "<mark>" in page
+
+
+@pytest.mark.slow
+def test_the_same_class_gets_the_same_report_whatever_the_callers_hash_salt(class_folder, tmp_path):
+    """Run from two processes with different string-hash salts, does `facekit similarity` write
+    the same pairs.csv (copydetect hashes with Python's salted hash())?"""
+    written = []
+    for salt in ("1", "2"):
+        out = tmp_path / f"salt{salt}"
+        subprocess.run(
+            [sys.executable, "-m", "facekit", "similarity", str(class_folder), "--out", str(out)]
+            + ["--jobs", "2"],
+            env={**os.environ, "PYTHONHASHSEED": salt},
+            check=True,
+            capture_output=True,
+        )
+        written.append((out / PAIRS_CSV).read_bytes())
+    assert written[0] == written[1]
 
 
 def test_handout_alone_is_never_similar(tmp_path):
