@@ -254,16 +254,14 @@ def describe_limits(limits: Limits | None) -> str:
     )
 
 
-def check_grader(
-    limits: Limits | None = None, warm: bool = False, zygote: Zygote | None = None
-) -> None:
+def check_grader(limits: Limits | None = None, zygote: Zygote | None = None) -> None:
     """Grade the reference solution exactly as a student's notebook is graded (same judge,
     sandbox, limits, and warm or cold path); raise `GraderFault` saying what broke unless it
-    gets full marks. Warm: forked from `zygote`, by default this process's.
+    gets full marks. Warm when a `zygote` is given: the worker is forked from it.
 
     A pass is remembered for this process, fingerprint and path, so a batch pays for it once.
     """
-    fingerprint = grader_fingerprint(limits) + ("-warm" if warm else "-cold")
+    fingerprint = grader_fingerprint(limits) + ("-cold" if zygote is None else "-warm")
     if fingerprint in _SELF_TESTS_PASSED:
         return
     setting = (
@@ -271,9 +269,7 @@ def check_grader(
         f"{describe_limits(limits)}"
     )
     try:
-        report = judge.grade_notebook(
-            SOLUTION_NOTEBOOK, limits=limits, zygote=zygote or _zygote(warm)
-        )
+        report = judge.grade_notebook(SOLUTION_NOTEBOOK, limits=limits, zygote=zygote)
     except Exception as error:  # noqa: BLE001 - any failure here is the grader's own
         told = f"{type(error).__name__}: {error}"
         raise GraderFault(
@@ -444,7 +440,7 @@ def _graded_in_parallel(
                 clones.callback(zygote.close)
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
             checked = (
-                pool.submit(with_zygote, functools.partial(check_grader, limits, warm))
+                pool.submit(with_zygote, functools.partial(check_grader, limits))
                 if self_test
                 else None
             )
@@ -579,7 +575,7 @@ def grade_batch(
             to_grade.append((submission, sha))
     parallel = jobs > 1 and len(to_grade) > 1
     if self_test and not parallel:
-        check_grader(limits, warm)
+        check_grader(limits, _zygote(warm))
     if outcomes:
         log(
             f"{len(outcomes)} unchanged submission(s) taken from {out_dir / CACHE_NAME}; "

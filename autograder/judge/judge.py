@@ -16,11 +16,7 @@ from pathlib import Path
 from autograder.judge import feedback, policy
 from autograder.judge.checks import contract_checks, drop_path_checks
 from autograder.judge.findings import Difference, Finding, check_finite, describe_difference
-from autograder.judge.prepare import (
-    PreparedCase,
-    new_grading_seed,
-    prepared_cases,
-)
+from autograder.judge.prepare import PreparedCase, new_grading_seed, prepared_cases
 from autograder.judge.report import CaseResult, ComponentResult, StudentReport
 from autograder.judge.rubric import Component, Rubric, Tolerance, load_rubric
 from autograder.judge.runner import Answer, CellError, WorkerRun, run_worker

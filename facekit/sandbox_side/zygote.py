@@ -254,6 +254,7 @@ def clone(sock: socket.socket, fds: list[int]) -> dict:
     if pid == 0:
         try:
             os.close(sock.detach())
+            _CLONES.clear()  # its siblings: not its children to reap
             _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with this zygote
             serve(socket.socket(fileno=fds[0]))
         finally:
