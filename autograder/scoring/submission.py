@@ -95,7 +95,7 @@ def _plain_values(keys: Keys, data: bytes) -> np.ndarray | None:
     if columns is None:
         return None
     ids, raw_values = columns
-    order = positions(ids, keys.id_array)
+    order = positions(ids, keys.id_array, keys.sorted_ids)
     if order is None:
         return None
     if is_verification:

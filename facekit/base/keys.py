@@ -12,6 +12,7 @@ from facekit.base.columnar import all_distinct, all_in, plain_columns
 from facekit.base.contract import KEY_COLUMNS, KEY_FILES, TASKS, USAGES, VERIFICATION
 from facekit.base.csv_reader import CsvRows, check_bytes, decode_text, read_bytes
 from facekit.base.errors import KeysError, ProblemList
+from facekit.base.id_match import SortedIds
 
 NO_SIZE_LIMIT = 1 << 62
 """Staff files (keys, the competition's own CSVs) are read whatever their size."""
@@ -46,6 +47,11 @@ class Keys:
     def index(self) -> dict[str, int]:
         """`{id: row}`, built on first use."""
         return dict(zip(self.ids, range(len(self)), strict=True))
+
+    @cached_property
+    def sorted_ids(self) -> SortedIds | None:
+        """The ids ready for `columnar.positions`' fast match, built on first use."""
+        return SortedIds.of(self.id_array)
 
 
 def check_task(task: str) -> str:
