@@ -80,18 +80,40 @@ def test_anything_but_a_permutation_is_none(change: str) -> None:
     assert positions(submission, key_ids, SortedIds.of(key_ids)) is None
 
 
-@pytest.mark.parametrize("change", ["unknown", "repeated"])
-def test_colliding_hashes_never_pass_an_id_the_keys_lack(change: str, monkeypatch) -> None:
-    """Were every hash equal, an unknown or repeated id would still be caught by its words."""
-    monkeypatch.setattr(id_match, "_hashes", lambda words: np.zeros_like(words[0]))
+def test_an_unknown_id_sharing_a_keys_hash_is_caught_by_its_words(monkeypatch) -> None:
+    """An id the keys lack, whose hash equals that of the key it replaces, is still refused."""
+    # The hash of the ids' last four characters: test_9900042 collides with test_0000042.
+    monkeypatch.setattr(id_match, "_hashes", lambda words, seed: words[-1] << np.uint64(32))
     key_ids = pa.array(KEY_IDS)
-    assert SortedIds.of(key_ids).rows_of(pa.array(edited(change))) is None
+    submission = [("test_9900042" if i == "test_0000042" else i) for i in shuffled(KEY_IDS)]
+    assert SortedIds.of(key_ids) is not None
+    assert SortedIds.of(key_ids).rows_of(pa.array(submission)) is None
 
 
-def test_keys_sharing_a_hash_fall_back_to_the_exact_lookup(monkeypatch) -> None:
-    """Keys whose hashes collide may not line up here; `positions` still finds every row."""
-    monkeypatch.setattr(id_match, "_hashes", lambda words: words[0] & np.uint64(0xFF))
+def test_keys_sharing_a_hash_are_left_to_the_exact_lookup(monkeypatch) -> None:
+    """Keys whose hashes collide under every seed tried are not matched here; `positions` still
+    finds every row."""
+    monkeypatch.setattr(id_match, "_hashes", lambda words, seed: words[0])
     key_ids = pa.array(KEY_IDS)
     submission = shuffled(KEY_IDS)
+    assert SortedIds.of(key_ids) is None
     rows = positions(pa.array(submission), key_ids, SortedIds.of(key_ids))
     assert np.array_equal(rows, expected_rows(submission, KEY_IDS))
+
+
+def test_a_collision_under_one_seed_is_resolved_by_the_next() -> None:
+    """Keys whose hashes share their high bits under the first seed are sorted by another."""
+    real_hashes = id_match._hashes
+    key_ids = pa.array(KEY_IDS)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            id_match,
+            "_hashes",
+            lambda words, seed: np.zeros_like(words[0]) if seed == 0 else real_hashes(words, seed),
+        )
+        sorted_ids = SortedIds.of(key_ids)
+    assert sorted_ids is not None and sorted_ids.seed == 1
+    submission = shuffled(KEY_IDS)
+    assert np.array_equal(
+        sorted_ids.rows_of(pa.array(submission)), expected_rows(submission, KEY_IDS)
+    )
