@@ -2,7 +2,9 @@
 
 Run: python benchmarks/bench_judge.py [--repeats 3] [notebook.ipynb]
 Prints seconds for the one-off preparation (trusted process) and per notebook (one sandboxed
-worker run serving every rubric case). The batch target is <= 2 s per notebook on 2 cores.
+worker run serving every rubric case), then the CPU seconds of each component's cases: the
+reference's cases run in this process, watched by the policy monitor as a student's are, the
+best of the repeats. That split is the floor under any grader: the rubric's own work.
 """
 
 import argparse
@@ -44,6 +46,30 @@ def main() -> None:
         f"median {statistics.median(cpu):.2f} s"
     )
     print(f"machine load average (1 min): {os.getloadavg()[0]:.1f}")
+    print_case_costs(cases, args.repeats)
+
+
+def print_case_costs(cases, repeats: int) -> None:
+    """CPU seconds of each component's cases, best of `repeats`, on one thread as in the worker."""
+    import torch
+
+    from facekit.notebook.reference import load_reference
+    from facekit.sandbox_side.judge_worker import run_case
+
+    reference = load_reference()
+    torch.set_num_threads(1)
+    costs: dict[str, float] = {}
+    for prepared in cases:
+        module_class = getattr(reference, prepared.request["class_name"])
+        best = float("inf")
+        for _ in range(repeats):
+            start = time.process_time()
+            run_case(module_class, prepared.request, prepared.tensors)
+            best = min(best, time.process_time() - start)
+        costs[prepared.component.id] = costs.get(prepared.component.id, 0.0) + best
+    print(f"CPU seconds of the rubric's cases, one thread: {sum(costs.values()):.2f} s in all")
+    for component, seconds in sorted(costs.items(), key=lambda item: -item[1]):
+        print(f"  {component:<24} {seconds:6.3f}")
 
 
 if __name__ == "__main__":
