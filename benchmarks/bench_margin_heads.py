@@ -52,7 +52,12 @@ from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize
 from facekit.training.checkpoint import load_checkpoint
-from facekit.training.config import TrainConfig, load_config
+from facekit.training.config import (
+    ADDITIVE_MARGIN_HEADS,
+    TrainConfig,
+    check_config,
+    load_config,
+)
 from facekit.training.trainer import resolve_device, train
 
 from bench_common import add_src, bench_parser
@@ -167,7 +172,7 @@ def head_config(base: TrainConfig, head: str, quick: bool) -> TrainConfig:
     if kind != base.head.kind:
         options = QUICK_HEAD_OPTIONS if quick else HEAD_OPTIONS
         config.head.kind, config.head.options = kind, dict(options.get(kind, {}))
-    if kind == "softmax":
+    if kind not in ADDITIVE_MARGIN_HEADS:  # only an additive margin can grow from 0
         config.head.margin_warmup_epochs = 0
     if aux:
         config.aux.kind = aux
@@ -175,6 +180,7 @@ def head_config(base: TrainConfig, head: str, quick: bool) -> TrainConfig:
             setattr(config.aux, name, value)
     if aux == "triplet":
         config.data.images_per_identity = TRIPLET_IMAGES_PER_IDENTITY
+    check_config(config, f"the config of head {head!r}")  # before an hour of other heads' runs
     return config
 
 

@@ -23,6 +23,11 @@ class ModelConfig:
     options: dict[str, Any] = setting("extra keyword arguments for the reference Network", {})
 
 
+ADDITIVE_MARGIN_HEADS = ("arcface", "cosface")
+"""Heads whose margin m is added to an angle or a cosine, so it can grow from 0 during a
+warm-up; SphereFace's m multiplies the angle and is an integer."""
+
+
 @dataclass
 class HeadConfig:
     """The margin head trained on the embeddings, next to cross-entropy on the Network's logits."""
@@ -130,7 +135,7 @@ class TrainConfig:
 def config_from_dict(raw: dict[str, Any], source: str = "config") -> TrainConfig:
     """A TrainConfig from nested dicts (a parsed TOML file or a checkpoint's stored config)."""
     config = from_table(TrainConfig, raw, source)
-    _validate(config, source)
+    check_config(config, source)
     return config
 
 
@@ -139,8 +144,12 @@ def load_config(path: Path) -> TrainConfig:
     return config_from_dict(read_toml(path), str(path))
 
 
-def _validate(config: TrainConfig, source: str) -> None:
-    """Cross-field checks that types alone cannot express."""
+def check_config(config: TrainConfig, source: str) -> None:
+    """Cross-field checks that types alone cannot express; raises ConfigError naming `source`.
+
+    Run on every loaded config, and again by the trainer on the one it is given: a config edited
+    in code (a benchmark's variants) gets the same message instead of failing mid-run.
+    """
     positive = {
         "run.epochs": config.run.epochs,
         "data.image_size": config.data.image_size,
@@ -173,7 +182,7 @@ def _validate(config: TrainConfig, source: str) -> None:
             f"{source}: head.margin_warmup_epochs must be at least 0, "
             f"got {config.head.margin_warmup_epochs}"
         )
-    if config.head.margin_warmup_epochs and config.head.kind not in ("arcface", "cosface"):
+    if config.head.margin_warmup_epochs and config.head.kind not in ADDITIVE_MARGIN_HEADS:
         raise ConfigError(
             f"{source}: head.margin_warmup_epochs needs an additive margin (head.kind 'arcface' "
             f"or 'cosface'), got head.kind {config.head.kind!r}"

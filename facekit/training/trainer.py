@@ -37,7 +37,7 @@ from facekit.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from facekit.training.config import TrainConfig
+from facekit.training.config import TrainConfig, check_config
 from facekit.training.data import (
     DataError,
     competition_split,
@@ -131,6 +131,7 @@ class Trainer:
     """Holds the state of one run; `run()` trains to the end (or `stop_after`) and evaluates."""
 
     def __init__(self, config: TrainConfig, comp: Path, run_dir: Path, resume: bool = False):
+        check_config(config, "the training config")
         self.config, self.comp, self.run_dir = config, Path(comp), Path(run_dir)
         if config.run.threads:
             torch.set_num_threads(config.run.threads)

@@ -9,7 +9,7 @@ import pytest
 
 from facekit.base.contract import ARCFACE, COSFACE, SPHEREFACE
 from facekit.base.paths import REPO_ROOT
-from facekit.training.config import load_config
+from facekit.training.config import check_config, load_config
 
 LFW_CONFIG = REPO_ROOT / "configs" / "lfw.toml"
 
@@ -25,18 +25,24 @@ LFW_CONFIG = REPO_ROOT / "configs" / "lfw.toml"
         ("arcface+triplet", ARCFACE, "triplet", 4),
     ],
 )
-def test_heads_change_only_the_head(bench_margin_heads, head, kind, aux, images_per_identity):
+@pytest.mark.parametrize("quick", [False, True])
+def test_heads_change_only_the_head(
+    bench_margin_heads, head, kind, aux, images_per_identity, quick
+):
     """Does each head train configs/lfw.toml with that head (and auxiliary loss) and nothing
-    else changed?"""
+    else changed, in a config the trainer accepts?"""
     base = load_config(LFW_CONFIG)
-    config = bench_margin_heads.head_config(base, head, quick=False)
+    config = bench_margin_heads.head_config(base, head, quick=quick)
+    check_config(config, head)
     assert (config.head.kind, config.aux.kind) == (kind, aux)
     assert config.data.images_per_identity == images_per_identity
     assert (config.model, config.optim, config.run) == (base.model, base.optim, base.run)
     if kind == base.head.kind:
         assert config.head.options == base.head.options  # the config's own head keeps its own
-    if kind == "softmax":
+    if kind not in (ARCFACE, COSFACE):  # no additive margin to warm up
         assert config.head.margin_warmup_epochs == 0
+    else:
+        assert config.head.margin_warmup_epochs == base.head.margin_warmup_epochs
 
 
 def test_default_heads_cover_the_table(bench_margin_heads):

@@ -89,3 +89,15 @@ def test_every_field_is_described():
     """Does every config field carry a one-line description?"""
     keys = [line for line in describe_keys(TrainConfig).splitlines() if line.startswith("  ")]
     assert len(keys) > 30 and all(line.split("): ", 1)[1].strip() for line in keys)
+
+
+def test_a_config_edited_in_code_is_checked_by_the_trainer(tmp_path: Path):
+    """Is a config changed after loading (a benchmark's variant) refused by `train` with the
+    loader's message, before any data is read, instead of failing mid-run?"""
+    from facekit.training.trainer import train
+
+    config = load_config(REPO_ROOT / "configs" / "lfw.toml")
+    config.head.kind = "sphereface"  # keeps lfw.toml's margin warm-up: SphereFace's m is an int
+    with pytest.raises(ConfigError, match="margin_warmup_epochs needs an additive margin"):
+        train(config, tmp_path / "no-competition", tmp_path / "run")
+    assert not (tmp_path / "run").exists()
