@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from facekit.base.contract import SPHEREFACE
 from facekit.base.errors import ConfigError
 from facekit.base.paths import REPO_ROOT
 from facekit.base.tables import describe_keys
@@ -97,7 +98,7 @@ def test_a_config_edited_in_code_is_checked_by_the_trainer(tmp_path: Path):
     from facekit.training.trainer import train
 
     config = load_config(REPO_ROOT / "configs" / "lfw.toml")
-    config.head.kind = "sphereface"  # keeps lfw.toml's margin warm-up: SphereFace's m is an int
+    config.head.kind = SPHEREFACE  # keeps lfw.toml's margin warm-up: SphereFace's m is an int
     with pytest.raises(ConfigError, match="margin_warmup_epochs needs an additive margin"):
         train(config, tmp_path / "no-competition", tmp_path / "run")
     assert not (tmp_path / "run").exists()
