@@ -52,12 +52,7 @@ from facekit.cli.main import main as facekit
 from facekit.notebook.reference import load_reference
 from facekit.sandbox_side.inference import cosine_scores, eval_image, normalize
 from facekit.training.checkpoint import load_checkpoint
-from facekit.training.config import (
-    ADDITIVE_MARGIN_HEADS,
-    TrainConfig,
-    check_config,
-    load_config,
-)
+from facekit.training.config import TrainConfig, check_config, load_config
 from facekit.training.trainer import resolve_device, train
 
 from bench_common import add_src, bench_parser
@@ -172,7 +167,7 @@ def head_config(base: TrainConfig, head: str, quick: bool) -> TrainConfig:
     if kind != base.head.kind:
         options = QUICK_HEAD_OPTIONS if quick else HEAD_OPTIONS
         config.head.kind, config.head.options = kind, dict(options.get(kind, {}))
-    if kind not in ADDITIVE_MARGIN_HEADS:  # only an additive margin can grow from 0
+    if kind == "softmax":
         config.head.margin_warmup_epochs = 0
     if aux:
         config.aux.kind = aux

@@ -23,11 +23,6 @@ class ModelConfig:
     options: dict[str, Any] = setting("extra keyword arguments for the reference Network", {})
 
 
-ADDITIVE_MARGIN_HEADS = ("arcface", "cosface")
-"""Heads whose margin m is added to an angle or a cosine, so it can grow from 0 during a
-warm-up; SphereFace's m multiplies the angle and is an integer."""
-
-
 @dataclass
 class HeadConfig:
     """The margin head trained on the embeddings, next to cross-entropy on the Network's logits."""
@@ -37,7 +32,9 @@ class HeadConfig:
     )
     weight: float = setting("weight of the margin head's loss in the total loss", 1.0)
     margin_warmup_epochs: int = setting(
-        "epochs over which an additive margin (arcface, cosface m) grows from 0 (0 = off)", 0
+        "epochs over which the margin comes in (0 = off): arcface and cosface m grows from 0, "
+        "sphereface logits blend in from margin-free ones",
+        0,
     )
     options: dict[str, Any] = setting("keyword arguments for the head (e.g. s, m)", {})
 
@@ -182,10 +179,10 @@ def check_config(config: TrainConfig, source: str) -> None:
             f"{source}: head.margin_warmup_epochs must be at least 0, "
             f"got {config.head.margin_warmup_epochs}"
         )
-    if config.head.margin_warmup_epochs and config.head.kind not in ADDITIVE_MARGIN_HEADS:
+    if config.head.margin_warmup_epochs and config.head.kind == "softmax":
         raise ConfigError(
-            f"{source}: head.margin_warmup_epochs needs an additive margin (head.kind 'arcface' "
-            f"or 'cosface'), got head.kind {config.head.kind!r}"
+            f"{source}: head.margin_warmup_epochs needs a margin head (head.kind 'arcface', "
+            "'cosface' or 'sphereface'), got head.kind 'softmax'"
         )
     if config.aux.stage == "finetune" and config.aux.kind == "none":
         raise ConfigError(f"{source}: aux.stage = 'finetune' needs aux.kind other than 'none'")

@@ -20,6 +20,12 @@ from facekit.training.config import TrainConfig
 
 HEAD_CLASSES = {head: COMPONENT_CLASSES[head] for head in (ARCFACE, COSFACE, SPHEREFACE)}
 
+SPHEREFACE_SHARE = 1 / 6
+"""SphereFace's share of its target logit once warmed up: its paper trains with
+(λ ‖x‖ cos θ + ‖x‖ ψ(θ)) / (1 + λ), λ annealed down to 5, never to 0. With ψ alone the target
+logit starts near -‖x‖ and shrinking every embedding is the quickest way down the loss: the
+--quick heads table's SphereFace stayed at chance (train accuracy 0.02) until this was added."""
+
 
 def checked_kwargs(constructor: Any, options: dict[str, Any], where: str) -> dict[str, Any]:
     """`options` after checking every key is a parameter of `constructor` (typos are errors)."""
@@ -75,6 +81,8 @@ class TrainingModel(nn.Module):
         self.aux_weight = config.aux.weight
         self.head = None
         self.margin_warmup_epochs = config.head.margin_warmup_epochs
+        # SphereFace's share of its logits against margin-free ones (see warm_up_margin).
+        self.sphereface_share = SPHEREFACE_SHARE if config.head.kind == SPHEREFACE else None
         if config.head.kind != "softmax":
             head_class = getattr(reference, HEAD_CLASSES[config.head.kind])
             options = checked_kwargs(head_class, config.head.options, "head.options")
@@ -89,15 +97,31 @@ class TrainingModel(nn.Module):
             self.triplet_loss = reference.BatchHardTripletLoss(margin=config.aux.margin)
 
     def warm_up_margin(self, epoch: int) -> None:
-        """Set the head's margin for `epoch` (0-based): m * epoch / warm-up epochs, then m.
+        """Bring the head's margin in over the warm-up, by `epoch` (0-based) / warm-up epochs.
 
-        A margin on randomly initialised embeddings asks for a separation the network cannot give
-        yet and slows early training; without it the head first learns to separate identities at
-        all. The margin changes once per epoch, not per step, so a compiled model recompiles only
-        a few times.
+        An additive margin (ArcFace, CosFace) grows from 0 to m. SphereFace's m is an integer
+        multiplying the angle, so instead its logits blend in from the margin-free ones,
+        ‖x‖ cos θ, up to SPHEREFACE_SHARE, as its paper anneals them. A margin on randomly
+        initialised embeddings asks for a separation the network cannot give yet; without it the
+        head first learns to separate identities at all. It changes once per epoch, not per
+        step, so a compiled model recompiles only a few times.
         """
-        if self.head is not None and self.margin_warmup_epochs:
-            self.head.m = self.margin * min(1.0, epoch / self.margin_warmup_epochs)
+        if self.head is None or not self.margin_warmup_epochs:
+            return
+        ramp = min(1.0, epoch / self.margin_warmup_epochs)
+        if self.sphereface_share is not None:
+            self.sphereface_share = SPHEREFACE_SHARE * ramp
+        else:
+            self.head.m = self.margin * ramp
+
+    def _head_logits(self, feats: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """The margin head's logits; SphereFace's blended with margin-free ones, ‖x‖ cos θ."""
+        logits = self.head(feats, labels)
+        if self.sphereface_share is None:
+            return logits
+        cosine = F.linear(F.normalize(feats, dim=1), F.normalize(self.head.weight.float(), dim=1))
+        plain = feats.norm(dim=1, keepdim=True) * cosine
+        return self.sphereface_share * logits + (1.0 - self.sphereface_share) * plain
 
     def forward(self, images: torch.Tensor, labels: torch.Tensor, aux_scale: float = 1.0):
         output = self.network(images)
@@ -105,7 +129,7 @@ class TrainingModel(nn.Module):
         parts = {"ce": F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing)}
         if self.head is not None:
             # Margin heads normalise; float32 keeps cos θ near ±1 accurate under autocast.
-            margin_logits = self.head(feats.float(), labels)
+            margin_logits = self._head_logits(feats.float(), labels)
             parts["head"] = self.head_weight * F.cross_entropy(
                 margin_logits, labels, label_smoothing=self.label_smoothing
             )

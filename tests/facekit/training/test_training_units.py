@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from facekit.base.contract import ARCFACE, COSFACE, SPHEREFACE
@@ -127,6 +128,31 @@ def test_margin_warms_up_linearly_per_epoch():
         model.warm_up_margin(epoch)
         margins.append(model.head.m)
     assert margins == pytest.approx([0.0, 0.1, 0.2, 0.3, 0.4, 0.4])
+
+
+@pytest.mark.parametrize("warmup_epochs", [0, 4])
+def test_sphereface_logits_blend_in_from_margin_free_ones(warmup_epochs: int):
+    """SphereFace's integer m stays; its logits are mixed with ‖x‖ cos θ as its paper trains
+    them: only margin-free at epoch 0 of a warm-up, then a growing share of its own, up to
+    SPHEREFACE_SHARE (at once without a warm-up)."""
+    from facekit.notebook.reference import load_reference
+    from facekit.training.objective import SPHEREFACE_SHARE, TrainingModel
+
+    config = TrainConfig()
+    config.head.kind, config.head.options = SPHEREFACE, {}
+    config.head.margin_warmup_epochs = warmup_epochs
+    model = TrainingModel(torch.nn.Identity(), config, load_reference(), 5, 8)
+    feats = torch.randn(6, 8, generator=torch.Generator().manual_seed(0)) * 3
+    labels = torch.tensor([0, 1, 2, 3, 4, 0])
+    cosine = F.linear(F.normalize(feats), F.normalize(model.head.weight))
+    plain, sphere = feats.norm(dim=1, keepdim=True) * cosine, model.head(feats, labels)
+    ramp = [(0, 0.0), (1, 0.25), (3, 0.75), (4, 1.0), (9, 1.0)] if warmup_epochs else [(0, 1.0)]
+    for epoch, fraction in ramp:
+        model.warm_up_margin(epoch)
+        share = fraction * SPHEREFACE_SHARE
+        expected = share * sphere + (1 - share) * plain
+        blended = model._head_logits(feats, labels)
+        assert model.head.m == 4 and torch.allclose(blended, expected, atol=1e-5), epoch
 
 
 @pytest.mark.parametrize(
